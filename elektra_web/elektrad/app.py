@@ -1,0 +1,400 @@
+"""elektrad's HTTP API (see ``shared/design/elektrad-api.md``), on Starlette.
+
+Handlers parse the request, call the :class:`~.database.KeyDatabase` and shape
+the answer; every refused request becomes ``{"name", "message"}`` here, in
+:func:`_error_response`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import __version__
+from .database import KeyDatabase
+from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
+from .keynames import KeyName, Spelling
+from .mounts import MountSpec
+from .views import key_view, root_view
+
+__all__ = ["ELEKTRA_VERSION", "ElektradConfig", "create_app"]
+
+log = logging.getLogger("elektra_web.elektrad")
+
+#: The Elektra release whose key model and REST API this daemon follows.
+ELEKTRA_VERSION = "0.11.0"
+MAX_PRELOAD = 64
+MAX_WAIT = 60.0
+
+
+@dataclass
+class ElektradConfig:
+    """Everything elektrad is started with."""
+
+    data_dir: Path
+    mounts: list[MountSpec] = field(default_factory=list)
+    token: str | None = None
+    max_body: int = 1024 * 1024
+    watch_interval: float = 1.0
+    history: int = 10_000
+
+
+class JSONUtf8(JSONResponse):
+    """The API's JSON: exactly ``application/json; charset=utf-8``."""
+
+    media_type = "application/json; charset=utf-8"
+
+
+# -- request parsing ---------------------------------------------------------
+
+
+def _db(request: Request) -> KeyDatabase:
+    db: KeyDatabase = request.app.state.db
+    return db
+
+
+def _key(request: Request, param: str = "path") -> tuple[KeyName, Spelling]:
+    return KeyName.parse_spelled(request.path_params[param])
+
+
+async def _body_text(request: Request) -> str:
+    limit: int = request.app.state.config.max_body
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if not declared.isdigit():
+            raise BadRequest(f"invalid Content-Length {declared!r}")
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text (byte {exc.start})") from exc
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def _body_string(request: Request) -> str:
+    """A value or a key name: plain text (one trailing newline dropped) or a
+    JSON string."""
+    text = await _body_text(request)
+    if _is_json(request):
+        value = _loads(text)
+        if not isinstance(value, str):
+            raise BadRequest("the JSON body must be a string")
+        return value
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+async def _body_object(request: Request, *fields: str) -> dict[str, str]:
+    data = _loads(await _body_text(request))
+    if not isinstance(data, dict):
+        raise BadRequest(f"the body must be a JSON object with {', '.join(fields)}")
+    for name in fields:
+        if not isinstance(data.get(name), str):
+            raise BadRequest(f"the body needs {name!r} as a string")
+    return {name: data[name] for name in fields}
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > maximum:
+        raise BadRequest(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}")
+    return int(raw)
+
+
+# -- handlers ----------------------------------------------------------------
+
+
+async def version(request: Request) -> Response:
+    major, minor, patch = (int(p) for p in ELEKTRA_VERSION.split("."))
+    return JSONUtf8(
+        {
+            "api": 1,
+            "elektra": {
+                "version": ELEKTRA_VERSION,
+                "major": major,
+                "minor": minor,
+                "patch": patch,
+            },
+            "instanceId": _db(request).instance_id,
+            "server": f"elektra-web-elektrad/{__version__}",
+        }
+    )
+
+
+async def get_key(request: Request) -> Response:
+    db = _db(request)
+    preload = _int_param(request, "preload", 0, MAX_PRELOAD)
+    await db.refresh()
+    if not request.path_params.get("path"):
+        return JSONUtf8(root_view(list(db.keys.items()), preload))
+    name, spelling = _key(request)
+    db.check_usable(name)
+    view = key_view(name, db.below(name), spelling, preload)
+    if name.is_cascading and view["exists"]:
+        # The value shown is the first namespace's that has the key.
+        key = db.lookup(name)
+        assert key is not None
+        view["value"] = key.value
+        view["meta"] = dict(key.meta)
+        if key.value is None:
+            del view["value"]
+    return JSONUtf8(view)
+
+
+async def put_key(request: Request) -> Response:
+    name, _ = _key(request)
+    await _db(request).set_value(name, await _body_string(request))
+    return Response(status_code=200)
+
+
+async def delete_key(request: Request) -> Response:
+    if not request.path_params.get("path"):
+        raise BadRequest("refusing to delete the whole key database; name a namespace")
+    name, _ = _key(request)
+    await _db(request).delete(name)
+    return Response(status_code=200)
+
+
+async def find(request: Request) -> Response:
+    db = _db(request)
+    await db.refresh()
+    query: str = request.path_params["query"]
+    spelling = Spelling.CANONICAL if ":/" in query else Spelling.LEGACY
+    return JSONUtf8([name.spell(spelling) for name in db.find(query)])
+
+
+async def set_meta(request: Request) -> Response:
+    name, _ = _key(request)
+    body = await _body_object(request, "key", "value")
+    await _db(request).set_meta(name, body["key"], body["value"])
+    return Response(status_code=204)
+
+
+async def delete_meta(request: Request) -> Response:
+    name, _ = _key(request)
+    body = await _body_object(request, "key")
+    await _db(request).delete_meta(name, body["key"])
+    return Response(status_code=204)
+
+
+async def move(request: Request) -> Response:
+    name, _ = _key(request)
+    await _db(request).move(name, KeyName.parse(await _body_string(request)))
+    return Response(status_code=204)
+
+
+async def copy(request: Request) -> Response:
+    name, _ = _key(request)
+    await _db(request).copy(name, KeyName.parse(await _body_string(request)))
+    return Response(status_code=204)
+
+
+async def changes(request: Request) -> Response:
+    """``GET /kdbChanges?since=REV&wait=SECONDS[&epoch=E]``: the change feed."""
+    db = _db(request)
+    since = _int_param(request, "since", db.feed.revision, 2**63)
+    raw_wait = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        wait = math.nan
+    if not 0 <= wait <= MAX_WAIT:
+        raise BadRequest(f"wait must be a number of seconds from 0 to {MAX_WAIT:g}")
+    await db.refresh()
+    batch = await db.feed.wait(since, wait, request.query_params.get("epoch"))
+    return JSONUtf8(
+        {
+            "epoch": db.feed.epoch,
+            "revision": batch.revision,
+            "reset": batch.reset,
+            "changes": [c.as_json() for c in batch.changes],
+        }
+    )
+
+
+async def mounts(request: Request) -> Response:
+    db = _db(request)
+    await db.refresh()
+    return JSONUtf8([m.describe() for m in sorted(db.mounts, key=lambda m: m.prefix)])
+
+
+class _KeyEndpoint(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        return await get_key(request)
+
+    async def put(self, request: Request) -> Response:
+        return await put_key(request)
+
+    async def delete(self, request: Request) -> Response:
+        return await delete_key(request)
+
+
+class _MetaEndpoint(HTTPEndpoint):
+    async def post(self, request: Request) -> Response:
+        return await set_meta(request)
+
+    async def delete(self, request: Request) -> Response:
+        return await delete_meta(request)
+
+
+# -- errors, auth, logging ---------------------------------------------------
+
+
+def _error_response(name: str, message: str, status: int, **headers: str) -> Response:
+    return JSONUtf8({"name": name, "message": message}, status_code=status, headers=headers)
+
+
+async def _elektrad_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ElektradError)
+    if exc.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return _error_response(exc.name, exc.message, exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    names = {404: "NotFound", 405: "MethodNotAllowed"}
+    message = {
+        404: f"no such resource: {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, exc.detail)
+    return _error_response(
+        names.get(exc.status_code, "HTTPError"), message, exc.status_code, **(exc.headers or {})
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    error_id = uuid.uuid4().hex[:12]
+    log.exception("internal error %s on %s %s", error_id, request.method, request.url.path)
+    return _error_response("InternalError", f"internal error (id {error_id})", 500)
+
+
+class _AuthAndLog:
+    """Checks the bearer token (when one is set) and logs one line per request."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def send_and_note(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            if self.expected is not None and not self._authorized(scope):
+                error = Unauthorized("missing or wrong bearer token")
+                response = _error_response(
+                    error.name, error.message, error.status, **{"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send_and_note)
+            else:
+                await self.app(scope, receive, send_and_note)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            log.info(
+                '%s "%s %s" %d %.1fms',
+                client[0],
+                scope["method"],
+                scope.get("raw_path", b"").decode("latin-1") or scope["path"],
+                status,
+                (time.perf_counter() - start) * 1000,
+            )
+
+    def _authorized(self, scope: Scope) -> bool:
+        assert self.expected is not None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return hmac.compare_digest(value, self.expected)
+        return False
+
+
+def create_app(config: ElektradConfig) -> Starlette:
+    """The elektrad ASGI app; the database opens and closes with its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = KeyDatabase(config.data_dir, config.mounts, history=config.history)
+        await db.open()
+        app.state.db = db
+        watcher = asyncio.create_task(db.watch(config.watch_interval)) if db.mounts else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            await db.close()
+            log.info("elektrad stopped: key database closed")
+
+    routes = [
+        Route("/version", version, methods=["GET"]),
+        Route("/kdb", get_key, methods=["GET"]),
+        Route("/kdb/{path:path}", _KeyEndpoint),
+        Route("/kdbFind/{query:path}", find, methods=["GET"]),
+        Route("/kdbMeta/{path:path}", _MetaEndpoint),
+        Route("/kdbMv/{path:path}", move, methods=["POST"]),
+        Route("/kdbCp/{path:path}", copy, methods=["POST"]),
+        Route("/kdbChanges", changes, methods=["GET"]),
+        Route("/mounts", mounts, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ElektradError: _elektrad_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.state.config = config
+    app.add_middleware(_AuthAndLog, token=config.token)
+    return app

@@ -1,0 +1,107 @@
+"""The change feed: every change to a key gets the next revision number.
+
+Clients (clusterd) poll ``GET /kdbChanges?since=REV&wait=SECONDS`` and resume
+from the last revision they saw. The feed keeps the most recent changes in
+memory; a client that asks for revisions older than that, or for revisions of
+an earlier run of the daemon (another ``epoch``), is told to ``reset``: read
+the keys afresh, then follow the feed from the current revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+__all__ = ["Change", "ChangeFeed", "Origin"]
+
+Op = Literal["set", "delete", "meta"]
+#: "api": through this daemon's REST API; "file": a mounted file edited by
+#: another program.
+Origin = Literal["api", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed key. For ``op == "meta"``, ``meta`` names the metadata
+    entry and ``value``/``previous`` are that entry's values."""
+
+    revision: int
+    op: Op
+    key: str
+    value: str | None
+    previous: str | None
+    origin: Origin
+    at: float
+    meta: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.meta is None:
+            del data["meta"]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What a poll returns."""
+
+    revision: int
+    changes: list[Change]
+    reset: bool
+
+
+class ChangeFeed:
+    def __init__(self, history: int = 10_000) -> None:
+        self.epoch = uuid.uuid4().hex
+        self.revision = 0
+        self._history: deque[Change] = deque(maxlen=history)
+        self._wakeup = asyncio.Event()
+
+    def publish(
+        self,
+        op: Op,
+        key: str,
+        value: str | None,
+        previous: str | None,
+        origin: Origin,
+        meta: str | None = None,
+    ) -> Change:
+        self.revision += 1
+        change = Change(self.revision, op, key, value, previous, origin, time.time(), meta)
+        self._history.append(change)
+        # Wake every waiting poll at once, and arm a fresh event for the next.
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+        return change
+
+    def since(self, revision: int, epoch: str | None = None) -> Batch:
+        """The changes after ``revision`` (of ``epoch``, if the client knows it)."""
+        oldest = self._history[0].revision if self._history else self.revision + 1
+        reset = (
+            (epoch is not None and epoch != self.epoch)
+            or revision > self.revision
+            or revision < oldest - 1
+        )
+        if reset:
+            return Batch(self.revision, [], True)
+        # Revisions are consecutive: the wanted ones are the last n of history.
+        history = self._history
+        n = len(history)
+        changes = [history[i] for i in range(n - (self.revision - revision), n)]
+        return Batch(self.revision, changes, False)
+
+    async def wait(self, revision: int, seconds: float, epoch: str | None = None) -> Batch:
+        """Like :meth:`since`, but wait up to ``seconds`` for a change when
+        there is none yet."""
+        batch = self.since(revision, epoch)
+        if batch.changes or batch.reset or seconds <= 0:
+            return batch
+        wakeup = self._wakeup
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), seconds)
+        return self.since(revision, epoch)
