@@ -29,9 +29,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
+from ..keynames import InvalidKeyName, KeyName, Spelling
 from .database import KeyDatabase
 from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
-from .keynames import KeyName, Spelling
 from .mounts import MountSpec
 from .views import key_view, root_view
 
@@ -290,6 +290,10 @@ async def _elektrad_error(request: Request, exc: Exception) -> Response:
     return _error_response(exc.name, exc.message, exc.status)
 
 
+async def _invalid_key_name(request: Request, exc: Exception) -> Response:
+    return _error_response("InvalidKeyName", str(exc), 400)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "NotFound", 405: "MethodNotAllowed"}
@@ -391,6 +395,7 @@ def create_app(config: ElektradConfig) -> Starlette:
         lifespan=lifespan,
         exception_handlers={
             ElektradError: _elektrad_error,
+            InvalidKeyName: _invalid_key_name,
             HTTPException: _http_error,
             Exception: _internal_error,
         },

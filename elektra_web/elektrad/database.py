@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from ..keynames import CASCADE_ORDER, KeyName, Spelling
 from .changes import ChangeFeed, Origin
 from .exceptions import (
     BadRequest,
@@ -30,7 +31,6 @@ from .exceptions import (
     KeyNotFound,
     StaleFile,
 )
-from .keynames import CASCADE_ORDER, KeyName, Spelling
 from .keyset import Key, KeySet
 from .mounts import Mount, MountSpec
 from .storage.base import Document

@@ -9,7 +9,6 @@ translated at the boundary where they occur, with ``raise ... from exc``.
     ├── BadRequest                malformed body, parameter or header
     │   └── PayloadTooLarge       body over the size limit (413)
     ├── Unauthorized              missing or wrong bearer token (401)
-    ├── InvalidKeyName            not an Elektra key name
     ├── KeyNotFound               the key (or subtree) does not exist (404)
     ├── ValidationError           the value breaks the key's check/* metadata
     ├── UnsupportedKey            a mounted file's format cannot hold this key
@@ -19,6 +18,8 @@ translated at the boundary where they occur, with ``raise ... from exc``.
 
     FormatError                   a file is not valid for its format (parser
                                   detail; a mount that raises it is broken)
+    keynames.InvalidKeyName       not an Elektra key name (400, the API's
+                                  name "InvalidKeyName"; mapped in app.py)
     StaleFile                     a mounted file changed on disk since it was
                                   read (internal: the write is redone on the
                                   fresh content)
@@ -50,10 +51,6 @@ class PayloadTooLarge(BadRequest):
 class Unauthorized(ElektradError):
     name = "Unauthorized"
     status = 401
-
-
-class InvalidKeyName(ElektradError):
-    name = "InvalidKeyName"
 
 
 class KeyNotFound(ElektradError):

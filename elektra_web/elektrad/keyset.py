@@ -10,7 +10,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .keynames import KeyName
+from ..keynames import KeyName
 
 __all__ = ["Key", "KeySet"]
 

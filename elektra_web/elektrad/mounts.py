@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..keynames import KeyName
 from .atomicfile import atomic_replace
 from .exceptions import FormatError, MountError, StaleFile
-from .keynames import KeyName
 from .storage import format_for
 from .storage.base import Document, FileFormat
 

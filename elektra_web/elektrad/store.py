@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TypeVar
 
+from ..keynames import KeyName
 from .exceptions import StorageError
-from .keynames import KeyName
 from .keyset import Key
 
 __all__ = ["DataDirLocked", "DefaultStore", "StoredState", "check_unlocked"]

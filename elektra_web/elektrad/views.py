@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .keynames import KeyName, Spelling
+from ..keynames import KeyName, Spelling
 from .keyset import Key
 
 __all__ = ["key_view", "root_view"]

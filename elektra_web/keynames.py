@@ -21,6 +21,10 @@ Rules, as in Elektra 0.9 (``doc/KEYNAMES.md`` upstream):
 
 A :class:`KeyName` holds the *unescaped* parts, so two spellings of one key
 compare equal, and ``str(name)`` is the canonical spelling.
+
+elektrad and clusterd both use this module: it is the shared model of Elektra
+key names, and each daemon turns :class:`InvalidKeyName` into its own API's
+error where it handles a request.
 """
 
 from __future__ import annotations
@@ -29,9 +33,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .exceptions import InvalidKeyName
-
-__all__ = ["CASCADE_ORDER", "NAMESPACES", "KeyName", "Spelling"]
+__all__ = ["CASCADE_ORDER", "NAMESPACES", "InvalidKeyName", "KeyName", "Spelling"]
 
 #: The namespaces elektrad stores, in Elektra's order (the sort order of names).
 NAMESPACES = ("spec", "dir", "user", "system", "default")
@@ -40,6 +42,10 @@ CASCADE_ORDER = ("spec", "dir", "user", "system", "default")
 _NS_RANK = {ns: rank for rank, ns in enumerate(("", *NAMESPACES))}
 
 _ARRAY_LIKE = re.compile(r"#(_*)([0-9]+)")
+
+
+class InvalidKeyName(ValueError):
+    """Not an Elektra key name; the message says why."""
 
 
 class Spelling(Enum):

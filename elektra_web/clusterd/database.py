@@ -1,0 +1,44 @@
+"""clusterd's database connection: Tortoise configuration and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+__all__ = ["default_database_url", "migrate", "tortoise_config"]
+
+APP = "clusterd"
+
+
+def default_database_url() -> str:
+    """An SQLite file in the user's data directory."""
+    path = platformdirs.user_data_path("elektra-web") / "clusterd.sqlite3"
+    return f"sqlite://{path}"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The Tortoise configuration for ``url`` (``sqlite:///path`` or
+    ``postgres://user@host/db``)."""
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP: {
+                "models": ["elektra_web.models"],
+                "migrations": "elektra_web.models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(url: str) -> None:
+    """Bring the database's schema up to date (idempotent)."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    await run_migrations(config=tortoise_config(url))

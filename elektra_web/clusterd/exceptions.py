@@ -1,0 +1,77 @@
+"""Errors of clusterd, each with the API error code that clients see.
+
+Resolvers raise these; graphql-core copies ``extensions`` of the original
+error into the GraphQL error, so ``extensions.code`` is set here and nowhere
+else. Errors of the connector and the ORM are translated where they are
+caught (``raise ... from exc``).
+
+    ClusterdError                 BAD_INPUT
+    ├── NotFound                  NOT_FOUND            no such instance / cluster
+    ├── InstanceExists            INSTANCE_EXISTS      rule 1
+    ├── AlreadyInCluster          ALREADY_IN_CLUSTER   rule 2
+    ├── KeyLocked                 KEY_LOCKED           rule 3 (extensions.cluster)
+    ├── ClusterCycle              CLUSTER_CYCLE        a cluster cannot be its own ancestor
+    ├── InvalidKeyName            INVALID_KEY_NAME
+    ├── InvalidHost               INVALID_HOST
+    ├── ValidationFailed          VALIDATION_FAILED    check/* metadata refused the value
+    ├── InstanceUnreachable       INSTANCE_UNREACHABLE
+    ├── Unauthenticated           UNAUTHENTICATED
+    └── Forbidden                 FORBIDDEN
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ClusterdError(Exception):
+    code = "BAD_INPUT"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions: dict[str, Any] = {"code": self.code, **extensions}
+
+
+class NotFound(ClusterdError):
+    code = "NOT_FOUND"
+
+
+class InstanceExists(ClusterdError):
+    code = "INSTANCE_EXISTS"
+
+
+class AlreadyInCluster(ClusterdError):
+    code = "ALREADY_IN_CLUSTER"
+
+
+class KeyLocked(ClusterdError):
+    code = "KEY_LOCKED"
+
+
+class ClusterCycle(ClusterdError):
+    code = "CLUSTER_CYCLE"
+
+
+class InvalidKeyName(ClusterdError):
+    code = "INVALID_KEY_NAME"
+
+
+class InvalidHost(ClusterdError):
+    code = "INVALID_HOST"
+
+
+class ValidationFailed(ClusterdError):
+    code = "VALIDATION_FAILED"
+
+
+class InstanceUnreachable(ClusterdError):
+    code = "INSTANCE_UNREACHABLE"
+
+
+class Unauthenticated(ClusterdError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ClusterdError):
+    code = "FORBIDDEN"

@@ -1,0 +1,29 @@
+"""clusterd's database: Tortoise models and the rules the database enforces.
+
+- ``instance.host`` and ``instance.elektrad_id`` are unique (rule 1);
+- an instance has one ``cluster`` column, set only when it is empty, in one
+  conditional UPDATE (rule 2: of two concurrent assignments one wins);
+- ``cluster_key`` is unique per (cluster, path);
+- ``delivery`` rows are the durable per-instance queue of cluster writes
+  (rule 4), delivered in id order per instance.
+
+The schema changes only through migrations (``elektra_web/models/migrations``),
+applied by clusterd at start-up.
+"""
+
+from __future__ import annotations
+
+from .cluster import Cluster, ClusterKey
+from .delivery import Delivery, DeliveryStatus, Operation, OperationKind
+from .instance import Instance, InstanceStatus
+
+__all__ = [
+    "Cluster",
+    "ClusterKey",
+    "Delivery",
+    "DeliveryStatus",
+    "Instance",
+    "InstanceStatus",
+    "Operation",
+    "OperationKind",
+]

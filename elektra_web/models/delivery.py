@@ -1,0 +1,84 @@
+"""Operations (one write through clusterd) and their durable deliveries.
+
+A cluster write stores one :class:`Operation` and one :class:`Delivery` per
+member in the same transaction; deliveries are then sent, retried with backoff
+while the member is unreachable, and sent in id order per instance, so that a
+member that comes back ends with the cluster's latest value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .instance import Instance
+
+
+class OperationKind(StrEnum):
+    SET = "SET"
+    DELETE = "DELETE"
+    MOVE = "MOVE"
+    COPY = "COPY"
+    META = "META"
+
+
+class DeliveryStatus(StrEnum):
+    APPLIED = "APPLIED"
+    PENDING = "PENDING"
+    FAILED = "FAILED"
+
+
+class Operation(Model):
+    id = fields.UUIDField(primary_key=True)
+    kind = fields.CharEnumField(OperationKind, max_length=10)
+    path = fields.CharField(max_length=1000)
+    cluster: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(
+        "clusterd.Cluster", related_name="operations", null=True, on_delete=fields.SET_NULL
+    )
+    cluster_id: int | None
+    instance: fields.ForeignKeyNullableRelation[Instance] = fields.ForeignKeyField(
+        "clusterd.Instance", related_name="operations", null=True, on_delete=fields.SET_NULL
+    )
+    instance_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "operation"
+
+
+class Delivery(Model):
+    """One change to send to one instance. The payload is the delivery's own:
+    joining a cluster makes one operation with a delivery per cluster key."""
+
+    id = fields.BigIntField(primary_key=True)
+    operation: fields.ForeignKeyRelation[Operation] = fields.ForeignKeyField(
+        "clusterd.Operation", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    operation_id: str
+    instance: fields.ForeignKeyRelation[Instance] = fields.ForeignKeyField(
+        "clusterd.Instance", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    instance_id: int
+    kind = fields.CharEnumField(OperationKind, max_length=10)
+    path = fields.CharField(max_length=1000)
+    #: SET: the value; META: the metadata value (None: remove the entry).
+    value = fields.TextField(null=True)
+    #: MOVE/COPY: the destination.
+    target = fields.CharField(max_length=1000, null=True)
+    #: META: the metadata name.
+    meta_key = fields.CharField(max_length=200, null=True)
+    status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=10)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    applied_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "delivery"
+        indexes = (("instance", "status"),)

@@ -1,0 +1,272 @@
+"""Benchmark elektrad's hot paths against a bare Starlette baseline.
+
+Measures, with N concurrent keep-alive clients (asyncio + httpx, in this process):
+
+1. ``GET /kdb/user:/bench/one``: one key;
+2. ``GET /kdb/user:/bench/tree?preload=2``: a 1,000-key subtree (10 groups x 100 keys,
+   seeded through the API first), nested two levels deep;
+3. ``PUT /kdb/user:/bench/put``: one durable (fsync'd SQLite) write, a new value each time.
+
+Each is reported as requests/s and p50/p99 latency after a short warm-up. Absolute numbers
+mostly measure this machine, uvicorn and the client, so each is printed next to a BASELINE:
+a bare Starlette app in its own process under the same uvicorn settings, whose endpoints
+return exactly elektrad's response bytes (captured at run time). The ratio is then what
+elektrad itself costs over the framework floor: its routing, key parsing, database, views,
+JSON encoding, logging, and for PUT the fsync.
+
+The baseline server is this script run as ``--serve-baseline PORT BODIES_FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import platform
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE, TREE, PUT = "/kdb/user:/bench/one", "/kdb/user:/bench/tree", "/kdb/user:/bench/put"
+TREE_QUERY = {"preload": "2"}
+GROUPS, PER_GROUP = 10, 100
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    latencies: list[float]  # seconds
+    size: int  # response body bytes
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, p: int) -> float:
+        """The p-th percentile latency in ms."""
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
+
+
+# -- the baseline server -------------------------------------------------------
+
+
+def serve_baseline(port: int, bodies_file: Path) -> None:
+    """Return the captured bytes for GETs; read the body and answer 200 empty for PUT."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    captured = json.loads(bodies_file.read_text())
+    bodies = {p: (base64.b64decode(b), ct) for p, (b, ct) in captured.items()}
+
+    async def kdb(request: Request) -> Response:
+        if request.method == "PUT":
+            await request.body()
+            return Response(status_code=200)
+        body, content_type = bodies[request.url.path]
+        return Response(body, media_type=content_type)
+
+    app = Starlette(routes=[Route("/kdb/{path:path}", kdb, methods=["GET", "PUT"])])
+    # The same settings as elektra_web.elektrad.server.serve.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="info",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()
+
+
+# -- processes -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(args: list[str], port: int, log: Path) -> Iterator[str]:
+    """Start a server process; yield its URL once it answers; always stop it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{args} exited {proc.returncode}:\n{log.read_text()}")
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(url + "/kdb", timeout=1)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{args} did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- the load generator --------------------------------------------------------
+
+
+def client(url: str, concurrency: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(base_url=url, http1=True, http2=False, limits=limits, timeout=60)
+
+
+async def load(url: str, method: str, path: str, total: int, warmup: int, conc: int) -> Result:
+    """``total`` requests after ``warmup`` ones, by ``conc`` workers sharing one pool."""
+    params = TREE_QUERY if path == TREE else None
+    headers = {"content-type": "text/plain"} if method == "PUT" else None
+    async with client(url, conc) as http:
+
+        async def run(count: int, latencies: list[float], sizes: list[int]) -> None:
+            counter = iter(range(count))
+
+            async def worker() -> None:
+                for i in counter:
+                    content = f"value {i}" if method == "PUT" else None
+                    start = time.perf_counter()
+                    r = await http.request(
+                        method, path, params=params, content=content, headers=headers
+                    )
+                    latencies.append(time.perf_counter() - start)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"{method} {path}: {r.status_code} {r.text}")
+                    sizes.append(len(r.content))
+
+            await asyncio.gather(*(worker() for _ in range(conc)))
+
+        await run(warmup, [], [])
+        latencies: list[float] = []
+        sizes: list[int] = []
+        start = time.perf_counter()
+        await run(total, latencies, sizes)
+        return Result(total, time.perf_counter() - start, latencies, max(sizes))
+
+
+async def seed_and_capture(url: str, conc: int) -> dict[str, tuple[str, str]]:
+    """Create the keys through the API; return each GET path's body and content type."""
+    async with client(url, conc) as http:
+        names = ["user:/bench/one", "user:/bench/put"] + [
+            f"user:/bench/tree/g{g}/k{k}" for g in range(GROUPS) for k in range(PER_GROUP)
+        ]
+        sem = asyncio.Semaphore(conc)
+
+        async def put(name: str) -> None:
+            async with sem:
+                r = await http.put(f"/kdb/{name}", content=f"seed {name}")
+                r.raise_for_status()
+
+        await asyncio.gather(*(put(n) for n in names))
+        captured = {}
+        for path in (ONE, TREE):
+            r = await http.get(path, params=TREE_QUERY if path == TREE else None)
+            r.raise_for_status()
+            body = base64.b64encode(r.content).decode()
+            captured[path] = (body, r.headers["content-type"])
+        tree = json.loads(base64.b64decode(captured[TREE][0]))
+        assert len(tree["ls"]) == GROUPS * PER_GROUP, len(tree["ls"])
+        return captured
+
+
+async def check_same(elektrad: str, baseline: str) -> None:
+    """The baseline must answer with exactly elektrad's bytes and content type."""
+    async with httpx.AsyncClient() as http:
+        for path in (ONE, TREE):
+            params = TREE_QUERY if path == TREE else None
+            a, b = [await http.get(u + path, params=params) for u in (elektrad, baseline)]
+            assert (a.content, a.headers["content-type"]) == (
+                b.content,
+                b.headers["content-type"],
+            ), path
+
+
+# -- main ----------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--get-requests", type=int, default=3000)
+    parser.add_argument("--put-requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=200, help="requests before each run")
+    parser.add_argument("--serve-baseline", nargs=2, metavar=("PORT", "BODIES_FILE"))
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(int(args.serve_baseline[0]), Path(args.serve_baseline[1]))
+        return 0
+
+    conc, warm = args.concurrency, args.warmup
+    cases = [
+        ("GET one key", "GET", ONE, args.get_requests),
+        ("GET 1000-key tree, preload=2", "GET", TREE, args.get_requests),
+        ("PUT one key (fsync)", "PUT", PUT, args.put_requests),
+    ]
+    results: list[tuple[str, Result, Result]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-elektrad-") as tmp:
+        tmpdir = Path(tmp)
+        ek_port, base_port = free_port(), free_port()
+        ek_args = ["-m", "elektra_web.elektrad", "--port", str(ek_port)]
+        ek_args += ["--data-dir", str(tmpdir / "data")]
+        with server(ek_args, ek_port, tmpdir / "elektrad.log") as ek_url:
+            bodies = tmpdir / "bodies.json"
+            bodies.write_text(json.dumps(asyncio.run(seed_and_capture(ek_url, conc))))
+            base_args = [__file__, "--serve-baseline", str(base_port), str(bodies)]
+            with server(base_args, base_port, tmpdir / "baseline.log") as base_url:
+                asyncio.run(check_same(ek_url, base_url))
+                for label, method, path, n in cases:
+                    ek = asyncio.run(load(ek_url, method, path, n, warm, conc))
+                    base = asyncio.run(load(base_url, method, path, n, warm, conc))
+                    results.append((label, ek, base))
+
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    print(
+        f"machine: nproc={len(os.sched_getaffinity(0))}, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
+    print(f"settings: concurrency {conc} (keep-alive, HTTP/1.1), warm-up {warm} requests per run")
+    print("note: the load generator runs in this process, on the same cores as the servers.")
+    print()
+    head = f"{'':30} {'n':>5} {'bytes':>6} | {'elektrad':^24} | {'baseline':^24} | {'ratio':^15}"
+    sub = f"{'':43} | {'rps':>7} {'p50 ms':>7} {'p99 ms':>8} | {'rps':>7} {'p50 ms':>7} "
+    sub += f"{'p99 ms':>8} | {'rps':>6} {'p50':>6}"
+    print(head, sub, "-" * len(sub), sep="\n")
+    for label, ek, base in results:
+        cols = [f"{label:30} {ek.requests:>5} {ek.size:>6}"]
+        for r in (ek, base):
+            cols.append(f"{r.rps:>7.0f} {r.pct(50):>7.2f} {r.pct(99):>8.2f}")
+        cols.append(f"{ek.rps / base.rps:>5.2f}x {ek.pct(50) / base.pct(50):>5.2f}x")
+        print(" | ".join(cols))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
