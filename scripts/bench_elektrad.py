@@ -7,14 +7,12 @@ Measures, with N concurrent keep-alive clients (asyncio + httpx, in this process
    seeded through the API first), nested two levels deep;
 3. ``PUT /kdb/user:/bench/put``: one durable (fsync'd SQLite) write, a new value each time.
 
-Each is reported as requests/s and p50/p99 latency after a short warm-up. Absolute numbers
-mostly measure this machine, uvicorn and the client, so each is printed next to a BASELINE:
-a bare Starlette app in its own process under the same uvicorn settings, whose endpoints
-return exactly elektrad's response bytes (captured at run time). The ratio is then what
-elektrad itself costs over the framework floor: its routing, key parsing, database, views,
-JSON encoding, logging, and for PUT the fsync.
-
-The baseline server is this script run as ``--serve-baseline PORT BODIES_FILE``.
+Each: requests/s, p50/p99 latency and server CPU per request, after a short warm-up.
+Absolute numbers mostly measure this machine, uvicorn and the client, so each is printed
+next to a BASELINE: a bare Starlette app (this script run as ``--serve-baseline PORT
+BODIES_FILE``) in its own process under the same uvicorn settings, answering with exactly
+elektrad's response bytes (captured at run time). The ratio is what elektrad itself costs
+over that floor: key parsing, database, views, JSON encoding, logging, and for PUT the fsync.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -35,7 +34,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,6 +52,7 @@ class Result:
     seconds: float
     latencies: list[float]  # seconds
     size: int  # response body bytes
+    cpu: float  # the server process's CPU seconds (user + system) during the run
 
     @property
     def rps(self) -> float:
@@ -59,9 +61,6 @@ class Result:
     def pct(self, p: int) -> float:
         """The p-th percentile latency in ms."""
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
-
-
-# -- the baseline server -------------------------------------------------------
 
 
 def serve_baseline(port: int, bodies_file: Path) -> None:
@@ -84,19 +83,8 @@ def serve_baseline(port: int, bodies_file: Path) -> None:
 
     app = Starlette(routes=[Route("/kdb/{path:path}", kdb, methods=["GET", "PUT"])])
     # The same settings as elektra_web.elektrad.server.serve.
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="info",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    uvicorn.Server(config).run()
-
-
-# -- processes -----------------------------------------------------------------
+    settings: dict[str, Any] = {"lifespan": "on", "timeout_graceful_shutdown": 5}
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", access_log=False, **settings)
 
 
 def free_port() -> int:
@@ -106,9 +94,15 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def server(args: list[str], port: int, log: Path) -> Iterator[str]:
-    """Start a server process; yield its URL once it answers; always stop it."""
+def server(args: list[str], port: int, log: Path) -> Iterator[tuple[str, int]]:
+    """Start a server process; yield its URL and pid once it answers; always stop it."""
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
@@ -123,7 +117,7 @@ def server(args: list[str], port: int, log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{args} did not start:\n{log.read_text()}")
             time.sleep(0.05)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:
@@ -133,16 +127,16 @@ def server(args: list[str], port: int, log: Path) -> Iterator[str]:
             proc.wait()
 
 
-# -- the load generator --------------------------------------------------------
-
-
 def client(url: str, concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(base_url=url, http1=True, http2=False, limits=limits, timeout=60)
 
 
-async def load(url: str, method: str, path: str, total: int, warmup: int, conc: int) -> Result:
+async def load(
+    srv: tuple[str, int], method: str, path: str, total: int, warmup: int, conc: int
+) -> Result:
     """``total`` requests after ``warmup`` ones, by ``conc`` workers sharing one pool."""
+    url, pid = srv
     params = TREE_QUERY if path == TREE else None
     headers = {"content-type": "text/plain"} if method == "PUT" else None
     async with client(url, conc) as http:
@@ -167,9 +161,10 @@ async def load(url: str, method: str, path: str, total: int, warmup: int, conc: 
         await run(warmup, [], [])
         latencies: list[float] = []
         sizes: list[int] = []
-        start = time.perf_counter()
+        cpu, start = cpu_seconds(pid), time.perf_counter()
         await run(total, latencies, sizes)
-        return Result(total, time.perf_counter() - start, latencies, max(sizes))
+        seconds = time.perf_counter() - start
+        return Result(total, seconds, latencies, max(sizes), cpu_seconds(pid) - cpu)
 
 
 async def seed_and_capture(url: str, conc: int) -> dict[str, tuple[str, str]]:
@@ -190,10 +185,8 @@ async def seed_and_capture(url: str, conc: int) -> dict[str, tuple[str, str]]:
         for path in (ONE, TREE):
             r = await http.get(path, params=TREE_QUERY if path == TREE else None)
             r.raise_for_status()
-            body = base64.b64encode(r.content).decode()
-            captured[path] = (body, r.headers["content-type"])
-        tree = json.loads(base64.b64decode(captured[TREE][0]))
-        assert len(tree["ls"]) == GROUPS * PER_GROUP, len(tree["ls"])
+            captured[path] = (base64.b64encode(r.content).decode(), r.headers["content-type"])
+        assert len(r.json()["ls"]) == GROUPS * PER_GROUP  # r: the tree
         return captured
 
 
@@ -203,13 +196,8 @@ async def check_same(elektrad: str, baseline: str) -> None:
         for path in (ONE, TREE):
             params = TREE_QUERY if path == TREE else None
             a, b = [await http.get(u + path, params=params) for u in (elektrad, baseline)]
-            assert (a.content, a.headers["content-type"]) == (
-                b.content,
-                b.headers["content-type"],
-            ), path
-
-
-# -- main ----------------------------------------------------------------------
+            same = a.content == b.content and a.headers["content-type"] == b.headers["content-type"]
+            assert same, f"the baseline's {path} differs from elektrad's"
 
 
 def main() -> int:
@@ -233,38 +221,44 @@ def main() -> int:
     results: list[tuple[str, Result, Result]] = []
     with tempfile.TemporaryDirectory(prefix="bench-elektrad-") as tmp:
         tmpdir = Path(tmp)
-        ek_port, base_port = free_port(), free_port()
+        ek_port = free_port()
+        base_port = next(p for p in iter(free_port, None) if p != ek_port)
         ek_args = ["-m", "elektra_web.elektrad", "--port", str(ek_port)]
         ek_args += ["--data-dir", str(tmpdir / "data")]
-        with server(ek_args, ek_port, tmpdir / "elektrad.log") as ek_url:
+        with server(ek_args, ek_port, tmpdir / "elektrad.log") as ek_srv:
             bodies = tmpdir / "bodies.json"
-            bodies.write_text(json.dumps(asyncio.run(seed_and_capture(ek_url, conc))))
+            bodies.write_text(json.dumps(asyncio.run(seed_and_capture(ek_srv[0], conc))))
             base_args = [__file__, "--serve-baseline", str(base_port), str(bodies)]
-            with server(base_args, base_port, tmpdir / "baseline.log") as base_url:
-                asyncio.run(check_same(ek_url, base_url))
+            with server(base_args, base_port, tmpdir / "baseline.log") as base_srv:
+                asyncio.run(check_same(ek_srv[0], base_srv[0]))
                 for label, method, path, n in cases:
-                    ek = asyncio.run(load(ek_url, method, path, n, warm, conc))
-                    base = asyncio.run(load(base_url, method, path, n, warm, conc))
+                    ek = asyncio.run(load(ek_srv, method, path, n, warm, conc))
+                    base = asyncio.run(load(base_srv, method, path, n, warm, conc))
                     results.append((label, ek, base))
 
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     print("command:", shlex.join([sys.executable, *sys.argv]))
+    nproc = len(os.sched_getaffinity(0))
+    print(f"machine: nproc={nproc}, Python {platform.python_version()}")
     print(
-        f"machine: nproc={len(os.sched_getaffinity(0))}, Python {platform.python_version()}, "
-        f"{platform.platform()}"
+        f"servers: uvicorn {version('uvicorn')} ({http}, {loop}), starlette {version('starlette')}"
     )
-    print(f"settings: concurrency {conc} (keep-alive, HTTP/1.1), warm-up {warm} requests per run")
-    print("note: the load generator runs in this process, on the same cores as the servers.")
+    print(f"client: httpx {version('httpx')}, {conc} concurrent keep-alive HTTP/1.1 connections")
+    print(f"each run: {warm} warm-up requests, then the n measured; server cpu = ms per request")
+    print(f"note: the load generator runs in this process, on the same {nproc} cores as servers.")
     print()
-    head = f"{'':30} {'n':>5} {'bytes':>6} | {'elektrad':^24} | {'baseline':^24} | {'ratio':^15}"
-    sub = f"{'':43} | {'rps':>7} {'p50 ms':>7} {'p99 ms':>8} | {'rps':>7} {'p50 ms':>7} "
-    sub += f"{'p99 ms':>8} | {'rps':>6} {'p50':>6}"
-    print(head, sub, "-" * len(sub), sep="\n")
+    cols = f"{'rps':>6} {'p50 ms':>7} {'p99 ms':>7} {'cpu':>5}"
+    print(f"{'':30} {'n':>5} {'bytes':>6} | {'elektrad':^28} | {'baseline':^28} | ratio")
+    sub = f"{'':43} | {cols} | {cols} | {'rps':>5} {'p50':>5}"
+    print(sub, "-" * len(sub), sep="\n")
     for label, ek, base in results:
-        cols = [f"{label:30} {ek.requests:>5} {ek.size:>6}"]
+        row = [f"{label:30} {ek.requests:>5} {ek.size:>6}"]
         for r in (ek, base):
-            cols.append(f"{r.rps:>7.0f} {r.pct(50):>7.2f} {r.pct(99):>8.2f}")
-        cols.append(f"{ek.rps / base.rps:>5.2f}x {ek.pct(50) / base.pct(50):>5.2f}x")
-        print(" | ".join(cols))
+            cpu = r.cpu / r.requests * 1000
+            row.append(f"{r.rps:>6.0f} {r.pct(50):>7.2f} {r.pct(99):>7.2f} {cpu:>5.2f}")
+        row.append(f"{ek.rps / base.rps:>5.2f} {ek.pct(50) / base.pct(50):>5.2f}")
+        print(" | ".join(row))
     return 0
 
 

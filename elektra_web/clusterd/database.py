@@ -23,13 +23,17 @@ def tortoise_config(url: str) -> dict[str, Any]:
     ``postgres://user@host/db``)."""
     if url.startswith("sqlite://") and url != "sqlite://:memory:":
         Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    # Tortoise caches prepared INSERTs per connection *name*, not per dialect:
+    # naming the connection after its dialect keeps one process (the tests)
+    # from sending SQLite's SQL to PostgreSQL after switching databases.
+    connection = url.split(":", 1)[0]
     return {
-        "connections": {"default": url},
+        "connections": {connection: url},
         "apps": {
             APP: {
                 "models": ["elektra_web.models"],
                 "migrations": "elektra_web.models.migrations",
-                "default_connection": "default",
+                "default_connection": connection,
             }
         },
         "use_tz": True,

@@ -29,7 +29,7 @@ class ClusterKey(Model):
         "clusterd.Cluster", related_name="keys", on_delete=fields.CASCADE
     )
     cluster_id: int
-    #: Canonical key name, e.g. ``user:/app/port``.
+    # Canonical key name, e.g. ``user:/app/port``.
     path = fields.CharField(max_length=1000)
     value = fields.TextField(null=True)
     meta: fields.Field[dict[str, str]] = fields.JSONField(default=dict)

@@ -66,11 +66,11 @@ class Delivery(Model):
     instance_id: int
     kind = fields.CharEnumField(OperationKind, max_length=10)
     path = fields.CharField(max_length=1000)
-    #: SET: the value; META: the metadata value (None: remove the entry).
+    # SET: the value; META: the metadata value (None: remove the entry).
     value = fields.TextField(null=True)
-    #: MOVE/COPY: the destination.
+    # MOVE/COPY: the destination.
     target = fields.CharField(max_length=1000, null=True)
-    #: META: the metadata name.
+    # META: the metadata name.
     meta_key = fields.CharField(max_length=200, null=True)
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=10)
     attempts = fields.IntField(default=0)
@@ -81,4 +81,4 @@ class Delivery(Model):
 
     class Meta:
         table = "delivery"
-        indexes = (("instance", "status"),)
+        indexes = (("instance_id", "status"),)

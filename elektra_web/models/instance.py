@@ -21,10 +21,10 @@ class InstanceStatus(StrEnum):
 class Instance(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200, unique=True)
-    #: The normalized base URL of its elektrad (connector.urls.normalize_host).
+    # The normalized base URL of its elektrad (connector.urls.normalize_host).
     host = fields.CharField(max_length=500, unique=True)
-    #: The ``instanceId`` its elektrad reports: the same daemon under another
-    #: address is refused by this unique column.
+    # The ``instanceId`` its elektrad reports: the same daemon under another
+    # address is refused by this unique column.
     elektrad_id = fields.CharField(max_length=64, null=True, unique=True)
     description = fields.TextField(null=True)
     visibility = fields.CharField(max_length=50, default="user")

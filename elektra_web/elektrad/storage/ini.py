@@ -7,7 +7,8 @@ without ``=``). Nothing else fits in an INI file.
 A multi-line value (continuation lines indented below the option) is the text
 configupdater gives: the lines joined with ``\\n``, their indentation stripped.
 A value with line breaks is written back that way, continuation lines indented
-by four spaces.
+by four spaces. As in configupdater, ``;`` or ``#`` after a value is part of
+it: only whole lines are comments.
 """
 
 from __future__ import annotations

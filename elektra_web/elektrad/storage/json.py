@@ -89,14 +89,17 @@ class _Reader:
     def container(self, start: int) -> _Node:
         text = self.text
         node = _Node("object" if text[start] == "{" else "array", start)
+        names: set[str] = set()
         pos = self.match(_SPACE, start + 1).end()
         while text[pos] not in "}]":
             member_start = pos
             if node.kind == "object":
                 key = self.match(_STRING, pos)
                 name = json.loads(key.group())
-                if any(member.name == name for member in node.members):
+                # json.loads keeps the last one; which one a key would address is unclear.
+                if name in names:
                     raise FormatError(f"duplicate key {name!r}", _line(text, pos))
+                names.add(name)
                 pos = self.match(_SPACE, self.match(_SPACE, key.end()).end() + 1).end()
             else:
                 name = array_part(len(node.members))

@@ -45,7 +45,10 @@ from .base import (
 
 __all__ = ["TomlFormat"]
 
-Keys = dict[Parts, str | None]
+_Keys = Mapping[Parts, str | None]
+# Whether the keys after an edit (second) are what the edit should give from
+# the keys before it (first).
+_Check = Callable[[_Keys, _Keys], bool]
 
 # Leaves whose type a new value keeps when it is valid TOML text of that type.
 _TYPED = (Integer, Float, DateTime, Date, Time)
@@ -55,19 +58,37 @@ class _Misplaced(UnsupportedKey):
     """tomlkit wrote a change that reads back as other keys than intended."""
 
 
-def _without(keys: Mapping[Parts, str | None], parts: Parts, in_array: bool) -> Keys:
-    """``keys`` after deleting ``parts`` (not the root): later array elements move down."""
-    result: Keys = {}
+def _after_set(parts: Parts, value: str | None) -> _Check:
+    def check(old: _Keys, new: _Keys) -> bool:
+        created = {parts[:depth]: None for depth in range(len(parts))}
+        kept = created | {key: text for key, text in old.items() if key != parts}
+        others = {key: text for key, text in new.items() if key != parts}
+        return others == kept and parts in new and (new[parts] is None) == (value is None)
+
+    return check
+
+
+def _after_delete(parts: Parts, in_array: bool) -> _Check:
     depth, removed = len(parts) - 1, array_index(parts[-1]) if in_array else None
-    for key, value in keys.items():
-        if key[: len(parts)] == parts:
-            continue
-        if removed is not None and len(key) > depth and key[:depth] == parts[:depth]:
-            index = array_index(key[depth])
-            if index is not None and index > removed:
-                key = (*key[:depth], array_part(index - 1), *key[depth + 1 :])
-        result[key] = value
-    return result
+
+    def check(old: _Keys, new: _Keys) -> bool:
+        kept: dict[Parts, str | None] = {}
+        for key, text in old.items():
+            if key[: len(parts)] == parts:
+                continue
+            sibling = len(key) > depth and key[:depth] == parts[:depth]
+            index = array_index(key[depth]) if sibling else None
+            if removed is not None and index is not None and index > removed:
+                key = (*key[:depth], array_part(index - 1), *key[depth + 1 :])  # moves down
+            kept[key] = text
+        # A table that only existed through dotted keys (x.y.z = 1) goes with
+        # the last of them.
+        chain = {key for key in kept if key == parts[: len(key)]}
+        emptied = {key for key in chain if all(k in chain for k in kept if k[: len(key)] == key)}
+        same = all(key in kept and kept[key] == text for key, text in new.items())
+        return same and kept.keys() - new.keys() <= emptied
+
+    return check
 
 
 def _read(text: str) -> tomlkit.TOMLDocument:
@@ -104,7 +125,7 @@ def _leaf(old: Any, value: str) -> Item:
         if isinstance(new, Item) and new.as_string() == value:
             if isinstance(new, type(old)):
                 return new
-            if isinstance(old, Float) and isinstance(new, Integer):
+            if isinstance(old, Float) and isinstance(new, Integer) and abs(new) < 2**53:
                 return tomlkit.item(float(new))
     return tomlkit.string(value)
 
@@ -146,18 +167,12 @@ class TomlDocument(Document):
         return result
 
     def set(self, parts: Parts, value: str | None) -> None:
-        def expected(old: Mapping[Parts, str | None], new: Mapping[Parts, str | None]) -> bool:
-            created = {parts[:depth]: None for depth in range(len(parts))}
-            others = {key: text for key, text in new.items() if key != parts}
-            kept = created | {key: text for key, text in old.items() if key != parts}
-            return others == kept and parts in new and (new[parts] is None) == (value is None)
-
         try:
-            self._edit(parts, lambda: self._set(parts, value, inline=False), expected)
+            self._edit(parts, lambda: self._set(parts, value, False), _after_set(parts, value))
         except _Misplaced:
             # tomlkit writes a [table] below dotted keys (a.b = 1) at the wrong
             # place; an inline table (a.c = {...}) lands where it belongs.
-            self._edit(parts, lambda: self._set(parts, value, inline=True), expected)
+            self._edit(parts, lambda: self._set(parts, value, True), _after_set(parts, value))
 
     def _set(self, parts: Parts, value: str | None, inline: bool) -> None:
         parent: Any = None
@@ -244,11 +259,7 @@ class TomlDocument(Document):
             self._doc = tomlkit.document()
             return
         in_array = isinstance(self._find(parts[:-1]), Array | AoT)
-
-        def expected(old: Mapping[Parts, str | None], new: Mapping[Parts, str | None]) -> bool:
-            return dict(new) == _without(old, parts, in_array)
-
-        self._edit(parts, lambda: self._delete(parts), expected)
+        self._edit(parts, lambda: self._delete(parts), _after_delete(parts, in_array))
 
     def _delete(self, parts: Parts) -> None:
         node, last = self._find(parts[:-1]), parts[-1]
@@ -272,27 +283,21 @@ class TomlDocument(Document):
                 return None
         return node
 
-    def _edit(
-        self,
-        parts: Parts,
-        change: Callable[[], None],
-        expected: Callable[[Mapping[Parts, str | None], Mapping[Parts, str | None]], bool],
-    ) -> None:
-        """Run ``change``; undo it unless the text it writes reads back as ``expected``
-        says, given the keys before and after."""
+    def _edit(self, parts: Parts, change: Callable[[], None], check: _Check) -> None:
+        """Run ``change``; undo it if it fails or its text reads back wrong."""
         saved, old = self._doc.as_string(), self.keys()
         try:
             change()
             self._doc = _read(self._doc.as_string())
-            if not expected(old, self.keys()):
+            if not check(old, self.keys()):
                 raise _Misplaced(f"{describe(parts)}: tomlkit cannot write this key in this file")
-        except UnsupportedKey:
-            self._doc = _read(saved)
-            raise
         except (FormatError, TOMLKitError) as exc:
             self._doc = _read(saved)
             message = f"{describe(parts)}: tomlkit cannot make this change: {exc}"
             raise UnsupportedKey(message) from exc
+        except BaseException:
+            self._doc = _read(saved)
+            raise
 
     def dump(self) -> str:
         return self._doc.as_string()

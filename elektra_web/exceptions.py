@@ -1,11 +1,12 @@
-"""Errors of clusterd, each with the API error code that clients see.
+"""Errors of clusterd (its GraphQL API), each with the error code clients see.
 
 Resolvers raise these; graphql-core copies ``extensions`` of the original
 error into the GraphQL error, so ``extensions.code`` is set here and nowhere
 else. Errors of the connector and the ORM are translated where they are
 caught (``raise ... from exc``).
 
-    ClusterdError                 BAD_INPUT
+    ClusterdError                 (base; INTERNAL for unexpected use)
+    ├── BadInput                  BAD_INPUT            malformed or contradictory input
     ├── NotFound                  NOT_FOUND            no such instance / cluster
     ├── InstanceExists            INSTANCE_EXISTS      rule 1
     ├── AlreadyInCluster          ALREADY_IN_CLUSTER   rule 2
@@ -31,6 +32,10 @@ class ClusterdError(Exception):
         super().__init__(message)
         self.message = message
         self.extensions: dict[str, Any] = {"code": self.code, **extensions}
+
+
+class BadInput(ClusterdError):
+    code = "BAD_INPUT"
 
 
 class NotFound(ClusterdError):

@@ -1,0 +1,121 @@
+"""clusterd's ASGI app: GraphQL at /graphql (POST, GraphiQL on GET, websockets)
+and the lifespan that owns the database, the HTTP client to the elektrads, the
+delivery queue and the health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from tortoise import Tortoise
+
+from ..models import Instance
+from ..resolvers.auth import SYSTEM
+from ..resolvers.delivery import DeliveryService
+from ..resolvers.health import check_forever
+from ..resolvers.instances import InstanceInput, add_instance
+from ..resolvers.reads import Reads
+from ..resolvers.services import Services, Settings
+from ..schema.context import Context
+from ..schema.root import schema
+from .auth import authenticate
+from .database import migrate, tortoise_config
+
+__all__ = ["ClusterdConfig", "create_app"]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+
+@dataclass
+class ClusterdConfig:
+    database_url: str
+    settings: Settings = field(default_factory=Settings)
+    #: (name, URL) of elektrads to register at start-up unless registered
+    #: already: what ``elektra-web up`` uses for the local machine.
+    register: Sequence[tuple[str, str]] = ()
+    #: Run the periodic health checks (tests turn them off to drive them).
+    health_checks: bool = True
+    #: The transport of the HTTP client to the elektrads (a seam for tests).
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with clusterd's per-request context."""
+
+    def __init__(self, services_ref: dict[str, Services]) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self._services_ref = services_ref
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
+        services = self._services_ref["services"]
+        caller = authenticate(request)
+        return Context(services=services, caller=caller, reads=Reads(services, caller))
+
+
+def create_app(config: ClusterdConfig) -> Starlette:
+    services_ref: dict[str, Services] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await migrate(config.database_url)
+        await Tortoise.init(
+            config=tortoise_config(config.database_url), _enable_global_fallback=True
+        )
+        http = httpx.AsyncClient(
+            transport=config.transport,
+            limits=httpx.Limits(
+                max_connections=config.settings.fanout_limit * 2,
+                max_keepalive_connections=config.settings.fanout_limit,
+            ),
+            timeout=config.settings.call_timeout,
+            follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
+        )
+        services = Services(http, config.settings)
+        services.deliveries = DeliveryService(services)
+        services_ref["services"] = services
+        app.state.services = services
+        background: list[asyncio.Task[Any]] = []
+        try:
+            await _register(services, config.register)
+            await services.deliveries.start()
+            if config.health_checks:
+                background.append(asyncio.create_task(check_forever(services)))
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.deliveries.stop()
+            await http.aclose()
+            await Tortoise.close_connections()
+            log.info("clusterd stopped")
+
+    graphql = GraphQLApp(services_ref)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _register(services: Services, register: Sequence[tuple[str, str]]) -> None:
+    for name, url in register:
+        from ..connector.urls import normalize_host
+
+        if not await Instance.filter(host=normalize_host(url)).exists():
+            instance = await add_instance(services, SYSTEM, InstanceInput(name=name, host=url))
+            log.info("registered %s (%s) as an instance", instance.name, instance.host)

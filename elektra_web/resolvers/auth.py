@@ -1,0 +1,39 @@
+"""Roles and the check every resolver makes before it acts.
+
+Who the caller is gets decided in one place, ``clusterd.auth.authenticate``;
+what a role may do, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from ..exceptions import Forbidden
+
+__all__ = ["Caller", "Role"]
+
+
+class Role(IntEnum):
+    """Roles in increasing power: each may do what the ones below may."""
+
+    VIEWER = 1  # read and subscribe
+    EDITOR = 2  # also write configuration
+    ADMIN = 3  # also manage instances, clusters and tokens
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: Role
+
+    def require(self, role: Role) -> None:
+        """Refuse with FORBIDDEN unless the caller has at least ``role``."""
+        if self.role < role:
+            raise Forbidden(
+                f"{self.name} is a {self.role.name.lower()}; this needs {role.name.lower()}"
+            )
+
+
+#: clusterd acting on its own (start-up registration, background work).
+SYSTEM = Caller("clusterd", Role.ADMIN)

@@ -1,0 +1,175 @@
+"""Registering instances (rule 1: no elektrad twice) and their health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from ..connector import exceptions as connector_errors
+from ..connector.urls import normalize_host
+from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
+from ..models import Instance, InstanceStatus
+from .auth import Caller, Role
+from .services import Services
+
+__all__ = [
+    "InstanceInput",
+    "add_instance",
+    "get_instance",
+    "list_instances",
+    "probe",
+    "remove_instance",
+    "update_instance",
+]
+
+
+@dataclass
+class InstanceInput:
+    """Fields of an instance; ``None`` leaves a field as it is (on update)."""
+
+    name: str | None = None
+    host: str | None = None
+    description: str | None = None
+    visibility: str | None = None
+
+
+async def list_instances(caller: Caller) -> list[Instance]:
+    caller.require(Role.VIEWER)
+    return await Instance.all()
+
+
+async def get_instance(caller: Caller, instance_id: int | str) -> Instance:
+    caller.require(Role.VIEWER)
+    instance = await Instance.get_or_none(id=_id(instance_id))
+    if instance is None:
+        raise NotFound(f"no instance with id {instance_id}")
+    return instance
+
+
+async def add_instance(services: Services, caller: Caller, data: InstanceInput) -> Instance:
+    caller.require(Role.ADMIN)
+    name = _name(data.name)
+    host = _host(data.host)
+    await _refuse_taken(name=name, host=host)
+    instance = Instance(
+        name=name,
+        host=host,
+        description=data.description,
+        visibility=data.visibility or "user",
+    )
+    version = await probe(services, instance)
+    if version is not None:
+        await _refuse_same_daemon(instance.elektrad_id)
+    try:
+        await instance.save()
+    except IntegrityError as exc:
+        # Another request registered it between our checks and the insert.
+        await _refuse_taken(name=name, host=host, elektrad_id=instance.elektrad_id)
+        raise InstanceExists(f"{host} was registered at the same moment") from exc
+    return instance
+
+
+async def update_instance(
+    services: Services, caller: Caller, instance_id: int | str, data: InstanceInput
+) -> Instance:
+    caller.require(Role.ADMIN)
+    instance = await get_instance(caller, instance_id)
+    if data.name is not None and data.name != instance.name:
+        instance.name = _name(data.name)
+        await _refuse_taken(name=instance.name, exclude=instance.id)
+    if data.host is not None:
+        host = _host(data.host)
+        if host != instance.host:
+            await _refuse_taken(host=host, exclude=instance.id)
+            instance.host = host
+            instance.elektrad_id = None
+            instance.status = InstanceStatus.UNKNOWN
+            if await probe(services, instance) is not None:
+                await _refuse_same_daemon(instance.elektrad_id, exclude=instance.id)
+    if data.description is not None:
+        instance.description = data.description
+    if data.visibility is not None:
+        instance.visibility = data.visibility
+    try:
+        await instance.save()
+    except IntegrityError as exc:
+        raise InstanceExists(f"{instance.host} is already registered") from exc
+    return instance
+
+
+async def remove_instance(caller: Caller, instance_id: int | str) -> int:
+    caller.require(Role.ADMIN)
+    instance = await get_instance(caller, instance_id)
+    await instance.delete()
+    return instance.id
+
+
+async def probe(services: Services, instance: Instance) -> dict[str, Any] | None:
+    """Ask the instance's elektrad for its version; note status and identity.
+
+    Does not save. Returns the version, or ``None`` if it could not be reached.
+    """
+    try:
+        version = await services.client(instance).version()
+    except connector_errors.ConnectorError:
+        instance.status = InstanceStatus.OFFLINE
+        return None
+    instance.status = InstanceStatus.ONLINE
+    instance.last_seen = dt.datetime.now(dt.UTC)
+    elektra = version.get("elektra")
+    if isinstance(elektra, dict) and isinstance(elektra.get("version"), str):
+        instance.elektra_version = elektra["version"]
+    if isinstance(version.get("instanceId"), str):
+        instance.elektrad_id = version["instanceId"]
+    return version
+
+
+def _id(value: int | str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise NotFound(f"no instance with id {value!r}") from None
+
+
+def _name(name: str | None) -> str:
+    if not name or not name.strip():
+        raise BadInput("an instance needs a name")
+    return name.strip()
+
+
+def _host(host: str | None) -> str:
+    if not host:
+        raise InvalidHost("an instance needs the URL of its elektrad, like http://web-01:33333")
+    try:
+        return normalize_host(host)
+    except connector_errors.InvalidHost as exc:
+        raise InvalidHost(str(exc)) from exc
+
+
+async def _refuse_taken(
+    *,
+    name: str | None = None,
+    host: str | None = None,
+    elektrad_id: str | None = None,
+    exclude: int | None = None,
+) -> None:
+    others = Instance.exclude(id=exclude) if exclude is not None else Instance.all()
+    if host is not None and (other := await others.filter(host=host).first()):
+        raise InstanceExists(f"{host} is already registered as {other.name}", instance=other.name)
+    if name is not None and (other := await others.filter(name=name).first()):
+        raise BadInput(f"an instance named {name!r} exists already ({other.host})")
+    await _refuse_same_daemon(elektrad_id, exclude=exclude)
+
+
+async def _refuse_same_daemon(elektrad_id: str | None, exclude: int | None = None) -> None:
+    if elektrad_id is None:
+        return
+    others = Instance.exclude(id=exclude) if exclude is not None else Instance.all()
+    if other := await others.filter(elektrad_id=elektrad_id).first():
+        raise InstanceExists(
+            f"this elektrad is already registered as {other.name} (at {other.host})",
+            instance=other.name,
+        )

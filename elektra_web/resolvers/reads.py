@@ -1,0 +1,159 @@
+"""Reading configuration: live from elektrads (instances) or from the database
+(clusters). One :class:`Reads` per GraphQL request holds the batching loader
+and caches, so a request makes at most one elektrad call per instance and
+subtree however many keys it asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..connector.exceptions import ConnectorError, InstanceRefused
+from ..connector.exceptions import InstanceUnreachable as Unreachable
+from ..connector.loaders import KeyLoader
+from ..connector.names import canonical_name
+from ..exceptions import InstanceUnreachable
+from ..keynames import KeyName
+from ..models import Cluster, ClusterKey, Instance
+from .auth import Caller, Role
+from .locks import locks_of
+from .names import parse_key
+from .services import Services
+from .writes import refusal
+
+__all__ = ["ConfigKeyData", "Reads"]
+
+
+@dataclass
+class ConfigKeyData:
+    path: str
+    name: str
+    exists: bool
+    value: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+    locked_by: Cluster | None = None
+
+
+class Reads:
+    """Per-request read state: create one per GraphQL request."""
+
+    def __init__(self, services: Services, caller: Caller) -> None:
+        self.services = services
+        self.caller = caller
+        settings = services.settings
+        self.loader = KeyLoader(
+            lambda host: services.client_for_host(str(host)),
+            limit=settings.fanout_limit,
+            timeout=settings.call_timeout,
+        )
+        self._locks: dict[int, dict[str, Cluster]] = {}
+        self._cluster_keys: dict[int, dict[KeyName, ClusterKey]] = {}
+
+    # -- instances ------------------------------------------------------------
+
+    async def instance_key(self, instance: Instance, path: str) -> ConfigKeyData:
+        self.caller.require(Role.VIEWER)
+        name = parse_key(path)
+        node = await self._load(instance, name, 1)
+        return await self._instance_key(instance, node)
+
+    async def instance_keys(self, instance: Instance, path: str, depth: int) -> list[ConfigKeyData]:
+        """The key at ``path`` and the existing keys below it, ``depth`` levels."""
+        self.caller.require(Role.VIEWER)
+        name = parse_key(path)
+        depth = max(depth, 0)
+        root = await self._load(instance, name, depth + 1)
+        return [await self._instance_key(instance, n) for n in _flatten(root, depth)]
+
+    async def instance_find(self, instance: Instance, query: str) -> list[str]:
+        self.caller.require(Role.VIEWER)
+        try:
+            names = await self.services.client(instance).find(query)
+        except InstanceRefused as exc:
+            raise refusal(instance, exc) from exc
+        except ConnectorError as exc:
+            raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
+        return [canonical_name(n) for n in names]
+
+    async def lock_owner(self, instance: Instance, path: str) -> Cluster | None:
+        if instance.id not in self._locks:
+            self._locks[instance.id] = await locks_of(instance)
+        return self._locks[instance.id].get(path)
+
+    async def _load(self, instance: Instance, name: KeyName, depth: int) -> dict[str, Any]:
+        try:
+            node: dict[str, Any] = await self.loader.load((instance.host, str(name), depth))
+        except InstanceRefused as exc:
+            raise refusal(instance, exc) from exc
+        except (Unreachable, ConnectorError) as exc:
+            raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
+        return node
+
+    async def _instance_key(self, instance: Instance, node: dict[str, Any]) -> ConfigKeyData:
+        path = canonical_name(node["path"])
+        return ConfigKeyData(
+            path=path,
+            name=node.get("name", ""),
+            exists=bool(node.get("exists")),
+            value=node.get("value"),
+            meta=dict(node.get("meta") or {}),
+            children=[canonical_name(c["path"]) for c in node.get("children", [])],
+            locked_by=await self.lock_owner(instance, path),
+        )
+
+    # -- clusters -------------------------------------------------------------
+
+    async def cluster_key(self, cluster: Cluster, path: str) -> ConfigKeyData:
+        self.caller.require(Role.VIEWER)
+        return _cluster_view(await self._keys_of(cluster), parse_key(path))
+
+    async def cluster_keys(self, cluster: Cluster, path: str, depth: int) -> list[ConfigKeyData]:
+        self.caller.require(Role.VIEWER)
+        keys = await self._keys_of(cluster)
+        root = parse_key(path)
+        found = [_cluster_view(keys, root)]
+        for name in sorted(keys):
+            if name != root and name.is_below_or_same(root):
+                if len(name.relative_to(root)) <= max(depth, 0):
+                    found.append(_cluster_view(keys, name))
+        return found
+
+    async def _keys_of(self, cluster: Cluster) -> dict[KeyName, ClusterKey]:
+        if cluster.id not in self._cluster_keys:
+            rows = await ClusterKey.filter(cluster_id=cluster.id)
+            self._cluster_keys[cluster.id] = {KeyName.parse(k.path): k for k in rows}
+        return self._cluster_keys[cluster.id]
+
+
+def _flatten(root: dict[str, Any], depth: int) -> list[dict[str, Any]]:
+    found = [root]
+
+    def walk(node: dict[str, Any], level: int) -> None:
+        for child in node.get("children", []):
+            if level + 1 > depth:
+                return
+            if child.get("exists"):
+                found.append(child)
+            walk(child, level + 1)
+
+    walk(root, 0)
+    return found
+
+
+def _cluster_view(keys: dict[KeyName, ClusterKey], name: KeyName) -> ConfigKeyData:
+    key = keys.get(name)
+    children: list[str] = []
+    for other in sorted(keys):
+        if other != name and other.is_below_or_same(name):
+            child = str(name.child(other.relative_to(name)[0]))
+            if not children or children[-1] != child:
+                children.append(child)
+    return ConfigKeyData(
+        path=str(name),
+        name=name.base_name,
+        exists=key is not None,
+        value=key.value if key else None,
+        meta=dict(key.meta) if key else {},
+        children=children,
+    )

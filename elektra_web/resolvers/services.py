@@ -1,0 +1,49 @@
+"""What resolvers need for the life of the app: the shared HTTP client to the
+elektrads, the delivery queue, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+
+from ..connector.client import ElektradClient
+from ..models import Instance
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryService
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Seconds for one call to an elektrad.
+    call_timeout: float = 5.0
+    #: How long a cluster write waits for its deliveries before it reports
+    #: the rest as PENDING (they go on in the background).
+    write_wait: float = 5.0
+    #: Calls to elektrads in flight at once, per fan-out.
+    fanout_limit: int = 64
+    #: Seconds between health checks of every instance.
+    health_interval: float = 10.0
+    #: Retry backoff of a delivery that could not reach its instance.
+    retry_base: float = 1.0
+    retry_max: float = 60.0
+
+
+@dataclass
+class Services:
+    http: httpx.AsyncClient
+    settings: Settings = field(default_factory=Settings)
+    deliveries: DeliveryService | None = None
+
+    def client(self, instance: Instance) -> ElektradClient:
+        return self.client_for_host(instance.host)
+
+    def client_for_host(self, host: str) -> ElektradClient:
+        return ElektradClient(self.http, host, timeout=self.settings.call_timeout)
+
+    @property
+    def delivery(self) -> DeliveryService:
+        assert self.deliveries is not None, "the delivery service starts with the app"
+        return self.deliveries

@@ -1,0 +1,59 @@
+"""Cluster: a group of instances (nestable) with its own configuration."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from .. import models
+from ..resolvers.clusters import members
+from .config_key import ConfigKeyType
+from .context import Info
+
+if TYPE_CHECKING:
+    from .instance import InstanceType
+
+
+@strawberry.type(name="Cluster")
+class ClusterType:
+    model: strawberry.Private[models.Cluster]
+    id: strawberry.ID
+    name: str
+    description: str | None
+
+    @classmethod
+    def from_model(cls, model: models.Cluster) -> ClusterType:
+        return cls(
+            model=model,
+            id=strawberry.ID(str(model.id)),
+            name=model.name,
+            description=model.description,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> ClusterType | None:
+        parent = await info.context.cluster(self.model.parent_id)
+        return ClusterType.from_model(parent) if parent else None
+
+    @strawberry.field
+    async def children(self) -> list[ClusterType]:
+        rows = await models.Cluster.filter(parent_id=self.model.id)
+        return [ClusterType.from_model(c) for c in rows]
+
+    @strawberry.field
+    async def instances(
+        self, recursive: bool = False
+    ) -> list[Annotated[InstanceType, strawberry.lazy(".instance")]]:
+        from .instance import InstanceType
+
+        return [InstanceType.from_model(i) for i in await members(self.model, recursive=recursive)]
+
+    @strawberry.field(description="The cluster's own key at path (exists: false when missing).")
+    async def key(self, info: Info, path: str) -> ConfigKeyType:
+        return ConfigKeyType.from_data(await info.context.reads.cluster_key(self.model, path))
+
+    @strawberry.field(description="The key at path and the cluster's keys below it to depth.")
+    async def keys(self, info: Info, path: str, depth: int = 1) -> list[ConfigKeyType]:
+        found = await info.context.reads.cluster_keys(self.model, path, depth)
+        return [ConfigKeyType.from_data(k) for k in found]

@@ -1,0 +1,54 @@
+"""Inputs of the instance and cluster mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..resolvers.clusters import KEEP, ClusterInput
+from ..resolvers.instances import InstanceInput
+
+
+@strawberry.input
+class AddInstanceInput:
+    name: str
+    host: str
+    description: str | None = None
+    visibility: str | None = None
+
+    def to_data(self) -> InstanceInput:
+        return InstanceInput(self.name, self.host, self.description, self.visibility)
+
+
+@strawberry.input
+class UpdateInstanceInput:
+    name: str | None = None
+    host: str | None = None
+    description: str | None = None
+    visibility: str | None = None
+
+    def to_data(self) -> InstanceInput:
+        return InstanceInput(self.name, self.host, self.description, self.visibility)
+
+
+@strawberry.input
+class CreateClusterInput:
+    name: str
+    description: str | None = None
+    parent_id: strawberry.ID | None = None
+
+    def to_data(self) -> ClusterInput:
+        return ClusterInput(self.name, self.description, self.parent_id)
+
+
+@strawberry.input
+class UpdateClusterInput:
+    name: str | None = None
+    description: str | None = None
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The new parent; null makes the cluster top-level; omitted keeps it.",
+    )
+
+    def to_data(self) -> ClusterInput:
+        parent = KEEP if self.parent_id is strawberry.UNSET else self.parent_id
+        return ClusterInput(self.name, self.description, parent)

@@ -1,0 +1,181 @@
+"""Query, Mutation and the Schema (see ``schema.graphql`` for the SDL)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+
+from .. import __version__
+from ..exceptions import ClusterdError
+from ..models import OperationKind
+from ..resolvers import clusters, instances
+from ..resolvers.writes import Change, write
+from .cluster import ClusterType
+from .context import Info
+from .inputs import AddInstanceInput, CreateClusterInput, UpdateClusterInput, UpdateInstanceInput
+from .instance import InstanceType
+from .writes import TargetInput, WriteResult
+
+__all__ = ["schema"]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+
+@strawberry.type
+class Version:
+    api: int
+    clusterd: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def instances(self, info: Info) -> list[InstanceType]:
+        return [
+            InstanceType.from_model(i) for i in await instances.list_instances(info.context.caller)
+        ]
+
+    @strawberry.field
+    async def instance(self, info: Info, id: strawberry.ID) -> InstanceType | None:
+        try:
+            return InstanceType.from_model(await instances.get_instance(info.context.caller, id))
+        except ClusterdError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise
+
+    @strawberry.field
+    async def clusters(self, info: Info) -> list[ClusterType]:
+        return [
+            ClusterType.from_model(c) for c in await clusters.list_clusters(info.context.caller)
+        ]
+
+    @strawberry.field
+    async def cluster(self, info: Info, id: strawberry.ID) -> ClusterType | None:
+        try:
+            return ClusterType.from_model(await clusters.get_cluster(info.context.caller, id))
+        except ClusterdError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise
+
+    @strawberry.field
+    def version(self) -> Version:
+        return Version(api=1, clusterd=__version__)
+
+
+#: ``from`` is a Python keyword: the argument is ``from_`` here, ``from`` in GraphQL.
+From = Annotated[str, strawberry.argument(name="from")]
+
+
+async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult:
+    ctx = info.context
+    return WriteResult.from_data(await write(ctx.services, ctx.caller, target.to_target(), change))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def add_instance(self, info: Info, input: AddInstanceInput) -> InstanceType:
+        ctx = info.context
+        added = await instances.add_instance(ctx.services, ctx.caller, input.to_data())
+        return InstanceType.from_model(added)
+
+    @strawberry.mutation
+    async def update_instance(
+        self, info: Info, id: strawberry.ID, input: UpdateInstanceInput
+    ) -> InstanceType:
+        ctx = info.context
+        updated = await instances.update_instance(ctx.services, ctx.caller, id, input.to_data())
+        return InstanceType.from_model(updated)
+
+    @strawberry.mutation
+    async def remove_instance(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(str(await instances.remove_instance(info.context.caller, id)))
+
+    @strawberry.mutation
+    async def create_cluster(self, info: Info, input: CreateClusterInput) -> ClusterType:
+        created = await clusters.create_cluster(info.context.caller, input.to_data())
+        return ClusterType.from_model(created)
+
+    @strawberry.mutation
+    async def update_cluster(
+        self, info: Info, id: strawberry.ID, input: UpdateClusterInput
+    ) -> ClusterType:
+        updated = await clusters.update_cluster(info.context.caller, id, input.to_data())
+        return ClusterType.from_model(updated)
+
+    @strawberry.mutation
+    async def delete_cluster(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(str(await clusters.delete_cluster(info.context.caller, id)))
+
+    @strawberry.mutation
+    async def assign_instance(
+        self, info: Info, cluster_id: strawberry.ID, instance_id: strawberry.ID
+    ) -> InstanceType:
+        ctx = info.context
+        assigned = await clusters.assign_instance(ctx.services, ctx.caller, cluster_id, instance_id)
+        return InstanceType.from_model(assigned)
+
+    @strawberry.mutation
+    async def unassign_instance(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
+        left = await clusters.unassign_instance(info.context.caller, instance_id)
+        return InstanceType.from_model(left)
+
+    @strawberry.mutation
+    async def set_key(self, info: Info, target: TargetInput, path: str, value: str) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.SET, path, value))
+
+    @strawberry.mutation(description="Recursive, like kdb rm -r.")
+    async def delete_key(self, info: Info, target: TargetInput, path: str) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.DELETE, path))
+
+    @strawberry.mutation
+    async def move_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.MOVE, from_, target=to))
+
+    @strawberry.mutation
+    async def copy_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.COPY, from_, target=to))
+
+    @strawberry.mutation
+    async def set_meta(
+        self, info: Info, target: TargetInput, path: str, key: str, value: str
+    ) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.META, path, value, meta_key=key))
+
+    @strawberry.mutation
+    async def delete_meta(
+        self, info: Info, target: TargetInput, path: str, key: str
+    ) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.META, path, None, meta_key=key))
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, ClusterdError)
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Refusals (ClusterdError) are answers, not faults: log only the rest."""
+        for error in errors:
+            if _unexpected(error):
+                log.error("unexpected error: %s", error.message, exc_info=error.original_error)
+
+
+def _mask(error: GraphQLError) -> bool:
+    return _unexpected(error)
+
+
+schema: Any = Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[lambda: MaskErrors(should_mask_error=_mask, error_message="Internal error.")],
+)

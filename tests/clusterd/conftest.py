@@ -1,0 +1,104 @@
+"""A real clusterd (uvicorn in a thread) and real elektrads for its tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from elektra_web.clusterd.app import ClusterdConfig, create_app
+from elektra_web.elektrad.app import ElektradConfig
+from elektra_web.resolvers.services import Settings
+
+from ..elektrad.conftest import serve_in_thread
+
+#: Fast timings for tests: short waits, quick retries, frequent health checks.
+TEST_SETTINGS = Settings(
+    call_timeout=2.0, write_wait=3.0, health_interval=0.2, retry_base=0.1, retry_max=0.5
+)
+
+
+class GraphQLError(AssertionError):
+    pass
+
+
+@dataclass
+class Clusterd:
+    url: str
+    http: httpx.Client
+
+    def query(self, document: str, **variables: Any) -> dict[str, Any]:
+        """Run a GraphQL document; the whole response (data and errors)."""
+        response = self.http.post("/graphql", json={"query": document, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def ok(self, document: str, **variables: Any) -> dict[str, Any]:
+        """Run a document that must succeed; its data."""
+        body = self.query(document, **variables)
+        if body.get("errors"):
+            raise GraphQLError(body["errors"])
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def error(self, document: str, **variables: Any) -> dict[str, Any]:
+        """Run a document that must fail; its first error."""
+        body = self.query(document, **variables)
+        assert body.get("errors"), body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+
+@contextmanager
+def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("clusterd did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture
+def elektrads(tmp_path: Path) -> Iterator[Callable[[int], list[str]]]:
+    """``elektrads(3)``: three real elektrads; their base URLs."""
+    with ExitStack() as stack:
+
+        def start(count: int) -> list[str]:
+            return [
+                stack.enter_context(
+                    serve_in_thread(
+                        ElektradConfig(data_dir=tmp_path / f"elektrad-{i}-{time.monotonic_ns()}")
+                    )
+                )
+                for i in range(count)
+            ]
+
+        yield start
+
+
+@pytest.fixture
+def clusterd(database_url: str) -> Iterator[Clusterd]:
+    config = ClusterdConfig(database_url=database_url, settings=TEST_SETTINGS)
+    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield Clusterd(url, http)
