@@ -1,7 +1,9 @@
 """The ``elektra-web`` command: one entry point for every daemon and tool.
 
-elektra-web up          start Elektra Web on this machine
+elektra-web up          elektrad and clusterd on this machine, registered
+elektra-web clusterd    the GraphQL API for instances and clusters
 elektra-web elektrad    serve this machine's key database over REST
+elektra-web schema      print clusterd's GraphQL schema (SDL)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .elektrad.mounts import MountSpec
 __all__ = ["main"]
 
 DEFAULT_ELEKTRAD_PORT = 33333
+DEFAULT_CLUSTERD_PORT = 33334
 
 
 def default_data_dir() -> Path:
@@ -31,13 +34,22 @@ def default_data_dir() -> Path:
 def _mount(text: str) -> MountSpec:
     try:
         return MountSpec.parse(text)
-    except Exception as exc:  # InvalidKeyName or ValueError: both are usage errors
+    except ValueError as exc:  # InvalidKeyName is a ValueError too
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _add_elektrad_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_ELEKTRAD_PORT)
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return common
+
+
+def _add_elektrad_options(parser: argparse.ArgumentParser, *, with_address: bool) -> None:
+    if with_address:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        parser.add_argument("--port", type=int, default=DEFAULT_ELEKTRAD_PORT)
     parser.add_argument(
         "--data-dir", type=Path, default=None, help=f"key database (default {default_data_dir()})"
     )
@@ -50,13 +62,14 @@ def _add_elektrad_options(parser: argparse.ArgumentParser) -> None:
         help="mount a configuration file at a key prefix, e.g. user:/app=/etc/app.ini "
         "(format by suffix: .ini .cfg .conf .json .toml; or PREFIX=FORMAT:FILE)",
     )
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        help="require 'Authorization: Bearer TOKEN' with the token in this file "
-        "(or set ELEKTRAD_TOKEN)",
-    )
-    parser.add_argument("--max-body", type=int, default=1024 * 1024, help="bytes")
+    if with_address:
+        parser.add_argument(
+            "--token-file",
+            type=Path,
+            help="require 'Authorization: Bearer TOKEN' with the token in this file "
+            "(or set ELEKTRAD_TOKEN)",
+        )
+        parser.add_argument("--max-body", type=int, default=1024 * 1024, help="bytes")
     parser.add_argument(
         "--watch-interval",
         type=float,
@@ -65,15 +78,36 @@ def _add_elektrad_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_CLUSTERD_PORT)
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="sqlite:///path/file.sqlite3 or postgres://user@host/db "
+        "(default: an SQLite file in the user's data directory)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="elektra-web", description=__doc__.splitlines()[0])
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="elektra-web", description=(__doc__ or "").splitlines()[0], parents=[common]
+    )
     parser.add_argument("--version", action="version", version=f"elektra-web {__version__}")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start Elektra Web on this machine")
-    _add_elektrad_options(up)
-    elektrad = commands.add_parser("elektrad", help="serve this machine's key database")
-    _add_elektrad_options(elektrad)
+    up = commands.add_parser("up", parents=[common], help="start Elektra Web on this machine")
+    _add_clusterd_options(up)
+    up.add_argument("--elektrad-port", type=int, default=DEFAULT_ELEKTRAD_PORT)
+    _add_elektrad_options(up, with_address=False)
+    clusterd = commands.add_parser("clusterd", parents=[common], help="the GraphQL API")
+    _add_clusterd_options(clusterd)
+    elektrad = commands.add_parser(
+        "elektrad", parents=[common], help="serve this machine's key database"
+    )
+    _add_elektrad_options(elektrad, with_address=True)
+    commands.add_parser("schema", parents=[common], help="print clusterd's GraphQL SDL")
     return parser
 
 
@@ -103,7 +137,7 @@ def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | N
     return token
 
 
-def run_elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .elektrad.app import ElektradConfig
     from .elektrad.server import serve
 
@@ -117,6 +151,37 @@ def run_elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return serve(config, args.host, args.port, log_level=args.log_level)
 
 
+def _clusterd(args: argparse.Namespace) -> int:
+    from .clusterd.app import ClusterdConfig
+    from .clusterd.database import default_database_url
+    from .clusterd.server import serve
+
+    config = ClusterdConfig(database_url=args.database or default_database_url())
+    return serve(config, args.host, args.port, log_level=args.log_level)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from .clusterd.app import ClusterdConfig
+    from .clusterd.database import default_database_url
+    from .clusterd.server import up
+
+    elektrad_args = ["--data-dir", str(args.data_dir or default_data_dir())]
+    elektrad_args += ["--watch-interval", str(args.watch_interval)]
+    for mount in args.mount:
+        elektrad_args += ["--mount", f"{mount.prefix}={mount.format.name}:{mount.path}"]
+    config = ClusterdConfig(database_url=args.database or default_database_url())
+    return up(
+        config, args.host, args.port, elektrad_args, args.elektrad_port, log_level=args.log_level
+    )
+
+
+def _schema() -> int:
+    from .schema.root import schema
+
+    print(schema.as_str())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -125,8 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Until clusterd exists, "up" runs this machine's elektrad.
-    return run_elektrad(args, parser)
+    # One line per call to an elektrad is noise at "info"; failures are logged anyway.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "elektrad":
+        return _elektrad(args, parser)
+    if args.command == "clusterd":
+        return _clusterd(args)
+    if args.command == "up":
+        return _up(args)
+    return _schema()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
 
 The schema changes only through migrations (``elektra_web/models/migrations``),
 applied by clusterd at start-up.
+
+(Tortoise types ``TextField`` as never null: the nullable ones are annotated
+with their real type.)
 """
 
 from __future__ import annotations

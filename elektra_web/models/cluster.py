@@ -9,7 +9,7 @@ from tortoise.models import Model
 class Cluster(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200, unique=True)
-    description = fields.TextField(null=True)
+    description: str | None = fields.TextField(null=True)
     parent: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(
         "clusterd.Cluster", related_name="children", null=True, on_delete=fields.RESTRICT
     )
@@ -31,7 +31,7 @@ class ClusterKey(Model):
     cluster_id: int
     # Canonical key name, e.g. ``user:/app/port``.
     path = fields.CharField(max_length=1000)
-    value = fields.TextField(null=True)
+    value: str | None = fields.TextField(null=True)
     meta: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
 
     class Meta:

@@ -67,14 +67,14 @@ class Delivery(Model):
     kind = fields.CharEnumField(OperationKind, max_length=10)
     path = fields.CharField(max_length=1000)
     # SET: the value; META: the metadata value (None: remove the entry).
-    value = fields.TextField(null=True)
+    value: str | None = fields.TextField(null=True)
     # MOVE/COPY: the destination.
     target = fields.CharField(max_length=1000, null=True)
     # META: the metadata name.
     meta_key = fields.CharField(max_length=200, null=True)
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=10)
     attempts = fields.IntField(default=0)
-    last_error = fields.TextField(null=True)
+    last_error: str | None = fields.TextField(null=True)
     next_attempt_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
     applied_at = fields.DatetimeField(null=True)

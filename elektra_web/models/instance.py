@@ -26,7 +26,7 @@ class Instance(Model):
     # The ``instanceId`` its elektrad reports: the same daemon under another
     # address is refused by this unique column.
     elektrad_id = fields.CharField(max_length=64, null=True, unique=True)
-    description = fields.TextField(null=True)
+    description: str | None = fields.TextField(null=True)
     visibility = fields.CharField(max_length=50, default="user")
     status = fields.CharEnumField(InstanceStatus, default=InstanceStatus.UNKNOWN, max_length=10)
     last_seen = fields.DatetimeField(null=True)

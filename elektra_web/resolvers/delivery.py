@@ -71,7 +71,7 @@ class DeliveryService:
             .values_list("instance_id", flat=True)
         )
         for instance_id in due:
-            self.kick(int(instance_id))
+            self.kick(int(str(instance_id)))
 
     async def retry_now(self, instance_id: int) -> None:
         """The instance is back: send its queue now, not after the backoff."""
@@ -156,8 +156,9 @@ class DeliveryService:
         return True
 
     def _backoff(self, delivery: Delivery) -> float:
-        base = self._settings.retry_base * 2 ** min(delivery.attempts - 1, 20)
-        return min(self._settings.retry_max, base) * random.uniform(0.8, 1.2)
+        base = self._settings.retry_base * 2.0 ** min(delivery.attempts - 1, 20)
+        jitter = random.uniform(0.8, 1.2)  # instances back at once do not retry in step
+        return float(min(self._settings.retry_max, base) * jitter)
 
 
 async def _send(services: Services, instance: Instance, delivery: Delivery) -> None:

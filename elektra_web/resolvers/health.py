@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from ..connector.fanout import fan_out
 from ..models import Instance, InstanceStatus
@@ -21,8 +22,12 @@ async def check_all(services: Services) -> None:
     instances = await Instance.all()
     before = {i.id: i.status for i in instances}
     by_id = {i.id: i for i in instances}
+
+    def probe_call(instance: Instance) -> Callable[[], Awaitable[object]]:
+        return lambda: probe(services, instance)
+
     results = await fan_out(
-        {i.id: (lambda i=i: probe(services, i)) for i in instances},
+        {i.id: probe_call(i) for i in instances},
         limit=services.settings.fanout_limit,
         timeout=services.settings.call_timeout + 1,
     )

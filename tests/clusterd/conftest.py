@@ -79,22 +79,57 @@ def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
         thread.join(15)
 
 
+class Elektrad:
+    """A real elektrad that a test can stop and start again (same port, same
+    data), as a machine that goes offline and comes back."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.config = ElektradConfig(data_dir=data_dir)
+        self.port = 0
+        self._running: ExitStack | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._running is not None
+
+    def start(self) -> None:
+        assert self._running is None
+        stack = ExitStack()
+        url = stack.enter_context(serve_in_thread(self.config, self.port))
+        self.port = int(url.rsplit(":", 1)[1])
+        self._running = stack
+
+    def stop(self) -> None:
+        assert self._running is not None
+        self._running.close()
+        self._running = None
+
+    def value(self, path: str) -> str | None:
+        """The value of a key, read directly from this elektrad."""
+        body = httpx.get(f"{self.url}/kdb/{path}").json()
+        value: str | None = body.get("value")
+        return value
+
+
 @pytest.fixture
-def elektrads(tmp_path: Path) -> Iterator[Callable[[int], list[str]]]:
-    """``elektrads(3)``: three real elektrads; their base URLs."""
-    with ExitStack() as stack:
+def elektrads(tmp_path: Path) -> Iterator[Callable[[int], list[Elektrad]]]:
+    """``elektrads(3)``: three real elektrads."""
+    started: list[Elektrad] = []
 
-        def start(count: int) -> list[str]:
-            return [
-                stack.enter_context(
-                    serve_in_thread(
-                        ElektradConfig(data_dir=tmp_path / f"elektrad-{i}-{time.monotonic_ns()}")
-                    )
-                )
-                for i in range(count)
-            ]
+    def start(count: int) -> list[Elektrad]:
+        new = [Elektrad(tmp_path / f"elektrad-{len(started) + i}") for i in range(count)]
+        started.extend(new)
+        return new
 
-        yield start
+    yield start
+    for daemon in started:
+        if daemon.running:
+            daemon.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ ADD = """mutation($name: String!, $host: String!) {
 
 
 def test_add_instance_and_read_a_key(clusterd: Clusterd, elektrads) -> None:
-    (url,) = elektrads(1)
+    (daemon,) = elektrads(1)
+    url = daemon.url
     added = clusterd.ok(ADD, name="web-01", host=url + "/")["addInstance"]
     assert added["host"] == url
     assert added["status"] == "ONLINE"

@@ -4,7 +4,7 @@ the translation of every kind of failure into the connector's errors."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -152,27 +152,6 @@ async def test_find_and_canonical_names(client: ElektradClient) -> None:
     assert await client.find("nothing") == []
 
 
-@pytest.mark.parametrize(
-    ("name", "canonical"),
-    [
-        ("user/x", "user:/x"),
-        ("system/a/b\\/c", "system:/a/b\\/c"),
-        ("spec", "spec:/"),
-        ("default/x", "default:/x"),
-        ("dir/x", "dir:/x"),
-        ("user:/x", "user:/x"),
-        ("/cascading/x", "/cascading/x"),
-    ],
-)
-def test_canonical_name(name: str, canonical: str) -> None:
-    assert canonical_name(name) == canonical
-
-
-def test_canonical_name_refuses_a_name_without_namespace() -> None:
-    with pytest.raises(ValueError, match="namespaces"):
-        canonical_name("proc/x")
-
-
 async def test_meta_is_set_and_removed(client: ElektradClient) -> None:
     name = "user:/app/hash#meta"
     await client.set(name, "8080")
@@ -296,7 +275,7 @@ async def test_a_server_that_is_not_elektrad_is_unreachable(
     http: httpx.AsyncClient, impostor: str, prefix: str, call: str, cause: str
 ) -> None:
     client = ElektradClient(http, f"{impostor}/{prefix}/", timeout=0.2)
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "version": client.version,
         "get": lambda: client.get("user:/x", preload=1),
         "set": lambda: client.set("user:/x", "1"),

@@ -121,10 +121,10 @@ async def test_nothing_to_do() -> None:
     assert await fan_out(empty, limit=3, timeout=1) == {}
 
 
-@pytest.mark.parametrize(("limit", "timeout"), [(0, 1.0), (-1, 1.0), (1, 0.0), (1, -5.0)])
-async def test_nonsense_bounds_are_refused(limit: int, timeout: float) -> None:
+@pytest.mark.parametrize(("limit", "seconds"), [(0, 1.0), (-1, 1.0), (1, 0.0), (1, -5.0)])
+async def test_nonsense_bounds_are_refused(limit: int, seconds: float) -> None:
     with pytest.raises(ValueError):
-        await fan_out({}, limit=limit, timeout=timeout)
+        await fan_out({}, limit=limit, timeout=seconds)
 
 
 async def test_real_elektrads_and_a_dead_one(

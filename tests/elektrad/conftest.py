@@ -50,11 +50,11 @@ def url_path(name: str) -> str:
 
 
 @contextmanager
-def serve_in_thread(config: ElektradConfig) -> Iterator[str]:
-    """Serve ``config`` on a free loopback port; yields the base URL."""
+def serve_in_thread(config: ElektradConfig, port: int = 0) -> Iterator[str]:
+    """Serve ``config`` on ``port`` (0: a free one) of 127.0.0.1; yields the base URL."""
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+            create_app(config), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
         )
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

@@ -1,0 +1,88 @@
+"""Running clusterd under uvicorn, alone or together with a local elektrad."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+import httpx
+import uvicorn
+
+from .app import ClusterdConfig, create_app
+
+__all__ = ["serve", "up"]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+
+def serve(config: ClusterdConfig, host: str, port: int, *, log_level: str = "info") -> int:
+    """Serve until SIGINT/SIGTERM; returns the process exit status."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            # Compression costs a lot of memory per websocket (uvicorn#1862).
+            ws_per_message_deflate=False,
+        )
+    )
+    log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)
+    server.run()
+    return 0 if server.started else 1
+
+
+def up(
+    config: ClusterdConfig,
+    host: str,
+    port: int,
+    elektrad_args: Sequence[str],
+    elektrad_port: int,
+    *,
+    log_level: str = "info",
+) -> int:
+    """Start this machine's elektrad (a child process) and clusterd, register
+    the elektrad on first start, serve until Ctrl-C, then stop both."""
+    elektrad_url = f"http://127.0.0.1:{elektrad_port}"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "elektra_web.elektrad", "--log-level", log_level,
+         "--port", str(elektrad_port), *elektrad_args],
+    )  # fmt: skip
+    try:
+        if not _wait_for(elektrad_url + "/version", child):
+            log.error("elektrad did not start (see its messages above)")
+            return 1
+        config.register = [*config.register, (socket.gethostname(), elektrad_url)]
+        print(f"\n  Elektra Web is up: http://{_url_host(host)}:{port}/\n", flush=True)
+        return serve(config, host, port, log_level=log_level)
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            return False
+        try:
+            httpx.get(url, timeout=1)
+            return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host

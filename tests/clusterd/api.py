@@ -1,0 +1,67 @@
+"""Small helpers over clusterd's GraphQL API, so tests read as the steps a
+user takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Clusterd
+
+RESULT = "{ operationId results { delivery error instance { name } } }"
+
+
+def add_instance(clusterd: Clusterd, name: str, host: str) -> str:
+    data = clusterd.ok(
+        "mutation($name: String!, $host: String!) "
+        "{ addInstance(input: {name: $name, host: $host}) { id } }",
+        name=name,
+        host=host,
+    )
+    instance_id: str = data["addInstance"]["id"]
+    return instance_id
+
+
+def create_cluster(clusterd: Clusterd, name: str, parent: str | None = None) -> str:
+    data = clusterd.ok(
+        "mutation($name: String!, $parent: ID) "
+        "{ createCluster(input: {name: $name, parentId: $parent}) { id } }",
+        name=name,
+        parent=parent,
+    )
+    cluster_id: str = data["createCluster"]["id"]
+    return cluster_id
+
+
+def assign(clusterd: Clusterd, cluster: str, instance: str) -> dict[str, Any]:
+    return clusterd.query(
+        "mutation($c: ID!, $i: ID!) { assignInstance(clusterId: $c, instanceId: $i) "
+        "{ id cluster { name } } }",
+        c=cluster,
+        i=instance,
+    )
+
+
+def target(*, instance: str | None = None, cluster: str | None = None) -> dict[str, str]:
+    return {"instanceId": instance} if instance is not None else {"clusterId": str(cluster)}
+
+
+def set_key(clusterd: Clusterd, where: dict[str, str], path: str, value: str) -> dict[str, Any]:
+    return clusterd.query(
+        "mutation($t: Target!, $p: String!, $v: String!) "
+        f"{{ setKey(target: $t, path: $p, value: $v) {RESULT} }}",
+        t=where,
+        p=path,
+        v=value,
+    )
+
+
+def results(response: dict[str, Any], field: str = "setKey") -> dict[str, str]:
+    """``{instance name: delivery}`` of a write's response."""
+    assert not response.get("errors"), response["errors"]
+    return {r["instance"]["name"]: r["delivery"] for r in response["data"][field]["results"]}
+
+
+def error_code(response: dict[str, Any]) -> str:
+    assert response.get("errors"), response
+    code: str = response["errors"][0]["extensions"]["code"]
+    return code
