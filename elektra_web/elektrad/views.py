@@ -8,14 +8,18 @@ n keys costs O(n * N), not one lookup per node.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from ..keynames import KeyName, Spelling
+from ..keynames import KeyName, Spelling, escape_part
 from .keyset import Key
 
 __all__ = ["key_view", "root_view"]
 
 Parts = tuple[str, ...]
+#: A key as ``_tree`` takes it: its parts below the view's root, its name, the
+#: name spelled, and its content.
+Entry = tuple[Parts, KeyName, str, Key]
 
 
 def key_view(
@@ -23,8 +27,17 @@ def key_view(
 ) -> dict[str, Any]:
     """The view of ``name``; ``entries`` are it and the keys below it, in order."""
     depth = len(name.parts)
+    # Every entry's name starts with ``name``: spell that once, up to and with
+    # the separator before a child's parts, and only escape each entry's own
+    # parts after it. ("_" is a plain part, escaped as itself; it is cut off.)
+    spelled_name = name.spell(spelling)
+    head = name.child("_").spell(spelling)[:-1]
+
+    def spell(rel: Parts) -> str:
+        return head + "/".join(map(escape_part, rel)) if rel else spelled_name
+
     return _tree(
-        ((n.parts[depth:], n, key) for n, key in entries),
+        ((rel, n, spell(rel), key) for n, key in entries for rel in (n.parts[depth:],)),
         lambda rel: KeyName(name.namespace, name.parts + rel),
         spelling,
         preload,
@@ -39,58 +52,80 @@ def root_view(entries: Iterable[tuple[KeyName, Key]], preload: int) -> dict[str,
         return KeyName(rel[0], rel[1:]) if rel else None
 
     return _tree(
-        (((n.namespace, *n.parts), n, key) for n, key in entries),
+        (((n.namespace, *n.parts), n, n.spell(Spelling.LEGACY), key) for n, key in entries),
         name_at,
         Spelling.LEGACY,
         preload,
     )
 
 
+@dataclass(slots=True)
+class _Open:
+    """A node whose subtree the pass is in: its ``ls`` is not complete yet."""
+
+    node: dict[str, Any]
+    start: int  # the index in the spelled names of the first entry below it
+    children: list[dict[str, Any]] | None  # None: deeper than preload, no "children"
+
+
 def _tree(
-    entries: Iterable[tuple[Parts, KeyName, Key]],
+    entries: Iterable[Entry],
     name_at: Callable[[Parts], KeyName | None],
     spelling: Spelling,
     preload: int,
 ) -> dict[str, Any]:
-    nodes: dict[Parts, dict[str, Any]] = {}
-
-    def node(rel: Parts) -> dict[str, Any]:
-        found = nodes.get(rel)
-        if found is None:
-            name = name_at(rel)
-            found = {
-                "exists": False,
-                "name": name.base_name if name else "",
-                "path": name.spell(spelling) if name else "",
-                "ls": [],
-            }
-            if len(rel) < preload:
-                found["children"] = []
-            nodes[rel] = found
-            if rel:
-                node(rel[:-1])["children"].append(found)
-        return found
-
-    root = node(())
-    for rel, name, key in entries:
-        spelled = name.spell(spelling)
-        for d in range(min(len(rel), preload) + 1):
-            node(rel[:d])["ls"].append(spelled)
+    # The entries are in order, so each node's subtree is one contiguous run of
+    # them. The nodes on the path to the current entry are kept open on a
+    # stack; a node is closed when an entry outside its subtree comes, and its
+    # ``ls`` is then the slice of ``spelled`` over its run. Each name is spelled
+    # once, and reused as the path of its own node.
+    spelled: list[str] = []
+    root_name = name_at(())
+    root = _node(root_name, root_name.spell(spelling) if root_name else "")
+    stack = [_Open(root, 0, [] if preload > 0 else None)]
+    open_rel: Parts = ()  # the parts of the deepest open node, stack[-1]
+    for i, (rel, name, spelling_of_name, key) in enumerate(entries):
+        spelled.append(spelling_of_name)
+        depth = min(len(rel), preload)  # the deepest node that lists this entry
+        # Close the open nodes that this entry is not below...
+        common = 0
+        most = min(depth, len(open_rel))
+        while common < most and rel[common] == open_rel[common]:
+            common += 1
+        while len(stack) > common + 1:
+            _close(stack.pop(), spelled, i)
+        # ...and open those it is below (or is) that are not open yet.
+        for d in range(common + 1, depth + 1):
+            if d == len(rel):
+                node = _node(name, spelling_of_name)
+            else:
+                ancestor = name_at(rel[:d])
+                node = _node(ancestor, ancestor.spell(spelling) if ancestor else "")
+            parent_children = stack[-1].children
+            assert parent_children is not None  # d <= preload: its parent has children
+            parent_children.append(node)
+            stack.append(_Open(node, i, [] if d < preload else None))
+        open_rel = rel[:depth]
         if len(rel) > preload:
             continue  # deeper than the view: only listed in its ancestors' ls
-        target = node(rel)
+        target = stack[-1].node
         target["exists"] = True
         if key.value is not None:
             target["value"] = key.value
         target["meta"] = dict(key.meta)
-    _order_fields(root)
+    while stack:
+        _close(stack.pop(), spelled, len(spelled))
     return root
 
 
-def _order_fields(node: dict[str, Any]) -> None:
-    """Put ``children`` last, after value and meta, for readable output."""
-    children = node.pop("children", None)
-    if children is not None:
-        for child in children:
-            _order_fields(child)
-        node["children"] = children
+def _node(name: KeyName | None, path: str) -> dict[str, Any]:
+    # "ls" is filled in by _close; it is set here so that the fields come in
+    # the order of the API: exists, name, path, ls, value, meta, children.
+    return {"exists": False, "name": name.base_name if name else "", "path": path, "ls": None}
+
+
+def _close(done: _Open, spelled: list[str], end: int) -> None:
+    """Give a node its ``ls`` (the entries ``start:end``) and, last, its children."""
+    done.node["ls"] = spelled[done.start : end]
+    if done.children is not None:
+        done.node["children"] = done.children

@@ -55,7 +55,7 @@ _TYPED = (Integer, Float, DateTime, Date, Time)
 
 
 class _Misplaced(UnsupportedKey):
-    """tomlkit wrote a change that reads back as other keys than intended."""
+    """tomlkit refused a change, or wrote it so that it reads back wrong."""
 
 
 def _after_set(parts: Parts, value: str | None) -> _Check:
@@ -170,8 +170,8 @@ class TomlDocument(Document):
         try:
             self._edit(parts, lambda: self._set(parts, value, False), _after_set(parts, value))
         except _Misplaced:
-            # tomlkit writes a [table] below dotted keys (a.b = 1) at the wrong
-            # place; an inline table (a.c = {...}) lands where it belongs.
+            # tomlkit misplaces or refuses a [table] below dotted keys (a.b = 1);
+            # an inline table (a.c = {...}) lands where it belongs.
             self._edit(parts, lambda: self._set(parts, value, True), _after_set(parts, value))
 
     def _set(self, parts: Parts, value: str | None, inline: bool) -> None:
@@ -294,7 +294,7 @@ class TomlDocument(Document):
         except (FormatError, TOMLKitError) as exc:
             self._doc = _read(saved)
             message = f"{describe(parts)}: tomlkit cannot make this change: {exc}"
-            raise UnsupportedKey(message) from exc
+            raise _Misplaced(message) from exc
         except BaseException:
             self._doc = _read(saved)
             raise
