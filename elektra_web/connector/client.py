@@ -16,14 +16,34 @@ from urllib.parse import quote
 
 import httpx
 
+from ..keynames import NAMESPACES
 from .exceptions import InstanceRefused, InstanceUnreachable
-from .names import canonical_name
 from .urls import normalize_host
 
 __all__ = ["ElektradClient", "canonical_name", "key_url_path"]
 
 _TEXT = "text/plain; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
+
+
+def canonical_name(name: str) -> str:
+    """``user/x`` → ``user:/x``; canonical and cascading names are returned as is.
+
+    The daemon answers in the spelling it was asked in, and ``kdbFind`` with a
+    plain query answers legacy names (``user/x``); this gives Elektra's
+    canonical spelling. Only the namespace is respawned: the rest of a name the
+    daemon spelled is already escaped and normalized, so it is not parsed
+    (nor refused) here. Raises :class:`ValueError` for a name that starts with
+    no namespace.
+    """
+    if name.startswith("/"):
+        return name
+    head, sep, rest = name.partition("/")
+    if head.endswith(":") and head[:-1] in NAMESPACES and sep:
+        return name
+    if head in NAMESPACES:
+        return f"{head}:/{rest}"
+    raise ValueError(f"{name!r} is not a key name of the namespaces {', '.join(NAMESPACES)}")
 
 
 def key_url_path(name: str) -> str:

@@ -7,7 +7,7 @@ n keys costs O(n * N), not one lookup per node.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +33,13 @@ def key_view(
     spelled_name = name.spell(spelling)
     head = name.child("_").spell(spelling)[:-1]
 
-    def spell(rel: Parts) -> str:
-        return head + "/".join(map(escape_part, rel)) if rel else spelled_name
+    def spelled_entries() -> Iterator[Entry]:
+        for n, key in entries:
+            rel = n.parts[depth:]
+            yield rel, n, head + "/".join(map(escape_part, rel)) if rel else spelled_name, key
 
     return _tree(
-        ((rel, n, spell(rel), key) for n, key in entries for rel in (n.parts[depth:],)),
+        spelled_entries(),
         lambda rel: KeyName(name.namespace, name.parts + rel),
         spelling,
         preload,

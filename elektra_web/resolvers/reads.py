@@ -114,9 +114,9 @@ class Reads:
         root = parse_key(path)
         found = [_cluster_view(keys, root)]
         for name in sorted(keys):
-            if name != root and name.is_below_or_same(root):
-                if len(name.relative_to(root)) <= max(depth, 0):
-                    found.append(_cluster_view(keys, name))
+            below = name != root and name.is_below_or_same(root)
+            if below and len(name.relative_to(root)) <= max(depth, 0):
+                found.append(_cluster_view(keys, name))
         return found
 
     async def _keys_of(self, cluster: Cluster) -> dict[KeyName, ClusterKey]:

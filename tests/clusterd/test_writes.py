@@ -108,7 +108,9 @@ def test_joining_delivers_the_cluster_and_ancestor_keys(
     )
     instance = add_instance(clusterd, "new", daemon.url)
     assign(clusterd, eu, instance)
-    wait_until(lambda: daemon.value("user:/a") == "from prod" and daemon.value("user:/b") == "from eu")
+    wait_until(
+        lambda: daemon.value("user:/a") == "from prod" and daemon.value("user:/b") == "from eu"
+    )
     import httpx
 
     wait_until(lambda: httpx.get(f"{daemon.url}/kdb/user:/b").json()["meta"] == {"note": "n"})
@@ -137,9 +139,11 @@ def test_an_offline_member_gets_the_write_when_it_comes_back(
     offline.start()
     wait_until(lambda: offline.value("user:/app/mode") == "new")
     wait_until(
-        lambda: not clusterd.ok("query($i: ID!) { instance(id: $i) { pending { path } } }", i=instances[1])[
-            "instance"
-        ]["pending"]
+        lambda: (
+            not clusterd.ok(
+                "query($i: ID!) { instance(id: $i) { pending { path } } }", i=instances[1]
+            )["instance"]["pending"]
+        )
     )
     time.sleep(0.3)
     assert offline.value("user:/app/mode") == "new"  # in order: the old value never wins
@@ -153,9 +157,7 @@ def test_a_member_that_refuses_the_value_is_failed_with_its_message(
     import httpx
 
     httpx.put(f"{strict.url}/kdb/user:/app/port", content=b"80")
-    httpx.post(
-        f"{strict.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"}
-    )
+    httpx.post(f"{strict.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"})
     response = set_key(clusterd, target(cluster=cluster), "user:/app/port", "eighty")
     by_name = {r["instance"]["name"]: r for r in response["data"]["setKey"]["results"]}
     assert by_name["prod-0"]["delivery"] == "FAILED"
@@ -197,7 +199,8 @@ def test_cluster_move_copy_delete_and_meta_reach_members(
     assert daemon.value("user:/b/x") is None
     assert daemon.value("user:/c/x") == "1"
     keys = clusterd.ok(
-        'query($c: ID!) { cluster(id: $c) { keys(path: "user:/", depth: 5) { path exists meta { key value } } } }',
+        'query($c: ID!) { cluster(id: $c) { keys(path: "user:/", depth: 5)'
+        " { path exists meta { key value } } } }",
         c=cluster,
     )["cluster"]["keys"]
     assert [(k["path"], k["exists"]) for k in keys] == [("user:/", False), ("user:/c/x", True)]
