@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -106,6 +106,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
 
     graphql = GraphQLApp(services_ref)
     routes = [
+        # Until the bundled web client is served here, "/" opens GraphiQL.
+        Route("/", lambda request: RedirectResponse("/graphql"), methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]

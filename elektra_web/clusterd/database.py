@@ -46,3 +46,8 @@ async def migrate(url: str) -> None:
     from tortoise.migrations.api import migrate as run_migrations
 
     await run_migrations(config=tortoise_config(url))
+
+
+#: For Tortoise's command line (``tortoise -c ... makemigrations``): the models
+#: and the migrations package; no database is touched to write a migration.
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

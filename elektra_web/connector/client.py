@@ -31,7 +31,7 @@ def canonical_name(name: str) -> str:
 
     The daemon answers in the spelling it was asked in, and ``kdbFind`` with a
     plain query answers legacy names (``user/x``); this gives Elektra's
-    canonical spelling. Only the namespace is respawned: the rest of a name the
+    canonical spelling. Only the namespace is respelled: the rest of a name the
     daemon spelled is already escaped and normalized, so it is not parsed
     (nor refused) here. Raises :class:`ValueError` for a name that starts with
     no namespace.

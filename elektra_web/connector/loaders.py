@@ -19,10 +19,10 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from ..keynames import InvalidKeyName, KeyName, Spelling
 from .client import ElektradClient
 from .exceptions import InstanceUnreachable
 from .fanout import fan_out
-from .names import ParsedName, parse_name, spell_name
 
 __all__ = ["KeyLoader", "LoadKey", "Node"]
 
@@ -34,10 +34,14 @@ LoadKey = tuple[Hashable, str, int]
 Node = dict[str, Any]
 
 
+#: A requested name as the daemon reads it, and the spelling it answers in.
+_Parsed = tuple[KeyName, Spelling]
+
+
 @dataclass(eq=False)
 class _Member:
     index: int  # position in the batch
-    name: ParsedName | None  # None: not cut from a bigger subtree
+    name: _Parsed | None  # None: not cut from a bigger subtree
     rel: tuple[str, ...]  # parts below the fetch's root
     depth: int
 
@@ -117,13 +121,13 @@ class KeyLoader(DataLoader[LoadKey, Node]):
         """Group the loads into fetches: ancestors first, so a key joins the
         topmost requested ancestor whose subtree can reach it."""
         fetches: list[_Fetch] = []
-        roots: dict[tuple[Hashable, str, bool, tuple[str, ...]], _Fetch] = {}
+        roots: dict[tuple[Hashable, str, Spelling, tuple[str, ...]], _Fetch] = {}
         alone: dict[tuple[Hashable, str, int | None], _Fetch] = {}
-        parsed = [(i, key, parse_name(key[1])) for i, key in enumerate(keys)]
-        parsed.sort(key=lambda item: len(item[2].parts) if item[2] else 0)
-        for index, (instance, path, depth), name in parsed:
+        parsed = [(i, key, _parse(key[1])) for i, key in enumerate(keys)]
+        parsed.sort(key=lambda item: len(item[2][0].parts) if item[2] else 0)
+        for index, (instance, path, depth), spelled in parsed:
             depth_ok = 0 <= depth <= self.max_preload
-            if name is None or not depth_ok:
+            if spelled is None or not depth_ok:
                 # The root, or a request the daemon will refuse: requests of
                 # the same path share a call, nothing else joins it.
                 alone_key = (instance, path, None if depth_ok else depth)
@@ -134,18 +138,28 @@ class KeyLoader(DataLoader[LoadKey, Node]):
                 fetch.depth = max(fetch.depth, depth)
                 fetch.members.append(_Member(index, None, (), depth))
                 continue
+            name, spelling = spelled
             for cut in range(len(name.parts) + 1):
-                fetch = roots.get((instance, name.namespace, name.legacy, name.parts[:cut]))
+                fetch = roots.get((instance, name.namespace, spelling, name.parts[:cut]))
                 need = len(name.parts) - cut + depth
                 if fetch is not None and need <= self.max_preload:
                     fetch.depth = max(fetch.depth, need)
-                    fetch.members.append(_Member(index, name, name.parts[cut:], depth))
+                    fetch.members.append(_Member(index, spelled, name.parts[cut:], depth))
                     break
             else:
-                fetch = _Fetch(instance, path, depth, [_Member(index, name, (), depth)])
-                roots[instance, name.namespace, name.legacy, name.parts] = fetch
+                fetch = _Fetch(instance, path, depth, [_Member(index, spelled, (), depth)])
+                roots[instance, name.namespace, spelling, name.parts] = fetch
                 fetches.append(fetch)
         return fetches
+
+
+def _parse(path: str) -> _Parsed | None:
+    """``path`` as the daemon reads it, or ``None`` if it is not a key name
+    (the daemon will refuse it and say why; such a load gets a call of its own)."""
+    try:
+        return KeyName.parse_spelled(path)
+    except InvalidKeyName:
+        return None
 
 
 def _cut(root: Node, member: _Member) -> Node:
@@ -157,10 +171,11 @@ def _cut(root: Node, member: _Member) -> Node:
         if node is None:
             # Not in the subtree: nothing exists at or below it.
             assert member.name is not None
+            name, spelling = member.name
             missing: Node = {
                 "exists": False,
-                "name": member.name.parts[-1],
-                "path": spell_name(member.name),
+                "name": name.base_name,
+                "path": name.spell(spelling),
                 "ls": [],
             }
             if member.depth > 0:

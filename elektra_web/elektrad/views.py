@@ -47,8 +47,9 @@ def key_view(
 
 
 def root_view(entries: Iterable[tuple[KeyName, Key]], preload: int) -> dict[str, Any]:
-    """The view of the whole database (``GET /kdb``): its children are the
-    namespace roots. Names are in the legacy spelling, as in the blueprint."""
+    """The view of the whole database (``GET /kdb``) from every key, in order:
+    its children are the namespace roots. Names are in the legacy spelling, as
+    in the blueprint."""
 
     def name_at(rel: Parts) -> KeyName | None:
         return KeyName(rel[0], rel[1:]) if rel else None

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..connector.client import canonical_name
 from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..connector.exceptions import InstanceUnreachable as Unreachable
 from ..connector.loaders import KeyLoader
-from ..connector.names import canonical_name
 from ..exceptions import InstanceUnreachable
 from ..keynames import KeyName
 from ..models import Cluster, ClusterKey, Instance

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from elektra_web.connector.client import ElektradClient, canonical_name, key_url_path
 from elektra_web.connector.exceptions import InstanceRefused, InstanceUnreachable
+from elektra_web.keynames import KeyName
 
 from .conftest import CountingTransport, closed_port_url, serve_app
 
@@ -85,6 +86,38 @@ async def test_bodies_are_utf8_text_and_json_meta(
     assert meta.headers["content-type"] == "application/json; charset=utf-8"
     assert mv.content == b"user:/b" and mv.headers["content-type"].startswith("text/plain")
     assert cp.url.raw_path == b"/kdbCp/user:/b"
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("user/x", "user:/x"),
+        ("system/a/b\\/c", "system:/a/b\\/c"),
+        ("spec", "spec:/"),
+        ("default/x", "default:/x"),
+        ("dir/x", "dir:/x"),
+        ("user:/x", "user:/x"),
+        ("/cascading/x", "/cascading/x"),
+    ],
+)
+def test_canonical_name(name: str, canonical: str) -> None:
+    assert canonical_name(name) == canonical
+
+
+@pytest.mark.parametrize("name", ["proc/x", "x", "user:x", ""])
+def test_canonical_name_refuses_a_name_without_namespace(name: str) -> None:
+    with pytest.raises(ValueError, match="namespaces"):
+        canonical_name(name)
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+async def test_canonical_name_of_an_answer_is_the_shared_models(
+    client: ElektradClient, name: str
+) -> None:
+    # canonical_name respells only the namespace; the daemon's answers need no more.
+    legacy = name.replace(":/", "/", 1)
+    assert (await client.get(legacy))["path"] == legacy
+    assert canonical_name(legacy) == str(KeyName.parse(legacy)) == name
 
 
 def test_key_names_are_percent_encoded_per_part() -> None:

@@ -1,5 +1,6 @@
 """KeyLoader against real elektrads: one call per instance and subtree, answers
-identical to elektrad's own for each request, failures kept to their instance."""
+identical to elektrad's own for each request, failures kept to their instance;
+and the key-name rules it relies on, pinned against the daemon's answers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from elektra_web.connector.client import ElektradClient
 from elektra_web.connector.exceptions import InstanceRefused, InstanceUnreachable
 from elektra_web.connector.loaders import KeyLoader, LoadKey
+from elektra_web.keynames import InvalidKeyName, KeyName
 
 from .conftest import CountingTransport, closed_port_url
 
@@ -57,6 +59,37 @@ LOADS: list[tuple[str, int]] = [
 ]
 assert len(LOADS) == 50
 
+#: Names the loader parses, and spells for a key missing from a fetched subtree.
+NAMES = [
+    "user:/a",
+    "user/a/b",
+    "user",
+    "user:/",
+    "system:/a//b/",
+    "/cascading/x",
+    "/",
+    "spec:/a/./b/../c",
+    "dir:/a/%/b",
+    "user:/a/\\%",
+    "user:/a/\\./\\..",
+    "user:/a/b\\/c/d\\\\e",
+    "user:/list/#0/#_10/#__100",
+    "user:/list/#10",
+    "user:/list/\\#10/\\#x/#x",
+    "default:/ü/日本/with space/q?/h#/p%",
+]
+#: Names the loader leaves alone (a call of their own): the daemon refuses them.
+INVALID = [
+    "proc:/a",
+    "user:",
+    "user:/..",
+    "user:/a/../..",
+    "user:/a\\",
+    "user:/a\\x",
+    "user:/#01",
+    "user:/#__10",
+]
+
 
 @dataclass
 class Setup:
@@ -83,6 +116,40 @@ async def setup(
         clients[dead] = ElektradClient(counted, dead, timeout=5)
         loader = KeyLoader(lambda instance: clients[str(instance)], limit=4, timeout=10)
         yield Setup(urls, lambda url: ElektradClient(http, url), transport, loader)
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient, elektrad_url: str) -> ElektradClient:
+    return ElektradClient(http, elektrad_url)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_names_are_read_and_spelled_as_elektrad_does(
+    client: ElektradClient, name: str
+) -> None:
+    answer = await client.get(name)
+    parsed, spelling = KeyName.parse_spelled(name)
+    assert parsed.spell(spelling) == answer["path"]
+    assert parsed.base_name == answer["name"]
+
+
+@pytest.mark.parametrize("name", INVALID)
+async def test_invalid_names_are_refused_by_both(client: ElektradClient, name: str) -> None:
+    with pytest.raises(InvalidKeyName):
+        KeyName.parse(name)
+    with pytest.raises(InstanceRefused):
+        await client.get(name)
+
+
+async def test_an_invalid_name_is_loaded_alone_and_refused_by_the_daemon(setup: Setup) -> None:
+    url = setup.urls[0]
+    keys: list[LoadKey] = [(url, "user:/app", 1), (url, "user:/app/a\\x", 0)]
+    good, bad = await asyncio.gather(
+        *(setup.loader.load(key) for key in keys), return_exceptions=True
+    )
+    assert isinstance(good, dict) and good["exists"] is True
+    assert isinstance(bad, InstanceRefused) and bad.status == 400
+    assert len(setup.transport.requests) == 2
 
 
 async def expect_same_as_direct(setup: Setup, keys: list[LoadKey], got: list[Any]) -> None:
