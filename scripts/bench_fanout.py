@@ -178,14 +178,18 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
     )
     app = create_app(ClusterdConfig(database_url, settings=settings, health_checks=False))
     if args.profile:
-        profiler = cProfile.Profile()
+        profilers: list[cProfile.Profile] = []
 
-        def stop(signum: int, frame: object) -> None:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
+        def begin(signum: int, frame: object) -> None:
+            profilers.append(cProfile.Profile())
+            profilers[-1].enable()
 
-        signal.signal(signal.SIGUSR1, lambda signum, frame: profiler.enable())
-        signal.signal(signal.SIGUSR2, stop)
+        def end(signum: int, frame: object) -> None:
+            profilers[-1].disable()
+            profilers[-1].dump_stats(args.profile)
+
+        signal.signal(signal.SIGUSR1, begin)
+        signal.signal(signal.SIGUSR2, end)
     sock = listen_socket()
     port = int(sock.getsockname()[1])
     # The settings of elektra_web.clusterd.server.serve.
@@ -497,6 +501,8 @@ def run_size(
         if args.profile_clusterd and n == max(args.sizes):
             settings += ["--profile", str(workdir / "clusterd.prof")]
         db = f"sqlite://{workdir / 'clusterd.sqlite3'}"
+        if args.clusterd_sqlite:
+            db += "?" + args.clusterd_sqlite  # Tortoise makes query parameters PRAGMAs
         clusterd_proc = start("clusterd", ["--serve-clusterd", db, READY, *settings], workdir)
         for proc in [*helpers, clusterd_proc]:
             proc.wait_ready(START_TIMEOUT)
@@ -535,6 +541,8 @@ def run_size(
                     "dir_put": lambda v=value, s=seq_hosts: direct_put(direct, v, s),
                     "dir_get": lambda v=value, s=seq_hosts: direct_get(direct, v, s),
                 }
+                if args.parallel_only:
+                    ops = {op: fn for op, fn in ops.items() if op.startswith("par_")}
                 for op, fn in ops.items():
                     wall, usage = env.measure(fn)
                     if not warmup:
@@ -544,27 +552,34 @@ def run_size(
                 last = "" if warmup else f": parallel write {result.times['par_write'][-1]:.3f}s"
                 say(f"N={n}: {label} done{last}")
             if args.profile_clusterd and n == max(args.sizes):
-                profile_write(env, workdir / "clusterd.prof", say)
+                profile_parallel(env, workdir / "clusterd.prof", say)
         say(f"N={n}: stopping")
     return result
 
 
-def profile_write(env: Env, stats_file: Path, say: Callable[[str], None]) -> None:
-    """One more (unmeasured) parallel write with cProfile on clusterd's event loop."""
-    os.kill(env.clusterd_proc.pid, signal.SIGUSR1)
-    time.sleep(0.2)
-    parallel_write(env, f"profiled-{time.time_ns()}")
-    os.kill(env.clusterd_proc.pid, signal.SIGUSR2)
-    deadline = time.monotonic() + 30
-    while not stats_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)  # let the dump finish
-    out = io.StringIO()
-    stats = pstats.Stats(str(stats_file), stream=out)
-    stats.sort_stats("tottime").print_stats(25)
-    stats.sort_stats("cumulative").print_stats(40)
-    say(f"clusterd profile of one parallel write at N={len(env.ids)} (event-loop thread):")
-    print(out.getvalue(), flush=True)
+def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> None:
+    """The parallel write and read once more (unmeasured), with cProfile on clusterd's
+    event-loop thread; prints where its time went."""
+    value = f"profiled-{time.time_ns()}"
+    for name, fn in [
+        ("write", lambda: parallel_write(env, value)),
+        ("read", lambda: parallel_read(env, value)),
+    ]:
+        stats_file.unlink(missing_ok=True)
+        os.kill(env.clusterd_proc.pid, signal.SIGUSR1)
+        time.sleep(0.2)
+        fn()
+        os.kill(env.clusterd_proc.pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while not stats_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # let the dump finish
+        out = io.StringIO()
+        stats = pstats.Stats(str(stats_file), stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(30)
+        say(f"clusterd's event loop during one parallel {name} at N={len(env.ids)}, profiled:")
+        print(out.getvalue(), flush=True)
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -592,13 +607,20 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             ("write one key", "par_write", "seq_write", "dir_put"),
             ("read one key", "par_read", "seq_read", "dir_get"),
         ]:
-            p, s, d = r.t(par), r.t(seq), r.t(direct)
+            p = r.t(par)
             lo, hi = min(r.times[par]), max(r.times[par])
-            print(
-                f"  {label:24} {fmt_time(p):>10} {fmt_time(lo) + '-' + fmt_time(hi):>17} | "
-                f"{fmt_time(s):>10} {s / p:>7.1f}x | {fmt_each(p / r.n):>17} "
-                f"{fmt_each(s / r.n):>8} | {fmt_time(d):>9} {d / p:>9.2f}x"
-            )
+            line = f"  {label:24} {fmt_time(p):>10} {fmt_time(lo) + '-' + fmt_time(hi):>17} | "
+            if seq in r.times:
+                s, d = r.t(seq), r.t(direct)
+                line += (
+                    f"{fmt_time(s):>10} {s / p:>7.1f}x | {fmt_each(p / r.n):>17} "
+                    f"{fmt_each(s / r.n):>8} | {fmt_time(d):>9} {d / p:>9.2f}x"
+                )
+            else:
+                line += (
+                    f"{'-':>10} {'-':>8} | {fmt_each(p / r.n):>17} {'-':>8} | {'-':>9} {'-':>10}"
+                )
+            print(line)
         print()
     print("parallel:   one GraphQL request to clusterd (cluster setKey / instances { key })")
     print("sequential: N GraphQL requests, one after another (setKey(instanceId) / instance(id))")
@@ -618,6 +640,8 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             "dir_get": "direct GETs",
         }
         for op, name in names.items():
+            if op not in results[0].times:
+                continue
             steps = [
                 f"t({b.n})/t({a.n}) = {b.t(op) / a.t(op):5.2f}"
                 for a, b in itertools.pairwise(results)
@@ -650,10 +674,11 @@ def machine_line(args: argparse.Namespace) -> None:
         f"{p} {version(p)}" for p in ["httpx", "httpcore", "uvicorn", "starlette", "tortoise-orm"]
     )
     print(f"versions: {versions}, strawberry-graphql {version('strawberry-graphql')}")
+    pragmas = f" ({args.clusterd_sqlite})" if args.clusterd_sqlite else ""
     print(
-        f"clusterd: own process, SQLite, Settings(write_wait={args.write_wait:g}, "
-        f"call_timeout={args.call_timeout:g}, fanout_limit={args.fanout_limit}), health "
-        "checks off"
+        f"clusterd: own process, SQLite{pragmas}, "
+        f"Settings(write_wait={args.write_wait:g}, call_timeout={args.call_timeout:g}, "
+        f"fanout_limit={args.fanout_limit}), health checks off"
     )
     how = {
         "port": "one port, i.e. one origin, per instance",
@@ -679,6 +704,17 @@ def main() -> int:
     parser.add_argument("--write-wait", type=float, default=120.0)
     parser.add_argument("--call-timeout", type=float, default=5.0)
     parser.add_argument("--fanout-limit", type=int, default=64)
+    parser.add_argument(
+        "--parallel-only",
+        action="store_true",
+        help="skip the sequential baselines (for quick experiments)",
+    )
+    parser.add_argument(
+        "--clusterd-sqlite",
+        metavar="PRAGMAS",
+        help="an experiment: SQLite PRAGMAs for clusterd's database, as URL query "
+        "parameters, e.g. synchronous=NORMAL (default: clusterd's own)",
+    )
     parser.add_argument(
         "--profile-clusterd",
         action="store_true",

@@ -13,6 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The suite shares two cores with real daemons: time limits would only flake.
+settings.register_profile(
+    "elektra-web", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("elektra-web")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ELEKTRA_WEB_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"

@@ -1,0 +1,80 @@
+"""How clusterd is reached: GraphiQL for browsers, GraphQL over POST and over
+websockets (graphql-transport-ws); health checks keep each status current."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import websockets
+
+from .api import add_instance
+from .conftest import Clusterd, Elektrad
+
+
+def test_a_browser_gets_graphiql_and_the_root_leads_there(clusterd: Clusterd) -> None:
+    page = clusterd.http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    root = clusterd.http.get("/", follow_redirects=False)
+    assert root.status_code in (302, 307)
+    assert root.headers["location"] == "/graphql"
+
+
+def test_queries_run_over_graphql_transport_ws(clusterd: Clusterd) -> None:
+    async def exchange() -> list[dict[str, object]]:
+        url = clusterd.url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+            await socket.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(
+                json.dumps(
+                    {"id": "1", "type": "subscribe", "payload": {"query": "{ version { api } }"}}
+                )
+            )
+            return [json.loads(await socket.recv()) for _ in range(2)]
+
+    first, last = asyncio.run(exchange())
+    assert first == {"id": "1", "type": "next", "payload": {"data": {"version": {"api": 1}}}}
+    assert last == {"id": "1", "type": "complete"}
+
+
+def test_health_checks_follow_an_instance_going_down_and_up(
+    clusterd: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(clusterd, "web", daemon.url)
+
+    def status() -> tuple[str, str | None]:
+        data = clusterd.ok("query($i: ID!) { instance(id: $i) { status lastSeen } }", i=instance)
+        return data["instance"]["status"], data["instance"]["lastSeen"]
+
+    assert status()[0] == "ONLINE"
+    daemon.stop()
+    wait_for(lambda: status()[0] == "OFFLINE")
+    seen_before = status()[1]
+    daemon.start()
+    wait_for(lambda: status()[0] == "ONLINE")
+    assert status()[1] is not None and status()[1] != seen_before
+
+
+def test_a_malformed_request_is_a_graphql_error_not_a_crash(clusterd: Clusterd) -> None:
+    broken = clusterd.http.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400
+    unknown = clusterd.query("{ nonsense }")
+    assert "Cannot query field 'nonsense'" in unknown["errors"][0]["message"]
+    assert httpx.codes.is_success(
+        clusterd.http.post("/graphql", json={"query": "{ version { api } }"}).status_code
+    )
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
