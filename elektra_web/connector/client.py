@@ -75,11 +75,16 @@ class ElektradClient:
         *,
         token: str | None = None,
         timeout: float = 10.0,
+        operation: str | None = None,
     ) -> None:
         self.http = http
         self.base_url = normalize_host(base_url)
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if operation is not None:
+            # Our elektrad echoes it in its change feed, so that the writer
+            # recognizes its own changes there.
+            self._headers["X-Operation-Id"] = operation
 
     def __repr__(self) -> str:
         return f"ElektradClient({self.base_url!r})"  # never the token

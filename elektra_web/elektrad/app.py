@@ -131,6 +131,14 @@ def _loads(text: str) -> Any:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
+def _operation(request: Request) -> str | None:
+    """``X-Operation-Id``: a client's tag for its write, echoed in the change feed."""
+    tag = request.headers.get("x-operation-id")
+    if tag is not None and (len(tag) > 128 or not tag.isprintable()):
+        raise BadRequest("X-Operation-Id must be at most 128 printable characters")
+    return tag
+
+
 def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -182,7 +190,8 @@ async def get_key(request: Request) -> Response:
 
 async def put_key(request: Request) -> Response:
     name, _ = _key(request)
-    await _db(request).set_value(name, await _body_string(request))
+    value = await _body_string(request)
+    await _db(request).set_value(name, value, operation=_operation(request))
     return Response(status_code=200)
 
 
@@ -190,7 +199,7 @@ async def delete_key(request: Request) -> Response:
     if not request.path_params.get("path"):
         raise BadRequest("refusing to delete the whole key database; name a namespace")
     name, _ = _key(request)
-    await _db(request).delete(name)
+    await _db(request).delete(name, operation=_operation(request))
     return Response(status_code=200)
 
 
@@ -205,26 +214,28 @@ async def find(request: Request) -> Response:
 async def set_meta(request: Request) -> Response:
     name, _ = _key(request)
     body = await _body_object(request, "key", "value")
-    await _db(request).set_meta(name, body["key"], body["value"])
+    await _db(request).set_meta(name, body["key"], body["value"], operation=_operation(request))
     return Response(status_code=204)
 
 
 async def delete_meta(request: Request) -> Response:
     name, _ = _key(request)
     body = await _body_object(request, "key")
-    await _db(request).delete_meta(name, body["key"])
+    await _db(request).delete_meta(name, body["key"], operation=_operation(request))
     return Response(status_code=204)
 
 
 async def move(request: Request) -> Response:
     name, _ = _key(request)
-    await _db(request).move(name, KeyName.parse(await _body_string(request)))
+    target = KeyName.parse(await _body_string(request))
+    await _db(request).move(name, target, operation=_operation(request))
     return Response(status_code=204)
 
 
 async def copy(request: Request) -> Response:
     name, _ = _key(request)
-    await _db(request).copy(name, KeyName.parse(await _body_string(request)))
+    target = KeyName.parse(await _body_string(request))
+    await _db(request).copy(name, target, operation=_operation(request))
     return Response(status_code=204)
 
 

@@ -38,11 +38,15 @@ class Change:
     origin: Origin
     at: float
     meta: str | None = None
+    #: The client's ``X-Operation-Id`` of the request that made the change, so
+    #: that a client following the feed recognizes its own writes.
+    operation: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        if self.meta is None:
-            del data["meta"]
+        for optional in ("meta", "operation"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
 
@@ -70,9 +74,12 @@ class ChangeFeed:
         previous: str | None,
         origin: Origin,
         meta: str | None = None,
+        operation: str | None = None,
     ) -> Change:
         self.revision += 1
-        change = Change(self.revision, op, key, value, previous, origin, time.time(), meta)
+        change = Change(
+            self.revision, op, key, value, previous, origin, time.time(), meta, operation
+        )
         self._history.append(change)
         # Wake every waiting poll at once, and arm a fresh event for the next.
         self._wakeup.set()

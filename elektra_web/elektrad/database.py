@@ -63,6 +63,7 @@ class KeyDatabase:
         self.feed = ChangeFeed(history)
         self._mounted_meta: dict[KeyName, dict[str, str]] = {}
         self._lock = asyncio.Lock()
+        self._operation: str | None = None  # X-Operation-Id of the write in progress
 
     @property
     def instance_id(self) -> str:
@@ -157,7 +158,9 @@ class KeyDatabase:
 
     # -- writes --------------------------------------------------------------
 
-    async def set_value(self, name: KeyName, value: str) -> KeyName:
+    async def set_value(
+        self, name: KeyName, value: str, *, operation: str | None = None
+    ) -> KeyName:
         """Set a value (creating the key); returns the name written."""
         target = self._write_target(name)
 
@@ -167,16 +170,18 @@ class KeyDatabase:
             validate(value, self._checks(target, meta), str(target))
             return {target: Key(value, meta)}
 
-        await self._commit(build)
+        await self._commit(build, operation)
         return target
 
-    async def delete(self, name: KeyName) -> None:
+    async def delete(self, name: KeyName, *, operation: str | None = None) -> None:
         """Delete the key and everything below it; a missing key is no error."""
         target = self._existing_target(name)
         self.check_usable(target)
-        await self._commit(lambda: {n: None for n, _ in self.keys.below(target)})
+        await self._commit(lambda: {n: None for n, _ in self.keys.below(target)}, operation)
 
-    async def set_meta(self, name: KeyName, meta_key: str, value: str) -> None:
+    async def set_meta(
+        self, name: KeyName, meta_key: str, value: str, *, operation: str | None = None
+    ) -> None:
         _check_meta_key(meta_key)
         validate_meta(meta_key, value)
         target = self._existing_target(name)
@@ -185,9 +190,11 @@ class KeyDatabase:
             old = self._require(target)
             return {target: Key(old.value, {**old.meta, meta_key: value})}
 
-        await self._commit(build)
+        await self._commit(build, operation)
 
-    async def delete_meta(self, name: KeyName, meta_key: str) -> None:
+    async def delete_meta(
+        self, name: KeyName, meta_key: str, *, operation: str | None = None
+    ) -> None:
         _check_meta_key(meta_key)
         target = self._existing_target(name)
 
@@ -198,15 +205,21 @@ class KeyDatabase:
             meta = {k: v for k, v in old.meta.items() if k != meta_key}
             return {target: Key(old.value, meta)}
 
-        await self._commit(build)
+        await self._commit(build, operation)
 
-    async def move(self, source: KeyName, target: KeyName) -> None:
-        await self._transfer(source, target, keep_source=False)
+    async def move(
+        self, source: KeyName, target: KeyName, *, operation: str | None = None
+    ) -> None:
+        await self._transfer(source, target, keep_source=False, operation=operation)
 
-    async def copy(self, source: KeyName, target: KeyName) -> None:
-        await self._transfer(source, target, keep_source=True)
+    async def copy(
+        self, source: KeyName, target: KeyName, *, operation: str | None = None
+    ) -> None:
+        await self._transfer(source, target, keep_source=True, operation=operation)
 
-    async def _transfer(self, source: KeyName, target: KeyName, *, keep_source: bool) -> None:
+    async def _transfer(
+        self, source: KeyName, target: KeyName, *, keep_source: bool, operation: str | None
+    ) -> None:
         verb = "copy" if keep_source else "move"
         if source.is_cascading or target.is_cascading:
             raise BadRequest(f"{verb} needs names with a namespace, like user:/a")
@@ -226,7 +239,7 @@ class KeyDatabase:
                 changes[target.child(*name.relative_to(source))] = key
             return changes
 
-        await self._commit(build)
+        await self._commit(build, operation)
 
     # -- helpers of the writes ---------------------------------------------
 
@@ -260,18 +273,22 @@ class KeyDatabase:
 
     # -- the one write path ------------------------------------------------
 
-    async def _commit(self, build: Callable[[], Changes]) -> None:
+    async def _commit(self, build: Callable[[], Changes], operation: str | None) -> None:
         async with self._lock:
             for _ in range(_ATTEMPTS):
                 await self._refresh_locked()
                 changes = build()
                 if not changes:
                     return
+                # Writes are serialized by the lock: the tag belongs to this one.
+                self._operation = operation
                 try:
                     await self._apply(changes)
                     return
                 except StaleFile:
                     continue  # another program wrote the file: redo on its content
+                finally:
+                    self._operation = None
         raise Conflict("a mounted file kept changing on disk during the write; try again")
 
     async def _apply(self, changes: Changes) -> None:
@@ -339,22 +356,26 @@ class KeyDatabase:
     def _replace(self, name: KeyName, new: Key | None, origin: Origin | None) -> None:
         """Put ``new`` in the index and publish what changed (unless origin is None)."""
         old = self.keys.get(name)
+        tag = self._operation if origin == "api" else None
         if new is None:
             if old is not None:
                 self.keys.remove(name)
                 if origin:
-                    self.feed.publish("delete", str(name), None, old.value, origin)
+                    self.feed.publish("delete", str(name), None, old.value, origin, operation=tag)
             return
         self.keys.put(name, new)
         if not origin:
             return
         if old is None or old.value != new.value:
-            self.feed.publish("set", str(name), new.value, old.value if old else None, origin)
+            previous = old.value if old else None
+            self.feed.publish("set", str(name), new.value, previous, origin, operation=tag)
         old_meta = old.meta if old else {}
         for meta_key in sorted(old_meta.keys() | new.meta.keys()):
             before, after = old_meta.get(meta_key), new.meta.get(meta_key)
             if before != after:
-                self.feed.publish("meta", str(name), after, before, origin, meta=meta_key)
+                self.feed.publish(
+                    "meta", str(name), after, before, origin, meta=meta_key, operation=tag
+                )
 
 
 def _edit(mount: Mount, document: Document, group: Changes) -> bool:

@@ -162,7 +162,7 @@ class DeliveryService:
 
 
 async def _send(services: Services, instance: Instance, delivery: Delivery) -> None:
-    client = services.client(instance)
+    client = services.client(instance, operation=str(delivery.operation_id))
     match delivery.kind:
         case OperationKind.SET:
             await client.set(delivery.path, delivery.value or "")

@@ -37,8 +37,11 @@ class Services:
     settings: Settings = field(default_factory=Settings)
     deliveries: DeliveryService | None = None
 
-    def client(self, instance: Instance) -> ElektradClient:
-        return self.client_for_host(instance.host)
+    def client(self, instance: Instance, operation: str | None = None) -> ElektradClient:
+        """A client for the instance; writes are tagged with ``operation``."""
+        return ElektradClient(
+            self.http, instance.host, timeout=self.settings.call_timeout, operation=operation
+        )
 
     def client_for_host(self, host: str) -> ElektradClient:
         return ElektradClient(self.http, host, timeout=self.settings.call_timeout)

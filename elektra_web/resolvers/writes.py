@@ -29,6 +29,7 @@ from ..models import (
     OperationKind,
 )
 from .auth import Caller, Role
+from .instances import get_instance
 from .locks import ancestors, check_cluster_write, check_instance_write, descendants
 from .names import parse_writable_key
 from .services import Services
@@ -112,11 +113,10 @@ async def _write_instance(
     path: KeyName,
     to: KeyName | None,
 ) -> WriteResultData:
-    from .instances import get_instance
-
     instance = await get_instance(caller, instance_id)
     await check_instance_write(instance, change.kind, path, to)
-    client = services.client(instance)
+    operation = await Operation.create(kind=change.kind, path=str(path), instance=instance)
+    client = services.client(instance, operation=str(operation.id))
     try:
         match change.kind:
             case OperationKind.SET:
@@ -132,10 +132,11 @@ async def _write_instance(
             case OperationKind.META:
                 await client.set_meta(str(path), change.meta_key or "", change.value)
     except InstanceRefused as exc:
+        await operation.delete()
         raise refusal(instance, exc) from exc
     except ConnectorError as exc:
+        await operation.delete()
         raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
-    operation = await Operation.create(kind=change.kind, path=str(path), instance=instance)
     return WriteResultData(
         str(operation.id), [InstanceResultData(instance, DeliveryStatus.APPLIED)]
     )

@@ -93,3 +93,28 @@ def test_bad_feed_parameters_are_refused(elektrad: Elektrad) -> None:
         response = elektrad.get("/kdbChanges", **params)
         assert response.status_code == 400, params
         assert response.json()["name"] == "BadRequest"
+
+
+def test_a_clients_operation_id_is_echoed_in_the_feed(elektrad: Elektrad) -> None:
+    start = feed(elektrad)["revision"]
+    tagged = {"x-operation-id": "op-42"}
+    elektrad.http.put("/kdb/user:/a", content=b"1", headers=tagged)
+    elektrad.http.post("/kdbMeta/user:/a", json={"key": "n", "value": "v"}, headers=tagged)
+    elektrad.http.post("/kdbCp/user:/a", content=b"user:/b", headers=tagged)
+    elektrad.put("user:/untagged", "x")
+    changes = feed(elektrad, since=start)["changes"]
+    assert [(c["op"], c["key"], c.get("operation")) for c in changes] == [
+        ("set", "user:/a", "op-42"),
+        ("meta", "user:/a", "op-42"),
+        ("set", "user:/b", "op-42"),
+        ("meta", "user:/b", "op-42"),
+        ("set", "user:/untagged", None),
+    ]
+
+
+def test_an_unreasonable_operation_id_is_refused(elektrad: Elektrad) -> None:
+    response = elektrad.http.put(
+        "/kdb/user:/a", content=b"1", headers={"x-operation-id": "x" * 129}
+    )
+    assert response.status_code == 400
+    assert elektrad.key("user:/a")["exists"] is False
