@@ -20,9 +20,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
+from ..events import bus_for
 from ..models import Instance
 from ..resolvers.auth import SYSTEM
 from ..resolvers.delivery import DeliveryService
+from ..resolvers.follow import FeedFollower
 from ..resolvers.health import check_forever
 from ..resolvers.instances import InstanceInput, add_instance
 from ..resolvers.reads import Reads
@@ -46,6 +48,8 @@ class ClusterdConfig:
     register: Sequence[tuple[str, str]] = ()
     #: Run the periodic health checks (tests turn them off to drive them).
     health_checks: bool = True
+    #: Follow the instances' change feeds (a test that counts calls turns it off).
+    follow_feeds: bool = True
     #: The transport of the HTTP client to the elektrads (a seam for tests).
     transport: httpx.AsyncBaseTransport | None = None
 
@@ -83,14 +87,19 @@ def create_app(config: ClusterdConfig) -> Starlette:
             timeout=config.settings.call_timeout,
             follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
         )
-        services = Services(http, config.settings)
+        bus = bus_for(config.database_url)
+        await bus.start()
+        services = Services(http, bus, config.settings)
         services.deliveries = DeliveryService(services)
+        follower = FeedFollower(services)
         services_ref["services"] = services
         app.state.services = services
         background: list[asyncio.Task[Any]] = []
         try:
             await _register(services, config.register)
             await services.deliveries.start()
+            if config.follow_feeds:
+                await follower.start()
             if config.health_checks:
                 background.append(asyncio.create_task(check_forever(services)))
             yield
@@ -99,7 +108,9 @@ def create_app(config: ClusterdConfig) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await follower.stop()
             await services.deliveries.stop()
+            await bus.stop()
             await http.aclose()
             await Tortoise.close_connections()
             log.info("clusterd stopped")

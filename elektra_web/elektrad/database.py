@@ -207,14 +207,10 @@ class KeyDatabase:
 
         await self._commit(build, operation)
 
-    async def move(
-        self, source: KeyName, target: KeyName, *, operation: str | None = None
-    ) -> None:
+    async def move(self, source: KeyName, target: KeyName, *, operation: str | None = None) -> None:
         await self._transfer(source, target, keep_source=False, operation=operation)
 
-    async def copy(
-        self, source: KeyName, target: KeyName, *, operation: str | None = None
-    ) -> None:
+    async def copy(self, source: KeyName, target: KeyName, *, operation: str | None = None) -> None:
         await self._transfer(source, target, keep_source=True, operation=operation)
 
     async def _transfer(

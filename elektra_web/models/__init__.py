@@ -16,7 +16,7 @@ with their real type.)
 
 from __future__ import annotations
 
-from .cluster import Cluster, ClusterKey
+from .cluster import Cluster, ClusterKey, Drift, DriftPolicy
 from .delivery import Delivery, DeliveryStatus, Operation, OperationKind
 from .instance import Instance, InstanceStatus
 
@@ -25,6 +25,8 @@ __all__ = [
     "ClusterKey",
     "Delivery",
     "DeliveryStatus",
+    "Drift",
+    "DriftPolicy",
     "Instance",
     "InstanceStatus",
     "Operation",

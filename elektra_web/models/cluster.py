@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+
+class DriftPolicy(StrEnum):
+    """What happens when a member's copy of a cluster key is changed outside
+    clusterd."""
+
+    REPORT = "REPORT"  # shown, for a person to re-apply or adopt
+    REPAIR = "REPAIR"  # the cluster value is put back at once
 
 
 class Cluster(Model):
@@ -14,6 +28,7 @@ class Cluster(Model):
         "clusterd.Cluster", related_name="children", null=True, on_delete=fields.RESTRICT
     )
     parent_id: int | None
+    drift_policy = fields.CharEnumField(DriftPolicy, default=DriftPolicy.REPORT, max_length=10)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -37,4 +52,29 @@ class ClusterKey(Model):
     class Meta:
         table = "cluster_key"
         unique_together = (("cluster", "path"),)
+        ordering = ("path",)
+
+
+class Drift(Model):
+    """A member whose copy of a cluster key differs from the cluster's value,
+    changed outside clusterd. Gone when the values agree again."""
+
+    id = fields.IntField(primary_key=True)
+    instance: fields.ForeignKeyRelation[Instance] = fields.ForeignKeyField(
+        "clusterd.Instance", related_name="drift", on_delete=fields.CASCADE
+    )
+    instance_id: int
+    cluster: fields.ForeignKeyRelation[Cluster] = fields.ForeignKeyField(
+        "clusterd.Cluster", related_name="drift", on_delete=fields.CASCADE
+    )
+    cluster_id: int
+    path = fields.CharField(max_length=1000)
+    expected: str | None = fields.TextField(null=True)
+    # None: the key was deleted on the member.
+    actual: str | None = fields.TextField(null=True)
+    detected_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "drift"
+        unique_together = (("instance", "path"),)
         ordering = ("path",)

@@ -36,6 +36,16 @@ class Instance(Model):
     )
     cluster_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Where clusterd is in the instance's change feed, so that following it
+    # resumes after a restart without losing a change.
+    feed_epoch = fields.CharField(max_length=64, null=True)
+    feed_revision = fields.BigIntField(null=True)
+    # Leases, so that of several clusterd replicas exactly one follows the
+    # feed of an instance and one sends its deliveries at a time.
+    follower = fields.CharField(max_length=64, null=True)
+    follower_until = fields.DatetimeField(null=True)
+    sender = fields.CharField(max_length=64, null=True)
+    sender_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "instance"

@@ -8,7 +8,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from ..exceptions import AlreadyInCluster, BadInput, ClusterCycle, KeyLocked, NotFound
-from ..models import Cluster, ClusterKey, Instance
+from ..models import Cluster, ClusterKey, DriftPolicy, Instance
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import ancestors, descendants, owned_keys
@@ -36,6 +36,7 @@ class ClusterInput:
     name: str | None = None
     description: str | None = None
     parent_id: int | str | object | None = KEEP
+    drift_policy: DriftPolicy | None = None
 
 
 async def list_clusters(caller: Caller) -> list[Cluster]:
@@ -68,7 +69,12 @@ async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
         parent = await get_cluster(caller, _as_id(data.parent_id))
     await _refuse_name_taken(name)
     try:
-        return await Cluster.create(name=name, description=data.description, parent=parent)
+        return await Cluster.create(
+            name=name,
+            description=data.description,
+            parent=parent,
+            drift_policy=data.drift_policy or DriftPolicy.REPORT,
+        )
     except IntegrityError as exc:
         raise BadInput(f"a cluster named {name!r} exists already") from exc
 
@@ -81,6 +87,8 @@ async def update_cluster(caller: Caller, cluster_id: int | str, data: ClusterInp
         await _refuse_name_taken(cluster.name, exclude=cluster.id)
     if data.description is not None:
         cluster.description = data.description
+    if data.drift_policy is not None:
+        cluster.drift_policy = data.drift_policy
     if data.parent_id is not KEEP:
         parent = (
             None if data.parent_id is None else await get_cluster(caller, _as_id(data.parent_id))

@@ -17,8 +17,11 @@ import logging
 import random
 from collections.abc import Iterable
 
+from tortoise.transactions import in_transaction
+
 from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..models import Delivery, DeliveryStatus, Instance, InstanceStatus, OperationKind
+from . import drift, notify
 from .services import Services
 
 __all__ = ["DeliveryService"]
@@ -104,26 +107,57 @@ class DeliveryService:
             except Exception:
                 log.exception("looking for due deliveries failed")
 
+    async def _claim(self, instance_id: int) -> bool:
+        """Become the one replica that sends this instance's deliveries for a
+        while. The instance row is taken with SKIP LOCKED, so that replicas
+        claiming at once do not wait for each other: one wins, the others
+        leave it."""
+        me = self._services.replica_id
+        now = _now()
+        async with in_transaction():
+            row = await Instance.filter(id=instance_id).select_for_update(skip_locked=True).first()
+            if row is None:
+                return False  # gone, or another replica is claiming it now
+            if row.sender not in (None, me) and row.sender_until and row.sender_until > now:
+                return False
+            lease = now + dt.timedelta(seconds=self._settings.follow_lease)
+            await Instance.filter(id=instance_id).update(sender=me, sender_until=lease)
+        return True
+
+    async def _release(self, instance_id: int) -> None:
+        me = self._services.replica_id
+        await Instance.filter(id=instance_id, sender=me).update(sender=None, sender_until=None)
+
     async def _drain(self, instance_id: int) -> None:
         try:
-            while True:
-                self._again.discard(instance_id)
-                delivery = await (
-                    Delivery.filter(instance_id=instance_id, status=DeliveryStatus.PENDING)
-                    .order_by("id")
-                    .first()
-                )
-                if delivery is None or delivery.next_attempt_at > _now():
-                    if instance_id in self._again:
-                        continue  # kicked while we looked: look again
-                    return
-                instance = await Instance.get_or_none(id=instance_id)
-                if instance is None or not await self._attempt(instance, delivery):
-                    return  # unreachable: the ticker retries after the backoff
+            if not await self._claim(instance_id):
+                return
+            await self._send_queue(instance_id)
         except Exception:
             log.exception("delivering to instance %s failed", instance_id)
         finally:
             self._draining.pop(instance_id, None)
+            with contextlib.suppress(Exception):
+                await self._release(instance_id)
+
+    async def _send_queue(self, instance_id: int) -> None:
+        me = self._services.replica_id
+        while True:
+            self._again.discard(instance_id)
+            delivery = await (
+                Delivery.filter(instance_id=instance_id, status=DeliveryStatus.PENDING)
+                .order_by("id")
+                .first()
+            )
+            if delivery is None or delivery.next_attempt_at > _now():
+                if instance_id in self._again:
+                    continue  # kicked while we looked: look again
+                return
+            lease = _now() + dt.timedelta(seconds=self._settings.follow_lease)
+            await Instance.filter(id=instance_id, sender=me).update(sender_until=lease)
+            instance = await Instance.get_or_none(id=instance_id)
+            if instance is None or not await self._attempt(instance, delivery):
+                return  # unreachable: the ticker retries after the backoff
 
     async def _attempt(self, instance: Instance, delivery: Delivery) -> bool:
         """Send one delivery; False if the instance could not be reached."""
@@ -142,7 +176,9 @@ class DeliveryService:
             delivery.next_attempt_at = _now() + dt.timedelta(seconds=self._backoff(delivery))
             await delivery.save()
             if instance.status is not InstanceStatus.OFFLINE:
+                instance.status = InstanceStatus.OFFLINE
                 await Instance.filter(id=instance.id).update(status=InstanceStatus.OFFLINE)
+                await notify.status_changed(self._services, instance)
             return False
         else:
             delivery.status = DeliveryStatus.APPLIED
@@ -153,6 +189,9 @@ class DeliveryService:
         for future in self._waiters.pop(delivery.id, []):
             if not future.done():
                 future.set_result(None)
+        await notify.delivery_landed(self._services, delivery)
+        if delivery.status is DeliveryStatus.APPLIED and delivery.kind is OperationKind.SET:
+            await drift.resolve(self._services, instance.id, delivery.path)
         return True
 
     def _backoff(self, delivery: Delivery) -> float:

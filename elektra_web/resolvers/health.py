@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from ..connector.fanout import fan_out
 from ..models import Instance, InstanceStatus
+from . import notify
 from .instances import probe
 from .services import Services
 
@@ -39,10 +40,11 @@ async def check_all(services: Services) -> None:
             last_seen=instance.last_seen,
             elektra_version=instance.elektra_version,
         )
-        came_back = instance.status is InstanceStatus.ONLINE
-        if came_back and before[instance_id] is not InstanceStatus.ONLINE:
-            log.info("instance %s is back online", instance.name)
-            await services.delivery.retry_now(instance_id)
+        if instance.status is not before[instance_id]:
+            await notify.status_changed(services, instance)
+            if instance.status is InstanceStatus.ONLINE:
+                log.info("instance %s is online", instance.name)
+                await services.delivery.retry_now(instance_id)
 
 
 async def check_forever(services: Services) -> None:

@@ -3,12 +3,14 @@ elektrads, the delivery queue, the settings."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 
 from ..connector.client import ElektradClient
+from ..events import EventBus
 from ..models import Instance
 
 if TYPE_CHECKING:
@@ -29,13 +31,23 @@ class Settings:
     #: Retry backoff of a delivery that could not reach its instance.
     retry_base: float = 1.0
     retry_max: float = 60.0
+    #: Seconds an elektrad may hold a change-feed poll open.
+    follow_wait: float = 25.0
+    #: Seconds a replica's claim on an instance (following its feed, sending
+    #: its deliveries) lasts unless renewed; another replica takes over after.
+    follow_lease: float = 30.0
+    #: Seconds between looks for instances to follow.
+    follow_supervise_interval: float = 5.0
 
 
 @dataclass
 class Services:
     http: httpx.AsyncClient
+    bus: EventBus
     settings: Settings = field(default_factory=Settings)
     deliveries: DeliveryService | None = None
+    #: This clusterd process, in leases it holds on instances.
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def client(self, instance: Instance, operation: str | None = None) -> ElektradClient:
         """A client for the instance; writes are tagged with ``operation``."""

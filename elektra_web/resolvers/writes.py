@@ -39,7 +39,9 @@ __all__ = [
     "InstanceResultData",
     "Target",
     "WriteResultData",
+    "deliver",
     "deliver_join",
+    "operation_result",
     "write",
 ]
 
@@ -171,8 +173,8 @@ async def _write_cluster(
     async with in_transaction():
         steps = await _change_cluster_config(cluster, change, path, to)
         operation = await Operation.create(kind=change.kind, path=str(path), cluster=cluster)
-        deliveries = await _queue(operation, await _all_members(cluster), steps)
-    return await _deliver(services, operation, deliveries)
+        await _queue(operation, await _all_members(cluster), steps)
+    return await deliver(services, operation)
 
 
 async def _change_cluster_config(
@@ -244,9 +246,7 @@ async def _all_members(cluster: Cluster) -> list[Instance]:
     return await Instance.filter(cluster_id__in=ids)
 
 
-async def _queue(
-    operation: Operation, instances: list[Instance], steps: list[_Step]
-) -> list[Delivery]:
+async def _queue(operation: Operation, instances: list[Instance], steps: list[_Step]) -> None:
     now = dt.datetime.now(dt.UTC)
     rows = [
         Delivery(
@@ -263,15 +263,13 @@ async def _queue(
     ]
     if rows:
         await Delivery.bulk_create(rows)
-    return await Delivery.filter(operation_id=operation.id).order_by("id")
 
 
-async def _deliver(
-    services: Services, operation: Operation, deliveries: list[Delivery]
-) -> WriteResultData:
-    """Send the deliveries now and wait a while; what has not landed by then is
-    PENDING (the service goes on in the background)."""
+async def deliver(services: Services, operation: Operation) -> WriteResultData:
+    """Send the operation's deliveries now and wait a while; what has not
+    landed by then is PENDING (the service goes on in the background)."""
     queue = services.delivery
+    deliveries = await Delivery.filter(operation_id=operation.id)
     ids = [d.id for d in deliveries]
     futures = queue.watch(ids)
     for instance_id in sorted({d.instance_id for d in deliveries}):

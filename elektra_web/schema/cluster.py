@@ -10,6 +10,8 @@ from .. import models
 from ..resolvers.clusters import members
 from .config_key import ConfigKeyType
 from .context import Info
+from .drift import DriftType
+from .enums import DriftPolicy
 
 if TYPE_CHECKING:
     from .instance import InstanceType
@@ -21,6 +23,10 @@ class ClusterType:
     id: strawberry.ID
     name: str
     description: str | None
+    drift_policy: DriftPolicy = strawberry.field(
+        description="What happens when a member's copy of a key this cluster sets is "
+        "changed outside clusterd."
+    )
 
     @classmethod
     def from_model(cls, model: models.Cluster) -> ClusterType:
@@ -29,7 +35,13 @@ class ClusterType:
             id=strawberry.ID(str(model.id)),
             name=model.name,
             description=model.description,
+            drift_policy=model.drift_policy,
         )
+
+    @strawberry.field(description="Drift on the members (nested ones too) of keys it sets.")
+    async def drift(self) -> list[DriftType]:
+        rows = await models.Drift.filter(cluster_id=self.model.id)
+        return [DriftType.from_model(d) for d in rows]
 
     @strawberry.field
     async def parent(self, info: Info) -> ClusterType | None:

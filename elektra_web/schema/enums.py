@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import strawberry
 
-from ..models import DeliveryStatus, InstanceStatus, OperationKind
+from ..models import DeliveryStatus, DriftPolicy, InstanceStatus, OperationKind
+from ..resolvers.drift import DriftAction
 
 strawberry.enum(InstanceStatus, name="InstanceStatus")
 strawberry.enum(OperationKind, name="ChangeOp")
 strawberry.enum(DeliveryStatus, name="Delivery")
+strawberry.enum(DriftPolicy, name="DriftPolicy")
+strawberry.enum(DriftAction, name="DriftAction")
 
-__all__ = ["DeliveryStatus", "InstanceStatus", "OperationKind"]
+__all__ = ["DeliveryStatus", "DriftAction", "DriftPolicy", "InstanceStatus", "OperationKind"]

@@ -6,6 +6,7 @@ import strawberry
 
 from ..resolvers.clusters import KEEP, ClusterInput
 from ..resolvers.instances import InstanceInput
+from .enums import DriftPolicy
 
 
 @strawberry.input
@@ -35,9 +36,10 @@ class CreateClusterInput:
     name: str
     description: str | None = None
     parent_id: strawberry.ID | None = None
+    drift_policy: DriftPolicy | None = None
 
     def to_data(self) -> ClusterInput:
-        return ClusterInput(self.name, self.description, self.parent_id)
+        return ClusterInput(self.name, self.description, self.parent_id, self.drift_policy)
 
 
 @strawberry.input
@@ -49,6 +51,8 @@ class UpdateClusterInput:
         description="The new parent; null makes the cluster top-level; omitted keeps it.",
     )
 
+    drift_policy: DriftPolicy | None = None
+
     def to_data(self) -> ClusterInput:
         parent = KEEP if self.parent_id is strawberry.UNSET else self.parent_id
-        return ClusterInput(self.name, self.description, parent)
+        return ClusterInput(self.name, self.description, parent, self.drift_policy)

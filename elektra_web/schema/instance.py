@@ -11,6 +11,7 @@ from .. import models
 from ..models import Delivery, DeliveryStatus
 from .config_key import ConfigKeyType
 from .context import Info
+from .drift import DriftType
 from .enums import InstanceStatus, OperationKind
 
 if TYPE_CHECKING:
@@ -77,6 +78,11 @@ class InstanceType:
     @strawberry.field(description="Names of keys whose name contains the query.")
     async def find(self, info: Info, query: str) -> list[str] | None:
         return await info.context.reads.instance_find(self.model, query)
+
+    @strawberry.field(description="Keys its cluster sets that were changed here outside clusterd.")
+    async def drift(self) -> list[DriftType]:
+        rows = await models.Drift.filter(instance_id=self.model.id)
+        return [DriftType.from_model(d) for d in rows]
 
     @strawberry.field(description="Writes waiting for this instance to come back.")
     async def pending(self) -> list[PendingWrite]:

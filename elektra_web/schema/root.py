@@ -13,12 +13,14 @@ from strawberry.types import ExecutionContext
 from .. import __version__
 from ..exceptions import ClusterdError
 from ..models import OperationKind
-from ..resolvers import clusters, instances
+from ..resolvers import clusters, drift, instances
 from ..resolvers.writes import Change, write
 from .cluster import ClusterType
 from .context import Info
+from .enums import DriftAction
 from .inputs import AddInstanceInput, CreateClusterInput, UpdateClusterInput, UpdateInstanceInput
 from .instance import InstanceType
+from .live import Subscription
 from .writes import TargetInput, WriteResult
 
 __all__ = ["schema"]
@@ -149,6 +151,17 @@ class Mutation:
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, value, meta_key=key))
 
+    @strawberry.mutation(
+        description="Settle drift of one key on one member: REAPPLY the cluster's value "
+        "there, or ADOPT the member's value into the cluster (a write to every member)."
+    )
+    async def resolve_drift(
+        self, info: Info, instance_id: strawberry.ID, path: str, action: DriftAction
+    ) -> WriteResult:
+        ctx = info.context
+        result = await drift.resolve_drift(ctx.services, ctx.caller, instance_id, path, action)
+        return WriteResult.from_data(result)
+
     @strawberry.mutation
     async def delete_meta(
         self, info: Info, target: TargetInput, path: str, key: str
@@ -177,5 +190,6 @@ def _mask(error: GraphQLError) -> bool:
 schema: Any = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[lambda: MaskErrors(should_mask_error=_mask, error_message="Internal error.")],
 )

@@ -23,7 +23,13 @@ from ..elektrad.conftest import serve_in_thread
 
 #: Fast timings for tests: short waits, quick retries, frequent health checks.
 TEST_SETTINGS = Settings(
-    call_timeout=2.0, write_wait=3.0, health_interval=0.2, retry_base=0.1, retry_max=0.5
+    call_timeout=2.0,
+    write_wait=3.0,
+    health_interval=0.2,
+    retry_base=0.1,
+    retry_max=0.5,
+    follow_wait=2.0,
+    follow_supervise_interval=0.2,
 )
 
 

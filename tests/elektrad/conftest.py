@@ -54,7 +54,13 @@ def serve_in_thread(config: ElektradConfig, port: int = 0) -> Iterator[str]:
     """Serve ``config`` on ``port`` (0: a free one) of 127.0.0.1; yields the base URL."""
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            create_app(config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            # A follower's long poll may be open: do not wait for it to end.
+            timeout_graceful_shutdown=0.5,
         )
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

@@ -1,0 +1,143 @@
+"""The subscriptions' logic: async generators over the event bus, callable
+without GraphQL. Each subscribes before it reads the current state, so that
+nothing that happens in between is missed."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..events import Event
+from ..exceptions import NotFound
+from ..keynames import InvalidKeyName, KeyName
+from ..models import DeliveryStatus, Instance, Operation
+from .auth import Caller, Role
+from .clusters import get_cluster
+from .instances import get_instance
+from .names import parse_key
+from .services import Services
+from .writes import InstanceResultData, operation_result
+
+__all__ = ["config_changes", "drift_changes", "operation_progress", "status_changes"]
+
+
+async def config_changes(
+    services: Services,
+    caller: Caller,
+    instance_id: str | None = None,
+    cluster_id: str | None = None,
+    path_prefix: str | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Every changed key, filtered in any combination."""
+    caller.require(Role.VIEWER)
+    instance = (await get_instance(caller, instance_id)).id if instance_id is not None else None
+    cluster = (await get_cluster(caller, cluster_id)).id if cluster_id is not None else None
+    prefix = parse_key(path_prefix) if path_prefix else None
+
+    def wanted(event: Event) -> bool:
+        data = event.data
+        if instance is not None and data["instanceId"] != instance:
+            return False
+        if cluster is not None and cluster not in data["clusterIds"]:
+            return False
+        return prefix is None or _below(data["path"], prefix)
+
+    async with services.bus.subscribe({"config"}, wanted) as subscription:
+        async for event in subscription:
+            yield event.data
+
+
+async def status_changes(
+    services: Services, caller: Caller, instance_id: str | None = None
+) -> AsyncIterator[Instance]:
+    caller.require(Role.VIEWER)
+    only = (await get_instance(caller, instance_id)).id if instance_id is not None else None
+
+    def wanted(event: Event) -> bool:
+        return only is None or event.data["instanceId"] == only
+
+    async with services.bus.subscribe({"status"}, wanted) as subscription:
+        async for event in subscription:
+            instance = await Instance.get_or_none(id=event.data["instanceId"])
+            if instance is not None:
+                yield instance
+
+
+async def operation_progress(
+    services: Services, caller: Caller, operation_id: str
+) -> AsyncIterator[InstanceResultData]:
+    """The per-instance results known so far, then each change as deliveries
+    land; ends when no instance is PENDING."""
+    caller.require(Role.VIEWER)
+    try:
+        operation = await Operation.get_or_none(id=uuid.UUID(str(operation_id)))
+    except ValueError:
+        operation = None
+    if operation is None:
+        raise NotFound(f"no operation with id {operation_id}")
+
+    def wanted(event: Event) -> bool:
+        return bool(event.data["operationId"] == str(operation.id))
+
+    async with services.bus.subscribe({"delivery"}, wanted) as subscription:
+        current = await operation_result(operation)
+        sent = {r.instance.id: r.delivery for r in current.results}
+        for result in current.results:
+            yield result
+        if current.results and DeliveryStatus.PENDING not in sent.values():
+            return
+        if not current.results and operation.instance_id is not None:
+            # A direct write to one instance: it was applied when it returned.
+            instance = await Instance.get_or_none(id=operation.instance_id)
+            if instance is not None:
+                yield InstanceResultData(instance, DeliveryStatus.APPLIED)
+            return
+        async for _landed in subscription:
+            latest = await operation_result(operation)
+            for result in latest.results:
+                if sent.get(result.instance.id) != result.delivery:
+                    sent[result.instance.id] = result.delivery
+                    yield result
+            if DeliveryStatus.PENDING not in sent.values():
+                return
+
+
+async def drift_changes(
+    services: Services,
+    caller: Caller,
+    instance_id: str | None = None,
+    cluster_id: str | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    caller.require(Role.VIEWER)
+    instance = (await get_instance(caller, instance_id)).id if instance_id is not None else None
+    cluster = (await get_cluster(caller, cluster_id)).id if cluster_id is not None else None
+
+    def wanted(event: Event) -> bool:
+        data = event.data
+        if instance is not None and data["instanceId"] != instance:
+            return False
+        return cluster is None or cluster in data["clusterIds"]
+
+    async with services.bus.subscribe({"drift"}, wanted) as subscription:
+        async for event in subscription:
+            yield event.data
+
+
+def _below(path: str, prefix: KeyName) -> bool:
+    name = _parsed(path)
+    if name is None:
+        return False
+    if prefix.is_cascading:  # a cascading prefix matches in every namespace
+        return name.parts[: len(prefix.parts)] == prefix.parts
+    return name.is_below_or_same(prefix)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(path: str) -> KeyName | None:
+    # Every subscriber filters the same event: parse each path once.
+    try:
+        return KeyName.parse(path)
+    except InvalidKeyName:
+        return None
