@@ -86,6 +86,7 @@ async def update_instance(
             await _refuse_taken(host=host, exclude=instance.id)
             instance.host = host
             instance.elektrad_id = None
+            instance.feed_epoch = instance.feed_revision = None
             instance.status = InstanceStatus.UNKNOWN
             if await probe(services, instance) is not None:
                 await _refuse_same_daemon(instance.elektrad_id, exclude=instance.id)
@@ -119,6 +120,15 @@ async def probe(services: Services, instance: Instance) -> dict[str, Any] | None
         return None
     instance.status = InstanceStatus.ONLINE
     instance.last_seen = dt.datetime.now(dt.UTC)
+    if instance.feed_epoch is None:
+        # Follow its change feed from this moment on, not from the moment the
+        # follower gets to it: a change in between would be lost.
+        try:
+            position = await services.client(instance).changes(wait=0)
+        except connector_errors.ConnectorError:
+            pass
+        else:
+            instance.feed_epoch, instance.feed_revision = position["epoch"], position["revision"]
     elektra = version.get("elektra")
     if isinstance(elektra, dict) and isinstance(elektra.get("version"), str):
         instance.elektra_version = elektra["version"]

@@ -28,6 +28,7 @@ from ..models import (
     Operation,
     OperationKind,
 )
+from . import notify
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import ancestors, check_cluster_write, check_instance_write, descendants
@@ -86,6 +87,7 @@ class _Step:
     path: str
     value: str | None = None
     meta_key: str | None = None
+    previous: str | None = None  # in the cluster's config, for the change event
 
 
 async def write(
@@ -174,6 +176,18 @@ async def _write_cluster(
         steps = await _change_cluster_config(cluster, change, path, to)
         operation = await Operation.create(kind=change.kind, path=str(path), cluster=cluster)
         await _queue(operation, await _all_members(cluster), steps)
+    for step in steps:
+        await notify.config_changed(
+            services,
+            op=step.kind,
+            path=step.path,
+            value=step.value,
+            previous=step.previous,
+            meta=step.meta_key,
+            origin="clusterd",
+            operation_id=str(operation.id),
+            cluster=cluster,
+        )
     return await deliver(services, operation)
 
 
@@ -187,30 +201,32 @@ async def _change_cluster_config(
         case OperationKind.SET:
             await check_cluster_write(cluster, [path])
             key = own.get(path)
+            previous = key.value if key else None
             if key is None:
                 await ClusterKey.create(cluster=cluster, path=str(path), value=change.value)
             else:
                 key.value = change.value
                 await key.save()
-            return [_Step(OperationKind.SET, str(path), change.value)]
+            return [_Step(OperationKind.SET, str(path), change.value, previous=previous)]
         case OperationKind.META:
             key = own.get(path)
             if key is None:
                 raise NotFound(f"cluster {cluster.name} sets no key {path}")
             assert change.meta_key is not None
             meta = dict(key.meta)
+            previous = meta.get(change.meta_key)
             if change.value is None:
                 meta.pop(change.meta_key, None)
             else:
                 meta[change.meta_key] = change.value
             key.meta = meta
             await key.save()
-            return [_Step(OperationKind.META, str(path), change.value, change.meta_key)]
+            return [_Step(OperationKind.META, str(path), change.value, change.meta_key, previous)]
         case OperationKind.DELETE:
             if not below:
                 raise NotFound(f"cluster {cluster.name} sets no key at or below {path}")
             await ClusterKey.filter(id__in=[own[n].id for n in below]).delete()
-            return [_Step(OperationKind.DELETE, str(n)) for n in below]
+            return [_Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in below]
         case OperationKind.MOVE | OperationKind.COPY:
             assert to is not None
             if not below:
@@ -230,7 +246,7 @@ async def _change_cluster_config(
             if change.kind is OperationKind.MOVE:
                 stale = [n for n in below if n not in moves.values()]
                 await ClusterKey.filter(id__in=[own[n].id for n in stale]).delete()
-                steps += [_Step(OperationKind.DELETE, str(n)) for n in stale]
+                steps += [_Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in stale]
             return steps
     raise AssertionError(change.kind)
 

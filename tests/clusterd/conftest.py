@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ import uvicorn
 
 from elektra_web.clusterd.app import ClusterdConfig, create_app
 from elektra_web.elektrad.app import ElektradConfig
+from elektra_web.elektrad.mounts import MountSpec
 from elektra_web.resolvers.services import Settings
 
 from ..elektrad.conftest import serve_in_thread
@@ -89,8 +90,12 @@ class Elektrad:
     """A real elektrad that a test can stop and start again (same port, same
     data), as a machine that goes offline and comes back."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.config = ElektradConfig(data_dir=data_dir)
+    def __init__(self, data_dir: Path, mounts: Sequence[str] = ()) -> None:
+        self.config = ElektradConfig(
+            data_dir=data_dir,
+            mounts=[MountSpec.parse(m) for m in mounts],
+            watch_interval=0.05,
+        )
         self.port = 0
         self._running: ExitStack | None = None
         self.start()
@@ -123,12 +128,12 @@ class Elektrad:
 
 
 @pytest.fixture
-def elektrads(tmp_path: Path) -> Iterator[Callable[[int], list[Elektrad]]]:
-    """``elektrads(3)``: three real elektrads."""
+def elektrads(tmp_path: Path) -> Iterator[Callable[..., list[Elektrad]]]:
+    """``elektrads(3)``: three real elektrads (``mounts=[...]`` for each)."""
     started: list[Elektrad] = []
 
-    def start(count: int) -> list[Elektrad]:
-        new = [Elektrad(tmp_path / f"elektrad-{len(started) + i}") for i in range(count)]
+    def start(count: int, mounts: Sequence[str] = ()) -> list[Elektrad]:
+        new = [Elektrad(tmp_path / f"elektrad-{len(started) + i}", mounts) for i in range(count)]
         started.extend(new)
         return new
 

@@ -24,7 +24,7 @@ from tests.conftest import POSTGRES_ADMIN_URL, _postgres
 
 #: Test timings: quick polls and reconnects, so a missed wake-up shows as a
 #: delay of tenths of a second, not seconds.
-FAST = {"poll_interval": 0.2, "reconnect_min": 0.05, "reconnect_max": 0.5}
+FAST: dict[str, Any] = {"poll_interval": 0.2, "reconnect_min": 0.05, "reconnect_max": 0.5}
 
 
 @pytest.fixture
@@ -82,13 +82,23 @@ async def bus(new_backend: Callable[[], Backend]) -> AsyncIterator[EventBus]:
         yield started
 
 
-async def take(subscription: Subscription, count: int, timeout: float = 10.0) -> list[Event]:
-    """The next ``count`` events of ``subscription``, failing after ``timeout``."""
+async def take(subscription: Subscription, count: int, within: float = 10.0) -> list[Event]:
+    """The next ``count`` events of ``subscription``, failing after ``within`` seconds."""
     events: list[Event] = []
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(within):
         async for event in subscription:
             events.append(event)
             if len(events) == count:
                 break
     assert len(events) == count, f"subscription ended after {len(events)} of {count} events"
     return events
+
+
+async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait until ``condition()`` holds, failing after ``within`` seconds."""
+    # Polls: the condition is another task's state, with no event to wait on.
+    with anyio.fail_after(within):
+        while True:
+            if condition():
+                return
+            await anyio.sleep(0.01)

@@ -13,7 +13,7 @@ from elektra_web.events import Event, EventBus, PublishFailed, bus_for
 from elektra_web.events.postgres import LISTENER_NAME, PUBLISHER_NAME, PostgresBackend
 from tests.conftest import POSTGRES_ADMIN_URL
 
-from .conftest import take
+from .conftest import eventually, take
 
 pytestmark = pytest.mark.anyio
 
@@ -77,10 +77,10 @@ async def test_a_burst_from_both_replicas_arrives_complete_and_in_order(
     expected = sorted(published, key=lambda event: event.id)
     assert len({event.id for event in expected}) == 1000
     for subscription in (on_a, on_b):
-        received = await take(subscription, 1000, timeout=30)
+        received = await take(subscription, 1000, within=30)
         assert received == expected
-        for publisher in ("a0", "a3", "b0", "b3"):
-            numbers = [e.data["n"] for e in received if e.data["publisher"] == publisher]
+        for name in ("a0", "a3", "b0", "b3"):
+            numbers = [e.data["n"] for e in received if e.data["publisher"] == name]
             assert numbers == list(range(125))
     await anyio.sleep(3 * backend_of(a).poll_interval)
     assert on_a.qsize() == on_b.qsize() == 0
@@ -103,9 +103,7 @@ async def test_a_listener_that_lost_its_connection_catches_up(
     await admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
     try:
         assert await admin("SELECT pg_terminate_backend($1)", listener)
-        with anyio.fail_after(10):
-            while backend_of(b).listener_pid is not None:
-                await anyio.sleep(0.01)
+        await eventually(lambda: backend_of(b).listener_pid is None)
         missed = [await a.publish("status", {"n": n}) for n in range(1, 21)]
         await anyio.sleep(0.5)  # b keeps failing to reconnect meanwhile
         assert on_b.qsize() == 0

@@ -1,0 +1,58 @@
+"""A graphql-transport-ws client for tests, on the real ``websockets`` package."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+
+class Socket:
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self._ids = 0
+
+    async def subscribe(self, query: str, **variables: Any) -> str:
+        self._ids += 1
+        id_ = str(self._ids)
+        await self.send(
+            {"id": id_, "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+        return id_
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(
+            await asyncio.wait_for(self.connection.recv(), timeout)
+        )
+        return message
+
+    async def next_data(self, timeout: float = 10) -> dict[str, Any]:
+        """The data of the next ``next`` message (pings are answered)."""
+        while True:
+            message = await self.receive(timeout)
+            if message["type"] == "ping":
+                await self.send({"type": "pong"})
+                continue
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            data: dict[str, Any] = message["payload"]["data"]
+            return data
+
+
+@asynccontextmanager
+async def connect(base_url: str, *, init: bool = True) -> AsyncIterator[Socket]:
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+        socket = Socket(connection)
+        if init:
+            await socket.send({"type": "connection_init"})
+            assert (await socket.receive())["type"] == "connection_ack"
+        yield socket
