@@ -15,11 +15,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from . import __version__
 from .elektrad.mounts import MountSpec
+
+if TYPE_CHECKING:
+    from .clusterd.app import ClusterdConfig
 
 __all__ = ["main"]
 
@@ -88,6 +92,22 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         help="sqlite:///path/file.sqlite3 or postgres://user@host/db "
         "(default: an SQLite file in the user's data directory)",
     )
+    timing = parser.add_argument_group("timing (seconds)")
+    timing.add_argument(
+        "--health-interval",
+        type=float,
+        default=10.0,
+        help="between health checks of the instances, and looks for feeds to follow",
+    )
+    timing.add_argument(
+        "--write-wait",
+        type=float,
+        default=5.0,
+        help="a cluster write waits this long for its deliveries before it reports PENDING",
+    )
+    timing.add_argument(
+        "--retry-max", type=float, default=60.0, help="longest wait between delivery retries"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -151,27 +171,40 @@ def _elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return serve(config, args.host, args.port, log_level=args.log_level)
 
 
-def _clusterd(args: argparse.Namespace) -> int:
+def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
     from .clusterd.app import ClusterdConfig
     from .clusterd.database import default_database_url
+    from .resolvers.services import Settings
+
+    settings = Settings(
+        health_interval=args.health_interval,
+        follow_supervise_interval=min(args.health_interval, 5.0),
+        write_wait=args.write_wait,
+        retry_max=args.retry_max,
+    )
+    return ClusterdConfig(database_url=args.database or default_database_url(), settings=settings)
+
+
+def _clusterd(args: argparse.Namespace) -> int:
     from .clusterd.server import serve
 
-    config = ClusterdConfig(database_url=args.database or default_database_url())
-    return serve(config, args.host, args.port, log_level=args.log_level)
+    return serve(_clusterd_config(args), args.host, args.port, log_level=args.log_level)
 
 
 def _up(args: argparse.Namespace) -> int:
-    from .clusterd.app import ClusterdConfig
-    from .clusterd.database import default_database_url
     from .clusterd.server import up
 
     elektrad_args = ["--data-dir", str(args.data_dir or default_data_dir())]
     elektrad_args += ["--watch-interval", str(args.watch_interval)]
     for mount in args.mount:
         elektrad_args += ["--mount", f"{mount.prefix}={mount.format.name}:{mount.path}"]
-    config = ClusterdConfig(database_url=args.database or default_database_url())
     return up(
-        config, args.host, args.port, elektrad_args, args.elektrad_port, log_level=args.log_level
+        _clusterd_config(args),
+        args.host,
+        args.port,
+        elektrad_args,
+        args.elektrad_port,
+        log_level=args.log_level,
     )
 
 

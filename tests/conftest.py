@@ -46,6 +46,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'clusterd.sqlite3'}"
         return
+    yield from _fresh_postgres()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does (replicas)."""
+    yield from _fresh_postgres()
+
+
+def _fresh_postgres() -> Iterator[str]:
     name = f"ew_test_{uuid.uuid4().hex[:12]}"
     try:
         _postgres(f'CREATE DATABASE "{name}"')

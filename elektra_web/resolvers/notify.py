@@ -13,14 +13,18 @@ Each event is plain JSON data (it may cross replicas through PostgreSQL):
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+from ..events import EventBusError
 from ..models import Cluster, Delivery, Drift, Instance, OperationKind
 from .locks import ancestors
 from .services import Services
 
 __all__ = ["config_changed", "delivery_landed", "drift_changed", "status_changed"]
+
+log = logging.getLogger("elektra_web.clusterd.events")
 
 
 async def config_changed(
@@ -41,7 +45,8 @@ async def config_changed(
     else:
         assert cluster is not None
         cluster_ids = [cluster.id]
-    await services.bus.publish(
+    await _publish(
+        services,
         "config",
         {
             "operationId": operation_id,
@@ -60,13 +65,12 @@ async def config_changed(
 
 
 async def status_changed(services: Services, instance: Instance) -> None:
-    await services.bus.publish(
-        "status", {"instanceId": instance.id, "status": instance.status.value}
-    )
+    await _publish(services, "status", {"instanceId": instance.id, "status": instance.status.value})
 
 
 async def delivery_landed(services: Services, delivery: Delivery) -> None:
-    await services.bus.publish(
+    await _publish(
+        services,
         "delivery",
         {
             "operationId": str(delivery.operation_id),
@@ -87,7 +91,16 @@ async def drift_changed(services: Services, drift: Drift, state: str) -> None:
         "actual": drift.actual,
         "state": state,
     }
-    await services.bus.publish("drift", data)
+    await _publish(services, "drift", data)
+
+
+async def _publish(services: Services, topic: str, data: dict[str, Any]) -> None:
+    # The change itself is done and stored: an event that cannot be sent must
+    # not turn it into an error for the caller. Subscribers miss it; say so.
+    try:
+        await services.bus.publish(topic, data)
+    except EventBusError:
+        log.exception("could not publish a %s event", topic)
 
 
 async def _chain_ids(cluster_id: int | None) -> list[int]:
