@@ -4,6 +4,7 @@ elektra-web up          elektrad and clusterd on this machine, registered
 elektra-web clusterd    the GraphQL API for instances and clusters
 elektra-web elektrad    serve this machine's key database over REST
 elektra-web schema      print clusterd's GraphQL schema (SDL)
+elektra-web watch       print each configuration change as a JSON line
 """
 
 from __future__ import annotations
@@ -110,6 +111,27 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{DEFAULT_CLUSTERD_PORT}",
+        help="clusterd's base URL (default %(default)s)",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="only this cluster's changes (its own config and its members', nested ones too)",
+    )
+    which.add_argument("--instance", metavar="NAME", help="only this instance's changes")
+    parser.add_argument(
+        "--path", metavar="PREFIX", help="only keys at or below this one, e.g. user:/app"
+    )
+    parser.add_argument(
+        "--token-file", help="send the token in this file (or set ELEKTRA_WEB_TOKEN)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -128,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_elektrad_options(elektrad, with_address=True)
     commands.add_parser("schema", parents=[common], help="print clusterd's GraphQL SDL")
+    watch = commands.add_parser(
+        "watch",
+        parents=[common],
+        help="print each configuration change as a JSON line",
+        description="Print each configuration change clusterd sees as one JSON line; "
+        "notes go to stderr. Reconnects by itself. Exit status: 0 on Ctrl-C/SIGTERM, "
+        "2 for a bad filter, 3 for bad credentials.",
+    )
+    _add_watch_options(watch)
     return parser
 
 
@@ -231,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _clusterd(args)
     if args.command == "up":
         return _up(args)
+    if args.command == "watch":
+        from .watch import run
+
+        return run(args)
     return _schema()
 
 

@@ -16,6 +16,7 @@ caught (``raise ... from exc``).
     ├── InvalidHost               INVALID_HOST
     ├── ValidationFailed          VALIDATION_FAILED    check/* metadata refused the value
     ├── InstanceUnreachable       INSTANCE_UNREACHABLE
+    ├── SubscriberTooSlow         SUBSCRIBER_TOO_SLOW  a subscription fell too far behind
     ├── Unauthenticated           UNAUTHENTICATED
     └── Forbidden                 FORBIDDEN
 """
@@ -72,6 +73,10 @@ class ValidationFailed(ClusterdError):
 
 class InstanceUnreachable(ClusterdError):
     code = "INSTANCE_UNREACHABLE"
+
+
+class SubscriberTooSlow(ClusterdError):
+    code = "SUBSCRIBER_TOO_SLOW"
 
 
 class Unauthenticated(ClusterdError):

@@ -87,7 +87,7 @@ def create_app(config: ClusterdConfig) -> Starlette:
             timeout=config.settings.call_timeout,
             follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
         )
-        bus = bus_for(config.database_url)
+        bus = bus_for(config.database_url, maxsize=config.settings.subscriber_queue)
         await bus.start()
         services = Services(http, bus, config.settings)
         services.deliveries = DeliveryService(services)

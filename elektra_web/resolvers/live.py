@@ -4,13 +4,15 @@ nothing that happens in between is missed."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..events import Event
-from ..exceptions import NotFound
+from ..events import SubscriberTooSlow as BusSubscriberTooSlow
+from ..exceptions import NotFound, SubscriberTooSlow
 from ..keynames import InvalidKeyName, KeyName
 from ..models import DeliveryStatus, Instance, Operation
 from .auth import Caller, Role
@@ -44,8 +46,8 @@ async def config_changes(
             return False
         return prefix is None or _below(data["path"], prefix)
 
-    async with services.bus.subscribe({"config"}, wanted) as subscription:
-        async for event in subscription:
+    async with _subscribed(services, {"config"}, wanted) as events:
+        async for event in events:
             yield event.data
 
 
@@ -58,8 +60,8 @@ async def status_changes(
     def wanted(event: Event) -> bool:
         return only is None or event.data["instanceId"] == only
 
-    async with services.bus.subscribe({"status"}, wanted) as subscription:
-        async for event in subscription:
+    async with _subscribed(services, {"status"}, wanted) as events:
+        async for event in events:
             instance = await Instance.get_or_none(id=event.data["instanceId"])
             if instance is not None:
                 yield instance
@@ -81,7 +83,7 @@ async def operation_progress(
     def wanted(event: Event) -> bool:
         return bool(event.data["operationId"] == str(operation.id))
 
-    async with services.bus.subscribe({"delivery"}, wanted) as subscription:
+    async with _subscribed(services, {"delivery"}, wanted) as events:
         current = await operation_result(operation)
         sent = {r.instance.id: r.delivery for r in current.results}
         for result in current.results:
@@ -94,7 +96,7 @@ async def operation_progress(
             if instance is not None:
                 yield InstanceResultData(instance, DeliveryStatus.APPLIED)
             return
-        async for _landed in subscription:
+        async for _landed in events:
             latest = await operation_result(operation)
             for result in latest.results:
                 if sent.get(result.instance.id) != result.delivery:
@@ -120,9 +122,31 @@ async def drift_changes(
             return False
         return cluster is None or cluster in data["clusterIds"]
 
-    async with services.bus.subscribe({"drift"}, wanted) as subscription:
-        async for event in subscription:
+    async with _subscribed(services, {"drift"}, wanted) as events:
+        async for event in events:
             yield event.data
+
+
+@contextlib.asynccontextmanager
+async def _subscribed(
+    services: Services, topics: set[str], wanted: Callable[[Event], bool]
+) -> AsyncIterator[AsyncIterator[Event]]:
+    """Subscribed to the bus on entry (events from then on are kept); the
+    events, where a subscription that fell too far behind ends with the API's
+    error."""
+    async with services.bus.subscribe(topics, wanted) as subscription:
+
+        async def events() -> AsyncIterator[Event]:
+            try:
+                async for event in subscription:
+                    yield event
+            except BusSubscriberTooSlow as exc:
+                raise SubscriberTooSlow(
+                    f"this subscription fell more than {subscription.maxsize} events "
+                    "behind and was ended; subscribe again, and read faster"
+                ) from exc
+
+        yield events()
 
 
 def _below(path: str, prefix: KeyName) -> bool:

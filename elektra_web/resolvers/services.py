@@ -38,6 +38,9 @@ class Settings:
     follow_lease: float = 30.0
     #: Seconds between looks for instances to follow.
     follow_supervise_interval: float = 5.0
+    #: Events a subscriber may have waiting; one that falls further behind is
+    #: dropped (with an error), so it never stalls others or eats memory.
+    subscriber_queue: int = 1000
 
 
 @dataclass

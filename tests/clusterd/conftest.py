@@ -69,7 +69,13 @@ class Clusterd:
 @contextmanager
 def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=0, log_level="warning")
+        uvicorn.Config(
+            create_app(config),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            ws_per_message_deflate=False,  # as clusterd.server runs it
+        )
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()

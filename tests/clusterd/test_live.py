@@ -362,3 +362,57 @@ def test_a_bad_filter_is_an_error(clusterd: Clusterd) -> None:
     # An error of the subscription's resolver comes in a "next", then "complete".
     assert message["type"] == "next"
     assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_a_slow_subscriber_is_dropped_and_never_stalls_the_others(
+    database_url: str, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    import secrets
+    from dataclasses import replace
+
+    from elektra_web.clusterd.app import ClusterdConfig
+
+    from .conftest import TEST_SETTINGS, serve_clusterd
+
+    (daemon,) = elektrads(1)
+    config = ClusterdConfig(
+        database_url=database_url, settings=replace(TEST_SETTINGS, subscriber_queue=20)
+    )
+    # Incompressible, so that some events fill the socket buffers of a reader
+    # that stops reading.
+    big = secrets.token_hex(100_000)
+    count = 200
+    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=60) as http:
+        clusterd = Clusterd(url, http)
+        cluster = create_cluster(clusterd, "prod")
+
+        async def scenario() -> tuple[int, dict[str, Any]]:
+            async with connect(url) as fast, connect(url) as slow:
+                await fast.subscribe(CHANGES, c=cluster)
+                await slow.subscribe(CHANGES, c=cluster)
+                await settle()
+
+                async def read_all() -> int:
+                    for _ in range(count):
+                        await fast.next_data()
+                    return count
+
+                reader = asyncio.create_task(read_all())
+                for n in range(count):
+                    await asyncio.to_thread(
+                        set_key, clusterd, target(cluster=cluster), f"user:/k{n}", big
+                    )
+                received = await reader
+                # The slow one, reading at last, finds its subscription ended
+                # with an error after what was queued for it.
+                while True:
+                    message = await slow.receive()
+                    if message["type"] != "next" or "errors" in message["payload"]:
+                        return received, message
+
+        received, ending = run(scenario())
+    assert received == count
+    assert ending["type"] == "next"
+    error = ending["payload"]["errors"][0]
+    assert error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+    assert "fell more than 20 events behind" in error["message"]
