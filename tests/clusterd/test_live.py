@@ -117,7 +117,7 @@ def test_filters_by_cluster_and_path_prefix(
             cluster_events = [(await by_cluster.next_data())["configChanged"] for _ in range(6)]
             path_events = [(await by_path.next_data())["configChanged"] for _ in range(3)]
             with pytest.raises(TimeoutError):
-                await by_path.next_data(timeout=1)
+                await by_path.next_data(seconds=1)
             return cluster_events, path_events
 
     cluster_events, path_events = run(scenario())
@@ -179,7 +179,7 @@ def test_operation_progress_replays_then_follows_until_done(
                 result = (await socket.next_data())["operationProgress"]
                 seen.append((result["instance"]["name"], result["delivery"]))
             await asyncio.to_thread(offline.start)
-            result = (await socket.next_data(timeout=20))["operationProgress"]
+            result = (await socket.next_data(seconds=20))["operationProgress"]
             seen.append((result["instance"]["name"], result["delivery"]))
             assert await socket.receive() == {"id": subscription, "type": "complete"}
             return seen
@@ -364,9 +364,7 @@ def test_a_bad_filter_is_an_error(clusterd: Clusterd) -> None:
     assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-def test_a_slow_subscriber_is_dropped_and_never_stalls_the_others(
-    database_url: str, elektrads: Callable[..., list[Elektrad]]
-) -> None:
+def test_a_slow_subscriber_is_dropped_and_never_stalls_the_others(database_url: str) -> None:
     import secrets
     from dataclasses import replace
 
@@ -374,7 +372,6 @@ def test_a_slow_subscriber_is_dropped_and_never_stalls_the_others(
 
     from .conftest import TEST_SETTINGS, serve_clusterd
 
-    (daemon,) = elektrads(1)
     config = ClusterdConfig(
         database_url=database_url, settings=replace(TEST_SETTINGS, subscriber_queue=20)
     )

@@ -34,10 +34,10 @@ class Socket:
         )
         return message
 
-    async def next_data(self, timeout: float = 10) -> dict[str, Any]:
+    async def next_data(self, seconds: float = 10) -> dict[str, Any]:
         """The data of the next ``next`` message (pings are answered)."""
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive(seconds)
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
                 continue
