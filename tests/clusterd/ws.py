@@ -28,9 +28,9 @@ class Socket:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+    async def receive(self, seconds: float = 10) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(
-            await asyncio.wait_for(self.connection.recv(), timeout)
+            await asyncio.wait_for(self.connection.recv(), seconds)
         )
         return message
 
