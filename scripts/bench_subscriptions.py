@@ -28,7 +28,10 @@ for the whole run) with ``addInstance``. Then, as GraphQL clients of that cluste
    and EVENTS LOST: subscribers without the event after ``--event-timeout`` (must be 0;
    the script exits 1 otherwise). Where the time goes: the mutation's own response time,
    when clusterd published the event (the event's ``at``, clusterd's clock: same host), the
-   first and last arrival, and the CPU clusterd and this client used meanwhile.
+   first and last arrival, the CPU clusterd and this client used meanwhile, clusterd's
+   garbage collections meanwhile (the clusterd process of this script logs each one, with
+   ``gc.callbacks``, to a file: a collection stops its event loop), and clusterd's RSS
+   once idle after each change (does it grow with the events delivered?).
 
 The client: all websockets in this process, on one asyncio loop, with the ``websockets``
 package (as ``tests/clusterd/ws.py``), opened ``--concurrency`` at a time; each offers
@@ -49,6 +52,7 @@ import asyncio
 import contextlib
 import cProfile
 import datetime as dt
+import gc
 import io
 import json
 import math
@@ -104,11 +108,14 @@ def raise_fd_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def serve_clusterd(port: int, database_url: str, deflate: bool, profile: str | None) -> int:
+def serve_clusterd(
+    port: int, database_url: str, deflate: bool, gc_log: Path, profile: str | None
+) -> int:
     """clusterd as ``elektra_web.clusterd.server.serve`` runs it, deflate as asked.
 
-    With ``profile``, SIGUSR1 starts cProfile on the event-loop thread and SIGUSR2 stops
-    it and writes the stats to that file.
+    Every garbage collection is appended to ``gc_log`` as ``GENERATION MILLISECONDS
+    END_WALL_TIME``. With ``profile``, SIGUSR1 starts cProfile on the event-loop thread
+    and SIGUSR2 stops it and writes the stats to that file.
     """
     import uvicorn
 
@@ -116,6 +123,7 @@ def serve_clusterd(port: int, database_url: str, deflate: bool, profile: str | N
     from elektra_web.resolvers.services import Settings
 
     raise_fd_limit()
+    log_gc(gc_log)
     if profile:
         profilers: list[cProfile.Profile] = []
 
@@ -145,6 +153,43 @@ def serve_clusterd(port: int, database_url: str, deflate: bool, profile: str | N
     return 0 if server.started else 1
 
 
+def log_gc(path: Path) -> None:
+    """Append every collection of the cyclic garbage collector to ``path``: its pauses
+    stop the event loop, and so every subscriber's event behind them."""
+    out = path.open("a", buffering=1)
+    began = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - began[0]) * 1000
+            out.write(f"{info['generation']} {ms:.3f} {time.time():.6f}\n")
+
+    gc.callbacks.append(callback)
+
+
+@dataclass
+class GCPauses:
+    """The collections in clusterd during a change."""
+
+    total: float = 0.0  # seconds
+    longest: float = 0.0
+    full: int = 0  # generation-2 collections
+
+    @classmethod
+    def read(cls, path: Path, start: float, end: float) -> GCPauses:
+        pauses = cls()
+        with contextlib.suppress(OSError):
+            for line in path.read_text().splitlines():
+                generation, ms, at = line.split()
+                if start <= float(at) <= end:
+                    pauses.total += float(ms) / 1000
+                    pauses.longest = max(pauses.longest, float(ms) / 1000)
+                    pauses.full += generation == "2"
+        return pauses
+
+
 # -- processes --------------------------------------------------------------------------------
 
 
@@ -155,6 +200,7 @@ class Proc:
     name: str
     popen: asyncio.subprocess.Process
     log: Path
+    gc_log: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -169,10 +215,6 @@ class Proc:
     def cpu(self) -> float:
         """CPU seconds (user + system) of the whole process."""
         return _cpu(f"/proc/{self.pid}/stat")
-
-    def loop_cpu(self) -> float:
-        """CPU seconds of the main thread: the event loop."""
-        return _cpu(f"/proc/{self.pid}/task/{self.pid}/stat")
 
     def tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
@@ -413,9 +455,10 @@ class ChangeResult:
     mutation: float  # the mutation's response time
     published: float | None  # the event's "at" (clusterd's publication), from the same origin
     clusterd_cpu: float
-    clusterd_loop_cpu: float
     client_cpu: float
+    gc: GCPauses
     operation_ok: bool  # the events carry the mutation's operationId, origin "clusterd"
+    rss_kib: int = 0  # clusterd's, idle after the change
 
     @property
     def received(self) -> int:
@@ -433,7 +476,7 @@ async def one_change(
 ) -> ChangeResult:
     value = f"{label}-{time.time_ns()}"
     tracker = events.track(value, subscribers)
-    cpu0, loop0, client0 = clusterd.cpu(), clusterd.loop_cpu(), time.process_time()
+    cpu0, client0 = clusterd.cpu(), time.process_time()
     wall0 = time.time()
     t0 = time.perf_counter()
     data = await graphql(http, SET_KEY, i=instance_id, p=KEY, v=value)
@@ -443,7 +486,8 @@ async def one_change(
         raise RuntimeError(f"setKey was not applied: {results}")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(tracker.done.wait(), max(0.0, wait_seconds - mutation))
-    cpu1, loop1, client1 = clusterd.cpu(), clusterd.loop_cpu(), time.process_time()
+    cpu1, client1 = clusterd.cpu(), time.process_time()
+    wall1 = time.time()
     events.trackers.pop(value)
     published = None
     ok = False
@@ -463,8 +507,8 @@ async def one_change(
         mutation=mutation,
         published=published,
         clusterd_cpu=cpu1 - cpu0,
-        clusterd_loop_cpu=loop1 - loop0,
         client_cpu=client1 - client0,
+        gc=GCPauses.read(clusterd.gc_log, wall0, wall1) if clusterd.gc_log else GCPauses(),
         operation_ok=ok,
     )
 
@@ -499,7 +543,9 @@ async def run_clusterd(
     ws_url = f"ws://127.0.0.1:{port}/graphql"
     database = f"sqlite://{workdir / (name + '.sqlite3')}"
     profile = workdir / f"{name}.prof"
+    gc_log = workdir / f"{name}.gc"
     cmd = [sys.executable, __file__, "--serve-clusterd", str(port), database, str(int(deflate))]
+    cmd += ["--gc-log", str(gc_log)]
     if args.profile_clusterd:
         cmd += ["--profile", str(profile)]
     subs: list[Subscriber] = []
@@ -508,6 +554,7 @@ async def run_clusterd(
         process(name, cmd, workdir, url + "/graphql") as clusterd,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
     ):
+        clusterd.gc_log = gc_log
         try:
             data = await graphql(http, ADD_INSTANCE, name="bench", host=elektrad_url)
             instance_id: str = data["addInstance"]["id"]
@@ -573,6 +620,7 @@ async def run_clusterd(
                     f"lost {change.lost}"
                 )
                 await quiesce(clusterd)
+                change.rss_kib = clusterd.rss_kib()
             result.rss["after changes"] = clusterd.rss_kib()
 
             if args.profile_clusterd:
@@ -621,37 +669,40 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
         )
         print()
         head = (
-            f"   {'':10} {'got':>6} {'lost':>5} {'dup':>4} | {'mutation':>8} {'publish':>8} "
-            f"{'first':>7} {'p50':>7} {'p99':>7} {'max':>7} | {'clusterd CPU':>12} "
-            f"{'(loop)':>7} {'client CPU':>10}"
+            f"   {'':10} {'got':>5} {'lost':>4} {'dup':>3} | {'mutation':>8} {'publish':>7} "
+            f"{'first':>6} {'p50':>6} {'p99':>6} {'max':>6} | {'clusterd':>8} {'client':>6} | "
+            f"{'GC total':>8} {'longest':>7} {'full':>4} | {'RSS MiB':>7}"
         )
-        print("   latency in ms from just before the setKey mutation is sent")
+        print("   times in ms from just before the setKey mutation is sent; CPU and GC in ms")
         print(head)
-        print("   " + "-" * (len(head) - 3))
+        rule = "   " + "-" * (len(head) - 3)
+        print(rule)
         for c in ([r.warmup] if r.warmup else []) + r.changes:
             lat = c.latencies
             print(
-                f"   {c.label:10} {c.received:>6} {c.lost:>5} {c.duplicates:>4} | "
-                f"{fmt_ms(c.mutation):>8} {fmt_ms(c.published):>8} "
-                f"{fmt_ms(lat[0] if lat else None):>7} {fmt_ms(pct(lat, 50) if lat else None):>7} "
-                f"{fmt_ms(pct(lat, 99) if lat else None):>7} "
-                f"{fmt_ms(lat[-1] if lat else None):>7} | {c.clusterd_cpu * 1000:>10.0f}ms "
-                f"{c.clusterd_loop_cpu * 1000:>5.0f}ms {c.client_cpu * 1000:>8.0f}ms"
+                f"   {c.label:10} {c.received:>5} {c.lost:>4} {c.duplicates:>3} | "
+                f"{fmt_ms(c.mutation):>8} {fmt_ms(c.published):>7} "
+                f"{fmt_ms(lat[0] if lat else None):>6} "
+                f"{fmt_ms(pct(lat, 50) if lat else None):>6} "
+                f"{fmt_ms(pct(lat, 99) if lat else None):>6} "
+                f"{fmt_ms(lat[-1] if lat else None):>6} | {c.clusterd_cpu * 1000:>8.0f} "
+                f"{c.client_cpu * 1000:>6.0f} | {c.gc.total * 1000:>8.0f} "
+                f"{c.gc.longest * 1000:>7.0f} {c.gc.full:>4} | {c.rss_kib / 1024:>7.1f}"
             )
             if not c.operation_ok:
                 print(f"   !! {c.label}: the event does not carry the mutation's operationId")
         all_lat = sorted(x for c in r.changes for x in c.latencies)
         lost = sum(c.lost for c in r.changes)
         dups = sum(c.duplicates for c in r.changes)
-        print("   " + "-" * (len(head) - 3))
+        print(rule)
         if all_lat:
             print(
-                f"   {'all ' + str(len(r.changes)):10} {len(all_lat):>6} {lost:>5} {dups:>4} | "
+                f"   {'all ' + str(len(r.changes)):10} {len(all_lat):>5} {lost:>4} {dups:>3} | "
                 f"{fmt_ms(statistics.median(c.mutation for c in r.changes)):>8} "
-                f"{fmt_ms(statistics.median(c.published or 0 for c in r.changes)):>8} "
-                f"{fmt_ms(all_lat[0]):>7} {fmt_ms(pct(all_lat, 50)):>7} "
-                f"{fmt_ms(pct(all_lat, 99)):>7} {fmt_ms(all_lat[-1]):>7} |"
-                "   (mutation, publish: median)"
+                f"{fmt_ms(statistics.median(c.published or 0 for c in r.changes)):>7} "
+                f"{fmt_ms(all_lat[0]):>6} {fmt_ms(pct(all_lat, 50)):>6} "
+                f"{fmt_ms(pct(all_lat, 99)):>6} {fmt_ms(all_lat[-1]):>6} | "
+                "(mutation, publish: median of the changes)"
             )
             maxima = ", ".join(fmt_ms(c.latencies[-1]) if c.latencies else "-" for c in r.changes)
             print(f"   per-change max: {maxima} ms")
@@ -664,16 +715,22 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
         print()
         print(f"   clusterd RSS (VmRSS), {n} subscribers:")
         prev = before
+        events = len(r.changes) + (r.warmup is not None)
         for point in ["before", "connected", "subscribed", "after changes"]:
             if point not in r.rss:
                 continue
             kib = r.rss[point]
-            step = "" if point == "before" else f"   +{(kib - prev) / n:7.1f} KiB per subscriber"
+            step = "" if point == "before" else f"   {(kib - prev) / n:+7.1f} KiB per subscriber"
+            if point == "after changes":
+                step += f" ({events} events: warm-up + {len(r.changes)})"
             print(f"     {point:14} {kib / 1024:8.1f} MiB{step}")
             prev = kib
         if "subscribed" in r.rss:
             per = (r.rss["subscribed"] - before) / n
             print(f"   => MEMORY PER IDLE SUBSCRIBER: {per:.1f} KiB  ((subscribed - before) / N)")
+        if "after changes" in r.rss and events:
+            grew = (r.rss["after changes"] - r.rss["subscribed"]) / n / events
+            print(f"   => growth per event delivered: {grew:+.2f} KiB per subscriber")
         if r.unexpected:
             print(f"   {len(r.unexpected)} unexpected messages, e.g.: {r.unexpected[:3]}")
         if r.profile:
@@ -691,12 +748,13 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
         print(f"   on - off: {idle_diff:+.1f} KiB idle, {after_diff:+.1f} KiB after the changes")
     print()
     print("got/lost/dup: subscribers that received the change's event / did not within the")
-    print("  timeout / received it more than once. mutation: the setKey's response time.")
-    print("publish: when clusterd published the event (its 'at'; clusterd follows the")
-    print("  elektrad's change feed, so this includes the feed's long-poll returning).")
+    print("  timeout / received it more than once (warm-up: unmeasured, not in 'all').")
+    print("mutation: the setKey's response time. publish: when clusterd published the event")
+    print("  (its 'at'; clusterd learns of the change from the elektrad's change feed).")
     print("first/p50/p99/max: arrival at the subscribers (recv() returned, in this client).")
-    print("CPU: used by clusterd (whole process, and its event-loop thread) and by this client")
-    print("  from the mutation until the last arrival (2 cores: 1000 ms per second per core).")
+    print("clusterd/client: CPU used from the mutation to the last arrival (10 ms ticks).")
+    print("GC: clusterd's garbage collections meanwhile (total, longest, full = generation 2);")
+    print("  a collection stops clusterd's event loop. RSS: clusterd's, idle after the change.")
     return ok
 
 
@@ -783,10 +841,11 @@ def main() -> int:
     # The child process.
     parser.add_argument("--serve-clusterd", nargs=3, metavar=("PORT", "DATABASE_URL", "DEFLATE"))
     parser.add_argument("--profile", help=argparse.SUPPRESS)
+    parser.add_argument("--gc-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_clusterd:
         port, database_url, deflate = args.serve_clusterd
-        return serve_clusterd(int(port), database_url, deflate == "1", args.profile)
+        return serve_clusterd(int(port), database_url, deflate == "1", args.gc_log, args.profile)
 
     fd_limit = raise_fd_limit()
     if fd_limit < args.subscribers + 100:

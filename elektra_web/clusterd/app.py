@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
+from ..connector.urls import normalize_host
 from ..events import bus_for
 from ..models import Instance
 from ..resolvers.auth import SYSTEM
@@ -127,8 +128,6 @@ def create_app(config: ClusterdConfig) -> Starlette:
 
 async def _register(services: Services, register: Sequence[tuple[str, str]]) -> None:
     for name, url in register:
-        from ..connector.urls import normalize_host
-
         if not await Instance.filter(host=normalize_host(url)).exists():
             instance = await add_instance(services, SYSTEM, InstanceInput(name=name, host=url))
             log.info("registered %s (%s) as an instance", instance.name, instance.host)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -13,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from elektra_web.clusterd.app import ClusterdConfig, create_app
 from elektra_web.elektrad.app import ElektradConfig
 from elektra_web.elektrad.mounts import MountSpec
 from elektra_web.resolvers.services import Settings
 
+from .. import servers
 from ..elektrad.conftest import serve_in_thread
 
 #: Fast timings for tests: short waits, quick retries, frequent health checks.
@@ -68,28 +65,13 @@ class Clusterd:
 
 @contextmanager
 def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            ws_per_message_deflate=False,  # as clusterd.server runs it
-        )
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("clusterd did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with servers.serve_in_thread(
+        create_app(config),
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,  # as clusterd.server runs it
+    ) as url:
+        yield url
 
 
 class Elektrad:

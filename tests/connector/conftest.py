@@ -3,20 +3,17 @@ elektrad tests), tiny misbehaving HTTP servers, and a transport that counts."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.types import ASGIApp
 
 from elektra_web.elektrad.app import ElektradConfig
+from tests import servers
 from tests.elektrad.conftest import serve_in_thread
 
 
@@ -66,30 +63,9 @@ class CountingTransport(httpx.AsyncHTTPTransport):
 @contextmanager
 def serve_app(app: ASGIApp) -> Iterator[str]:
     """Serve any ASGI ``app`` on a free loopback port in a thread; yields its URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-            # A handler still sleeping for a timed-out client must not hold up the exit.
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    # A handler still sleeping for a timed-out client must not hold up the exit.
+    with servers.serve_in_thread(app, lifespan="off", timeout_graceful_shutdown=1) as url:
+        yield url
 
 
 def closed_port_url() -> str:

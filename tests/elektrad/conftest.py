@@ -3,12 +3,10 @@ separate process (for signals, kill -9 and the command line)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from elektra_web.elektrad.app import ElektradConfig, create_app
 from elektra_web.elektrad.mounts import MountSpec
+
+from .. import servers
 
 
 @dataclass
@@ -52,30 +51,8 @@ def url_path(name: str) -> str:
 @contextmanager
 def serve_in_thread(config: ElektradConfig, port: int = 0) -> Iterator[str]:
     """Serve ``config`` on ``port`` (0: a free one) of 127.0.0.1; yields the base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            # A follower's long poll may be open: do not wait for it to end.
-            timeout_graceful_shutdown=0.5,
-        )
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("elektrad did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with servers.serve_in_thread(create_app(config), port, lifespan="on") as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ each (skipped without a server, failed under ``CI``, as in ``tests/conftest.py``
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -20,7 +18,6 @@ from elektra_web.events import (
     PostgresBackend,
     Subscription,
 )
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres
 
 #: Test timings: quick polls and reconnects, so a missed wake-up shows as a
 #: delay of tenths of a second, not seconds.
@@ -33,20 +30,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def postgres_dsn() -> Iterator[str]:
+def postgres_dsn(postgres_url: str) -> str:
     """A new, empty PostgreSQL database, dropped afterwards."""
-    name = f"ew_events_{uuid.uuid4().hex[:12]}"
-    try:
-        _postgres(f'CREATE DATABASE "{name}"')
-    except (OSError, Exception) as exc:  # asyncpg raises its own and OS errors
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required under CI and not reachable: {exc}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return postgres_url
 
 
 @pytest.fixture

@@ -56,13 +56,13 @@ def test_a_watch_reconnects_after_clusterd_restarts(
         web = add_instance(first, "web", daemon.url)
         watch = WatchProcess(["--url", first.url, "--instance", "web"])
         watches.append(watch)
-        watch.wait_until_live(lambda n: set_key(first, target(instance=web), "user:/probe", "x"))
+        watch.wait_until_live(lambda n: set_key(first, target(instance=web), "user:/probe", f"a{n}"))
         set_key(first, target(instance=web), "user:/mode", "before")
         assert watch.change()["value"] == "before"
 
     watch.wait_for_note("disconnected")
     with clusterd_process(port, database, log) as second:
-        watch.wait_until_live(lambda n: set_key(second, target(instance=web), "user:/probe", "y"))
+        watch.wait_until_live(lambda n: set_key(second, target(instance=web), "user:/probe", f"b{n}"))
         set_key(second, target(instance=web), "user:/mode", "after")
         change = watch.change()
         assert (change["instance"]["name"], change["value"], change["previous"]) == (
