@@ -612,6 +612,8 @@ def fmt_each(seconds: float) -> str:
 
 def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     print()
+    if not results:
+        return
     for r in results:
         print(f"N = {r.n}  ({r.memory})")
         head = (
@@ -686,6 +688,9 @@ def machine_line(args: argparse.Namespace) -> None:
     nproc = len(os.sched_getaffinity(0))
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print("command:", shlex.join([sys.executable, *sys.argv]))
+    describe = ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
+    revision = subprocess.run(describe, capture_output=True, text=True, check=False)
+    print(f"code: elektra-web at {revision.stdout.strip() or 'unknown revision'}")
     print(f"machine: nproc={nproc}, {mem:.0f} GiB, Python {platform.python_version()}")
     versions = ", ".join(
         f"{p} {version(p)}" for p in ["httpx", "httpcore", "uvicorn", "starlette", "tortoise-orm"]
@@ -695,7 +700,8 @@ def machine_line(args: argparse.Namespace) -> None:
     print(
         f"clusterd: own process, SQLite{pragmas}, "
         f"Settings(write_wait={args.write_wait:g}, call_timeout={args.call_timeout:g}, "
-        f"fanout_limit={args.fanout_limit}), health checks off"
+        f"fanout_limit={args.fanout_limit}), health checks off, change-feed following "
+        f"{'on' if args.follow_feeds else 'off'}"
     )
     how = {
         "port": "one port, i.e. one origin, per instance",
@@ -724,9 +730,10 @@ def main() -> int:
     parser.add_argument(
         "--follow-feeds",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="clusterd follows every instance's change feed (its default; "
-        "--no-follow-feeds turns it off)",
+        default=False,
+        help="let clusterd follow every instance's change feed, as it does by default "
+        "(off here: each follower holds one of the shared client's 2 x fanout-limit "
+        "connections in a long poll, so beyond that many instances other calls starve)",
     )
     parser.add_argument(
         "--parallel-only",
@@ -764,14 +771,21 @@ def main() -> int:
 
     machine_line(args)
     results = []
+    failed: dict[int, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         for n in args.sizes:
             workdir = Path(tmp) / f"n{n}"
             workdir.mkdir()
-            results.append(run_size(n, args, workdir, say))
+            try:
+                results.append(run_size(n, args, workdir, say))
+            except (RuntimeError, httpx.HTTPError) as exc:  # one size failing ends only it
+                failed[n] = f"{type(exc).__name__}: {str(exc)[:400]}"
+                say(f"N={n}: FAILED: {failed[n]}")
     report(results, args)
+    for n, why in failed.items():
+        print(f"N = {n}: FAILED ({why})")
     say("done")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from ..exceptions import AlreadyInCluster, BadInput, ClusterCycle, KeyLocked, NotFound
-from ..models import Cluster, ClusterKey, DriftPolicy, Instance
+from ..models import Cluster, ClusterKey, Drift, DriftPolicy, Instance
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import ancestors, descendants, owned_keys
@@ -148,7 +148,10 @@ async def unassign_instance(caller: Caller, instance_id: int | str) -> Instance:
     """The instance leaves its cluster and keeps the cluster's keys, unlocked."""
     caller.require(Role.ADMIN)
     instance = await get_instance(caller, instance_id)
-    await Instance.filter(id=instance.id).update(cluster_id=None)
+    async with in_transaction():
+        await Instance.filter(id=instance.id).update(cluster_id=None)
+        # Its keys are its own now: what differed from the cluster is no drift.
+        await Drift.filter(instance_id=instance.id).delete()
     await instance.refresh_from_db()
     return instance
 

@@ -73,6 +73,14 @@ class WatchProcess:
         assert isinstance(change, dict), line
         return change
 
+    def rest_of_stdout(self) -> list[str]:
+        """What it printed on stdout and no test read yet (once it exited)."""
+        assert self.process.poll() is not None
+        lines = []
+        while (line := self._stdout.get(timeout=5)) is not None:
+            lines.append(line)
+        return lines
+
     def change(self, timeout: float = 15) -> dict[str, Any]:
         """The next change that is not a probe (see ``wait_until_live``)."""
         deadline = time.monotonic() + timeout

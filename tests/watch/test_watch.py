@@ -65,7 +65,9 @@ def test_an_instance_filter_and_ctrl_c(
     db_id = add_instance(clusterd, "db", db.url)
     watch = WatchProcess(["--url", clusterd.url, "--instance", "web"])
     watches.append(watch)
-    watch.wait_until_live(lambda n: set_key(clusterd, target(instance=web_id), "user:/probe", str(n)))
+    watch.wait_until_live(
+        lambda n: set_key(clusterd, target(instance=web_id), "user:/probe", str(n))
+    )
 
     set_key(clusterd, target(instance=db_id), "user:/mode", "other")
     set_key(clusterd, target(instance=web_id), "user:/mode", "fast")
