@@ -96,6 +96,12 @@ def create_app(config: ClusterdConfig) -> Starlette:
         services_ref["services"] = services
         app.state.services = services
         background: list[asyncio.Task[Any]] = []
+        if not _shared(config.database_url):
+            # Only this process uses an SQLite file: claims left by a previous
+            # run (killed before it could release them) are void.
+            await Instance.all().update(
+                follower=None, follower_until=None, sender=None, sender_until=None
+            )
         try:
             await _register(services, config.register)
             await services.deliveries.start()
@@ -124,6 +130,11 @@ def create_app(config: ClusterdConfig) -> Starlette:
         WebSocketRoute("/graphql", graphql),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _shared(database_url: str) -> bool:
+    """Whether several clusterd replicas may share this database."""
+    return not database_url.startswith("sqlite:")
 
 
 async def _register(services: Services, register: Sequence[tuple[str, str]]) -> None:

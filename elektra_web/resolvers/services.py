@@ -35,7 +35,7 @@ class Settings:
     follow_wait: float = 25.0
     #: Seconds a replica's claim on an instance (following its feed, sending
     #: its deliveries) lasts unless renewed; another replica takes over after.
-    follow_lease: float = 30.0
+    follow_lease: float = 15.0
     #: Seconds between looks for instances to follow.
     follow_supervise_interval: float = 5.0
     #: Events a subscriber may have waiting; one that falls further behind is
