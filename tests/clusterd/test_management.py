@@ -120,3 +120,59 @@ def test_pending_deliveries_land_after_clusterd_is_killed_and_restarted(
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_a_restarted_clusterd_follows_the_feeds_again_at_once(
+    tmp_path: Path, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    """On SQLite only one clusterd runs: claims a killed one left are void."""
+    import asyncio
+
+    from .ws import connect
+
+    (daemon,) = elektrads(1)
+    database = f"sqlite://{tmp_path / 'c.sqlite3'}"
+    port = free_port()
+    command = [
+        sys.executable, "-m", "elektra_web", "--log-level", "warning", "clusterd",
+        "--port", str(port), "--database", database,
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, env={**os.environ, "HOME": str(tmp_path)})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{url}/graphql", json={"query": "{ version { api } }"})
+                return process
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+
+    process = start()
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            instance = add_instance(Clusterd(url, http), "web", daemon.url)
+        time.sleep(1)  # it now follows the instance's feed
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        process = start()
+
+        async def scenario() -> float:
+            async with connect(url) as socket:
+                await socket.subscribe(
+                    "subscription($i: ID) { configChanged(instanceId: $i) { path } }", i=instance
+                )
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                async with httpx.AsyncClient() as client:
+                    await client.put(f"{daemon.url}/kdb/user:/after", content=b"1")
+                event = await socket.next_data(seconds=20)
+                assert event["configChanged"]["path"] == "user:/after"
+                return time.monotonic() - started
+
+        assert asyncio.run(scenario()) < 8  # not after a lease of the dead process ran out
+    finally:
+        process.kill()
+        process.wait(10)
