@@ -93,6 +93,21 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         help="sqlite:///path/file.sqlite3 or postgres://user@host/db "
         "(default: an SQLite file in the user's data directory)",
     )
+    parser.add_argument(
+        "--allow-network",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="instances must be in these networks (repeatable; default: anywhere except "
+        "link-local and cloud metadata addresses, which are always refused)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also let web pages from this origin open websockets (e.g. https://admin.example)",
+    )
     timing = parser.add_argument_group("timing (seconds)")
     timing.add_argument(
         "--health-interval",
@@ -205,9 +220,16 @@ def _elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
     from .clusterd.app import ClusterdConfig
     from .clusterd.database import default_database_url
+    from .connector.hosts import parse_networks
     from .resolvers.services import Settings
 
+    try:
+        parse_networks(args.allow_network)
+    except ValueError as exc:
+        raise SystemExit(f"elektra-web: --allow-network: {exc}") from exc
     settings = Settings(
+        allowed_networks=tuple(args.allow_network),
+        allowed_origins=tuple(args.allow_origin),
         health_interval=args.health_interval,
         follow_supervise_interval=min(args.health_interval, 5.0),
         write_wait=args.write_wait,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import Tortoise
 
 from ..connector.urls import normalize_host
@@ -58,8 +60,18 @@ class ClusterdConfig:
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with clusterd's per-request context."""
 
-    def __init__(self, services_ref: dict[str, Services]) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    def __init__(self, services_ref: dict[str, Services], settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            # Only graphql-transport-ws: the legacy graphql-ws protocol has had
+            # authentication bypasses, and one protocol is one thing to secure.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=dt.timedelta(seconds=settings.ws_init_timeout),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
+            # Browsers on other origins may not open a socket (same origin may).
+            allowed_origins=settings.allowed_origins,
+        )
         self._services_ref = services_ref
 
     async def get_context(
@@ -122,7 +134,7 @@ def create_app(config: ClusterdConfig) -> Starlette:
             await Tortoise.close_connections()
             log.info("clusterd stopped")
 
-    graphql = GraphQLApp(services_ref)
+    graphql = GraphQLApp(services_ref, config.settings)
     routes = [
         # Until the bundled web client is served here, "/" opens GraphiQL.
         Route("/", lambda request: RedirectResponse("/graphql"), methods=["GET"]),

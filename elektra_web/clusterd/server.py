@@ -31,6 +31,8 @@ def serve(config: ClusterdConfig, host: str, port: int, *, log_level: str = "inf
             timeout_graceful_shutdown=5,
             # Compression costs a lot of memory per websocket (uvicorn#1862).
             ws_per_message_deflate=False,
+            # A GraphQL message is small; a huge one is an attack.
+            ws_max_size=1024 * 1024,
         )
     )
     log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)

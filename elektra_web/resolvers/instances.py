@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from ..connector import exceptions as connector_errors
+from ..connector.hosts import check_host
 from ..connector.urls import normalize_host
 from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
 from ..models import Instance, InstanceStatus
@@ -52,7 +53,7 @@ async def get_instance(caller: Caller, instance_id: int | str) -> Instance:
 async def add_instance(services: Services, caller: Caller, data: InstanceInput) -> Instance:
     caller.require(Role.ADMIN)
     name = _name(data.name)
-    host = _host(data.host)
+    host = await _host(services, data.host)
     await _refuse_taken(name=name, host=host)
     instance = Instance(
         name=name,
@@ -81,7 +82,7 @@ async def update_instance(
         instance.name = _name(data.name)
         await _refuse_taken(name=instance.name, exclude=instance.id)
     if data.host is not None:
-        host = _host(data.host)
+        host = await _host(services, data.host)
         if host != instance.host:
             await _refuse_taken(host=host, exclude=instance.id)
             instance.host = host
@@ -150,13 +151,17 @@ def _name(name: str | None) -> str:
     return name.strip()
 
 
-def _host(host: str | None) -> str:
+async def _host(services: Services, host: str | None) -> str:
+    """The normalized URL, if clusterd may call it (not a metadata service,
+    inside the allowed networks)."""
     if not host:
         raise InvalidHost("an instance needs the URL of its elektrad, like http://web-01:33333")
     try:
-        return normalize_host(host)
+        normalized = normalize_host(host)
+        await check_host(normalized, services.allowed_networks)
     except connector_errors.InvalidHost as exc:
         raise InvalidHost(str(exc)) from exc
+    return normalized
 
 
 async def _refuse_taken(

@@ -12,7 +12,7 @@ from ..connector.client import canonical_name
 from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..connector.exceptions import InstanceUnreachable as Unreachable
 from ..connector.loaders import KeyLoader
-from ..exceptions import InstanceUnreachable
+from ..exceptions import BadInput, InstanceUnreachable
 from ..keynames import KeyName
 from ..models import Cluster, ClusterKey, Instance
 from .auth import Caller, Role
@@ -48,6 +48,7 @@ class Reads:
             timeout=settings.call_timeout,
         )
         self._locks: dict[int, dict[str, Cluster]] = {}
+        self._reads = 0
         self._cluster_keys: dict[int, dict[KeyName, ClusterKey]] = {}
 
     # -- instances ------------------------------------------------------------
@@ -82,6 +83,13 @@ class Reads:
         return self._locks[instance.id].get(path)
 
     async def _load(self, instance: Instance, name: KeyName, depth: int) -> dict[str, Any]:
+        self._reads += 1
+        limit = self.services.settings.max_reads_per_request
+        if self._reads > limit:
+            raise BadInput(
+                f"this request reads more than {limit} keys from instances; "
+                "ask for fewer instances or keys at once"
+            )
         try:
             node: dict[str, Any] = await self.loader.load((instance.host, str(name), depth))
         except InstanceRefused as exc:

@@ -3,6 +3,7 @@ elektrads, the delivery queue, the settings."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..connector.client import ElektradClient
+from ..connector.hosts import Network, parse_networks
 from ..events import EventBus
 from ..models import Instance
 
@@ -41,6 +43,17 @@ class Settings:
     #: Events a subscriber may have waiting; one that falls further behind is
     #: dropped (with an error), so it never stalls others or eats memory.
     subscriber_queue: int = 1000
+    #: Seconds a websocket may take to send connection_init.
+    ws_init_timeout: float = 10.0
+    max_subscriptions_per_socket: int = 100
+    #: Origins (besides clusterd's own) whose pages may open a websocket.
+    allowed_origins: tuple[str, ...] = ()
+    #: Networks instances may be in (CIDR); empty: anywhere but link-local
+    #: and cloud metadata addresses, which are always refused.
+    allowed_networks: tuple[str, ...] = ()
+    #: Keys one GraphQL request may read from elektrads (a query that fans out
+    #: to many instances costs one per instance and field).
+    max_reads_per_request: int = 20_000
 
 
 @dataclass
@@ -51,6 +64,10 @@ class Services:
     deliveries: DeliveryService | None = None
     #: This clusterd process, in leases it holds on instances.
     replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @functools.cached_property
+    def allowed_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.settings.allowed_networks)
 
     def client(self, instance: Instance, operation: str | None = None) -> ElektradClient:
         """A client for the instance; writes are tagged with ``operation``."""

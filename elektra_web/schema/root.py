@@ -7,7 +7,12 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import ExecutionContext
 
 from .. import __version__
@@ -26,6 +31,10 @@ from .writes import TargetInput, WriteResult
 __all__ = ["schema"]
 
 log = logging.getLogger("elektra_web.clusterd")
+
+MAX_DEPTH = 12
+MAX_ALIASES = 50
+MAX_TOKENS = 5_000
 
 
 @strawberry.type
@@ -191,5 +200,12 @@ schema: Any = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[lambda: MaskErrors(should_mask_error=_mask, error_message="Internal error.")],
+    extensions=[
+        # Hostile queries are refused before they run: too deep, too many
+        # aliases (one field asked a thousand times), too long.
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaskErrors(should_mask_error=_mask, error_message="Internal error."),
+    ],
 )
