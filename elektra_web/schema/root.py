@@ -13,6 +13,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 
 from .. import __version__
@@ -196,10 +197,26 @@ def _mask(error: GraphQLError) -> bool:
     return _unexpected(error)
 
 
+class Executor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, without a memory leak of graphql-core 3.3.2.
+
+    Each subscription event runs on a shallow copy of the subscription's
+    executor, and the copies share a memo of collected sub-fields whose key
+    holds the identity of a list made anew for every event: it grew by one
+    entry per event and subscription, for as long as the subscription lived.
+    """
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
+
+
 schema: Any = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    execution_context_class=Executor,
     extensions=[
         # Hostile queries are refused before they run: too deep, too many
         # aliases (one field asked a thousand times), too long.
