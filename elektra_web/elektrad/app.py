@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -126,9 +127,18 @@ async def _body_object(request: Request, *fields: str) -> dict[str, str]:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("the body's JSON is nested too deeply") from exc
+    # A "\ud800" escape decodes to a lone surrogate, which is no text: it cannot
+    # be stored, written to a file or sent back.
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("the body's JSON has an unpaired surrogate (\\ud800-\\udfff)") from exc
+    return value
 
 
 def _operation(request: Request) -> str | None:
@@ -268,6 +278,22 @@ async def mounts(request: Request) -> Response:
     return JSONUtf8([m.describe() for m in sorted(db.mounts, key=lambda m: m.prefix)])
 
 
+class _KeyPathConvertor(Convertor[str]):
+    """Like Starlette's ``path``, but also across line breaks, which are valid
+    in key names (``path`` is ``.*``: a ``%0A`` made the key unreachable)."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("keypath", _KeyPathConvertor())
+
+
 class _KeyEndpoint(HTTPEndpoint):
     async def get(self, request: Request) -> Response:
         return await get_key(request)
@@ -393,11 +419,11 @@ def create_app(config: ElektradConfig) -> Starlette:
     routes = [
         Route("/version", version, methods=["GET"]),
         Route("/kdb", get_key, methods=["GET"]),
-        Route("/kdb/{path:path}", _KeyEndpoint),
-        Route("/kdbFind/{query:path}", find, methods=["GET"]),
-        Route("/kdbMeta/{path:path}", _MetaEndpoint),
-        Route("/kdbMv/{path:path}", move, methods=["POST"]),
-        Route("/kdbCp/{path:path}", copy, methods=["POST"]),
+        Route("/kdb/{path:keypath}", _KeyEndpoint),
+        Route("/kdbFind/{query:keypath}", find, methods=["GET"]),
+        Route("/kdbMeta/{path:keypath}", _MetaEndpoint),
+        Route("/kdbMv/{path:keypath}", move, methods=["POST"]),
+        Route("/kdbCp/{path:keypath}", copy, methods=["POST"]),
         Route("/kdbChanges", changes, methods=["GET"]),
         Route("/mounts", mounts, methods=["GET"]),
     ]

@@ -4,8 +4,10 @@ nothing that happens in between is missed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -22,7 +24,15 @@ from .names import parse_key
 from .services import Services
 from .writes import InstanceResultData, operation_result
 
-__all__ = ["config_changes", "drift_changes", "operation_progress", "status_changes"]
+__all__ = [
+    "config_changes",
+    "drift_changes",
+    "operation_progress",
+    "recent_instance",
+    "status_changes",
+]
+
+_RECENT_SECONDS = 1.0
 
 
 async def config_changes(
@@ -147,6 +157,21 @@ async def _subscribed(
                 ) from exc
 
         yield events()
+
+
+async def recent_instance(services: Services, instance_id: int) -> Instance | None:
+    """The instance of an event, read once for all its subscribers: a thousand
+    subscribers asking for ``instance { name }`` cost one query, not a
+    thousand (the first one's, which the others await). At most a second old."""
+    recent = services.recent_instances
+    now = time.monotonic()
+    cached = recent.get(instance_id)
+    if cached is None or now - cached[0] >= _RECENT_SECONDS:
+        if len(recent) > 10_000:
+            recent.clear()
+        task = asyncio.ensure_future(Instance.get_or_none(id=instance_id))
+        cached = recent[instance_id] = (now, task)
+    return await asyncio.shield(cached[1])
 
 
 def _below(path: str, prefix: KeyName) -> bool:

@@ -3,6 +3,7 @@ elektrads, the delivery queue, the settings."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ class Services:
     deliveries: DeliveryService | None = None
     #: This clusterd process, in leases it holds on instances.
     replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Instances read for events, shared by all subscribers (see live.py).
+    recent_instances: dict[int, tuple[float, asyncio.Task[Instance | None]]] = field(
+        default_factory=dict
+    )
 
     @functools.cached_property
     def allowed_networks(self) -> tuple[Network, ...]:

@@ -47,10 +47,10 @@ class ConfigChangeType:
         )
 
     @strawberry.field(description="Null for a change to a cluster's own config.")
-    async def instance(self) -> InstanceType | None:
+    async def instance(self, info: Info) -> InstanceType | None:
         if self.data["instanceId"] is None:
             return None
-        found = await models.Instance.get_or_none(id=self.data["instanceId"])
+        found = await live.recent_instance(info.context.services, self.data["instanceId"])
         return InstanceType.from_model(found) if found else None
 
     @strawberry.field
