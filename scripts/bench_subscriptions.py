@@ -147,6 +147,7 @@ def serve_clusterd(
             lifespan="on",
             timeout_graceful_shutdown=5,
             ws_per_message_deflate=deflate,
+            ws_max_size=1024 * 1024,  # as clusterd.server.serve
         )
     )
     server.run()
