@@ -11,19 +11,19 @@ GraphQL client over HTTP:
 2. PARALLEL READ: ``{ instances { name key(path: "user:/bench/k") { value } } }``, one
    query reading the key live from all N elektrads; every value must be the one written;
 3. the same work ONE INSTANCE AFTER ANOTHER, in the same run, two ways:
-   - through clusterd: N ``setKey(target: {instanceId}, path: "user:/bench/s", ...)``
-     mutations (another key: members may not set ``user:/bench/k``, their cluster locks
-     it), each result APPLIED, and N ``instance(id) { key(path: "user:/bench/k") }``
-     queries, each value checked;
-   - straight to the elektrads (the floor: no clusterd at all): N ``PUT /kdb/...`` and N
-     ``GET /kdb/...`` through one httpx client.
+   - SEQUENTIAL, through clusterd (the baseline of the speed-up): N
+     ``setKey(target: {instanceId}, path: "user:/bench/s", ...)`` mutations (another key:
+     members may not set ``user:/bench/k``, their cluster locks it), each result APPLIED,
+     and N ``instance(id) { key(path: "user:/bench/k") { value } }`` queries, each checked;
+   - DIRECT, straight to the elektrads (the floor, no clusterd at all): N ``PUT /kdb/...``
+     and N ``GET /kdb/...`` (each value checked) through one httpx client.
 
-Each measurement is repeated ``--rounds`` times after one unmeasured warm-up round; the
-median is reported. A table per N shows parallel and sequential wall time, the speed-up
-(sequential / parallel) and the cost per instance; then how each time grows with N
-(time(1000)/time(100): 10 is linear), and where the CPU went during the parallel requests
-(clusterd's event-loop thread, its other threads such as the SQLite worker, the elektrads,
-this client).
+Each measurement is repeated ``--rounds`` times after one unmeasured warm-up round, each
+starting once clusterd and the elektrads are idle again; the median is reported. A table
+per N shows parallel and sequential wall time, the speed-up (sequential / parallel) and the
+cost per instance; then how each time grows with N (t(1000)/t(100) = 10 is linear), and
+where the CPU went during the parallel requests (clusterd's event-loop thread, its other
+threads such as the SQLite worker, the elektrads, this client), read from /proc.
 
 The instances are many elektrad apps served by few processes (``--helpers``, default 4):
 each helper (this script run as ``--serve-elektrads COUNT BASEDIR PORTFILE``) runs ONE
@@ -32,17 +32,27 @@ database (whose lifespans the helper opens and closes itself), speaking the real
 protocol over real HTTP on 127.0.0.1. With ``--addressing port`` (the default) the server
 listens on one port per app and dispatches by the port a connection came in on, so every
 instance is its own origin, as N machines would be: clusterd's connection pool treats them
-as N hosts. With ``--addressing prefix`` there is one port per helper and instance n is
-``http://127.0.0.1:PORT/i{n}`` (clusterd supports a path prefix in the host URL); then
-instances share keep-alive connections, which real machines cannot. Instance i is served by
-helper i % helpers, so that calls in instance order spread over the helpers.
+as N hosts and opens a connection per instance. With ``--addressing prefix`` there is one
+port per helper and instance n is ``http://127.0.0.1:PORT/i{n}`` (clusterd supports a path
+prefix in the host URL); then instances share keep-alive connections, which real machines
+cannot. Instance i is served by helper i % helpers, so calls in instance order spread over
+the helpers.
 
 clusterd runs in its own process too (this script run as ``--serve-clusterd DATABASE_URL
-PORTFILE``, which is ``create_app(ClusterdConfig(...))`` under uvicorn as ``elektra-web
-clusterd`` runs it, but with custom ``Settings``: ``write_wait`` 120 s, health checks off so
-that no periodic probing of N instances falls into a measurement), on a fresh SQLite file.
-So client, clusterd and elektrads never share an event loop, but they do share this
-machine's cores: the numbers are for everything on one host, over loopback.
+PORTFILE``: ``create_app(ClusterdConfig(...))`` under uvicorn with the settings of
+``elektra-web clusterd``, but with its own ``Settings``: ``write_wait`` 120 s), on a fresh
+SQLite file, with its periodic health checks off (no probing of N instances may fall into a
+measurement) and, unless ``--follow-feeds``, without following the instances' change feeds:
+each follower holds one connection of clusterd's shared HTTP client (2 x fanout_limit = 128
+by default) in a long poll, so with more instances than that every other call to the
+elektrads waits for a free connection and times out. So client, clusterd and elektrads
+never share an event loop, but they share this machine's cores: the numbers are for
+everything on one host, over loopback.
+
+For looking into the numbers: ``--profile-clusterd`` profiles one more parallel write and
+read at the largest N inside clusterd (cProfile on its event loop); ``--parallel-only``
+skips the sequential baselines; ``--fanout-limit``, ``--call-timeout``, ``--addressing``
+and ``--clusterd-sqlite synchronous=NORMAL`` (PRAGMAs for clusterd's SQLite) vary the set-up.
 """
 
 from __future__ import annotations
@@ -68,6 +78,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -551,12 +562,12 @@ def run_size(
                 seq_ids = ids[: min(n, 10)] if warmup else ids
                 seq_hosts = hosts[: min(n, 10)] if warmup else hosts
                 ops: dict[str, Callable[[], None]] = {
-                    "par_write": lambda v=value: parallel_write(env, v),
-                    "par_read": lambda v=value: parallel_read(env, v),
-                    "seq_write": lambda v=value, s=seq_ids: sequential_write(env, v, s),
-                    "seq_read": lambda v=value, s=seq_ids: sequential_read(env, v, s),
-                    "dir_put": lambda v=value, s=seq_hosts: direct_put(direct, v, s),
-                    "dir_get": lambda v=value, s=seq_hosts: direct_get(direct, v, s),
+                    "par_write": partial(parallel_write, env, value),
+                    "par_read": partial(parallel_read, env, value),
+                    "seq_write": partial(sequential_write, env, value, seq_ids),
+                    "seq_read": partial(sequential_read, env, value, seq_ids),
+                    "dir_put": partial(direct_put, direct, value, seq_hosts),
+                    "dir_get": partial(direct_get, direct, value, seq_hosts),
                 }
                 if args.parallel_only:
                     ops = {op: fn for op, fn in ops.items() if op.startswith("par_")}
@@ -578,10 +589,11 @@ def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> 
     """The parallel write and read once more (unmeasured), with cProfile on clusterd's
     event-loop thread; prints where its time went."""
     value = f"profiled-{time.time_ns()}"
-    for name, fn in [
-        ("write", lambda: parallel_write(env, value)),
-        ("read", lambda: parallel_read(env, value)),
-    ]:
+    ops: list[tuple[str, Callable[[], None]]] = [
+        ("write", partial(parallel_write, env, value)),
+        ("read", partial(parallel_read, env, value)),
+    ]
+    for name, fn in ops:
         stats_file.unlink(missing_ok=True)
         os.kill(env.clusterd_proc.pid, signal.SIGUSR1)
         time.sleep(0.2)

@@ -100,9 +100,14 @@ def create_app(config: ClusterdConfig) -> Starlette:
             timeout=config.settings.call_timeout,
             follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
         )
+        feed_http = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+            timeout=config.settings.call_timeout,
+            follow_redirects=False,
+        )
         bus = bus_for(config.database_url, maxsize=config.settings.subscriber_queue)
         await bus.start()
-        services = Services(http, bus, config.settings)
+        services = Services(http, bus, settings=config.settings, feed_http=feed_http)
         services.deliveries = DeliveryService(services)
         follower = FeedFollower(services)
         services_ref["services"] = services
@@ -131,6 +136,7 @@ def create_app(config: ClusterdConfig) -> Starlette:
             await services.deliveries.stop()
             await bus.stop()
             await http.aclose()
+            await feed_http.aclose()
             await Tortoise.close_connections()
             log.info("clusterd stopped")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ log = logging.getLogger("elektra_web.clusterd")
 
 def serve(config: ClusterdConfig, host: str, port: int, *, log_level: str = "info") -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit status."""
+    _raise_file_limit()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -69,6 +71,15 @@ def up(
             child.wait(10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def _raise_file_limit() -> None:
+    """clusterd holds a socket per followed instance and per subscriber: a
+    thousand of each is past the usual soft limit of 1024 open files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> bool:

@@ -153,9 +153,12 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > maximum:
+    # isdigit() is true for "²", which int() refuses, and int() refuses more
+    # than 4300 digits (leading zeros included).
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit()) or len(digits) > 20 or int(digits) > maximum:
         raise BadRequest(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}")
-    return int(raw)
+    return int(digits)
 
 
 # -- handlers ----------------------------------------------------------------

@@ -137,7 +137,10 @@ def validate_meta(meta_key: str, meta_value: str) -> None:
     elif meta_key == "check/validation":
         try:
             _compile(meta_value, 0)
-        except re.error as exc:
+        # Besides re.error, re.compile raises OverflowError for a repeat count
+        # over 2**32 - 2 ("a{9999999999}"), ValueError for one of more than
+        # 4300 digits, and RecursionError for groups nested too deeply.
+        except (re.error, OverflowError, ValueError, RecursionError) as exc:
             raise _malformed(meta_key, meta_value, f"is not a regular expression: {exc}") from None
     elif meta_key == "check/validation/match":
         if meta_value.upper() not in _MATCH_MODES:

@@ -97,7 +97,7 @@ class FeedFollower:
             if instance is None or instance.follower != self._services.replica_id:
                 return  # removed, or another replica follows it now
             try:
-                batch = await self._services.client(instance).changes(
+                batch = await self._services.feed_client(instance).changes(
                     since=instance.feed_revision,
                     wait=self._settings.follow_wait,
                     epoch=instance.feed_epoch,

@@ -32,7 +32,9 @@ class ConfigKeyData:
     value: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)
-    locked_by: Cluster | None = None
+    #: For an instance's key: the instance (``Reads.lock_owner`` tells, when
+    #: asked, which cluster locks it).
+    instance: Instance | None = None
 
 
 class Reads:
@@ -57,7 +59,7 @@ class Reads:
         self.caller.require(Role.VIEWER)
         name = parse_key(path)
         node = await self._load(instance, name, 1)
-        return await self._instance_key(instance, node)
+        return _instance_key(instance, node)
 
     async def instance_keys(self, instance: Instance, path: str, depth: int) -> list[ConfigKeyData]:
         """The key at ``path`` and the existing keys below it, ``depth`` levels."""
@@ -65,7 +67,7 @@ class Reads:
         name = parse_key(path)
         depth = max(depth, 0)
         root = await self._load(instance, name, depth + 1)
-        return [await self._instance_key(instance, n) for n in _flatten(root, depth)]
+        return [_instance_key(instance, n) for n in _flatten(root, depth)]
 
     async def instance_find(self, instance: Instance, query: str) -> list[str]:
         self.caller.require(Role.VIEWER)
@@ -98,18 +100,6 @@ class Reads:
             raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
         return node
 
-    async def _instance_key(self, instance: Instance, node: dict[str, Any]) -> ConfigKeyData:
-        path = canonical_name(node["path"])
-        return ConfigKeyData(
-            path=path,
-            name=node.get("name", ""),
-            exists=bool(node.get("exists")),
-            value=node.get("value"),
-            meta=dict(node.get("meta") or {}),
-            children=[canonical_name(c["path"]) for c in node.get("children", [])],
-            locked_by=await self.lock_owner(instance, path),
-        )
-
     # -- clusters -------------------------------------------------------------
 
     async def cluster_key(self, cluster: Cluster, path: str) -> ConfigKeyData:
@@ -132,6 +122,18 @@ class Reads:
             rows = await ClusterKey.filter(cluster_id=cluster.id)
             self._cluster_keys[cluster.id] = {KeyName.parse(k.path): k for k in rows}
         return self._cluster_keys[cluster.id]
+
+
+def _instance_key(instance: Instance, node: dict[str, Any]) -> ConfigKeyData:
+    return ConfigKeyData(
+        path=canonical_name(node["path"]),
+        name=node.get("name", ""),
+        exists=bool(node.get("exists")),
+        value=node.get("value"),
+        meta=dict(node.get("meta") or {}),
+        children=[canonical_name(c["path"]) for c in node.get("children", [])],
+        instance=instance,
+    )
 
 
 def _flatten(root: dict[str, Any], depth: int) -> list[dict[str, Any]]:

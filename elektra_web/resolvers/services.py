@@ -61,6 +61,10 @@ class Settings:
 class Services:
     http: httpx.AsyncClient
     bus: EventBus
+    #: For the change feeds' long polls: each holds a connection for up to
+    #: ``follow_wait``, so they get their own pool and never starve the calls
+    #: of reads and writes (one connection per followed instance).
+    feed_http: httpx.AsyncClient | None = None
     settings: Settings = field(default_factory=Settings)
     deliveries: DeliveryService | None = None
     #: This clusterd process, in leases it holds on instances.
@@ -79,6 +83,10 @@ class Services:
         return ElektradClient(
             self.http, instance.host, timeout=self.settings.call_timeout, operation=operation
         )
+
+    def feed_client(self, instance: Instance) -> ElektradClient:
+        http = self.feed_http or self.http
+        return ElektradClient(http, instance.host, timeout=self.settings.call_timeout)
 
     def client_for_host(self, host: str) -> ElektradClient:
         return ElektradClient(self.http, host, timeout=self.settings.call_timeout)

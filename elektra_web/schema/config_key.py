@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from ..resolvers.reads import ConfigKeyData
+from .context import Info
 
 if TYPE_CHECKING:
     from .cluster import ClusterType
@@ -28,20 +29,30 @@ class ConfigKeyType:
     children: list[str] = strawberry.field(
         description="Full names of the direct children (like kdb ls, one level)."
     )
-    locked_by: Annotated[ClusterType, strawberry.lazy(".cluster")] | None = strawberry.field(
+    data: strawberry.Private[ConfigKeyData]
+
+    @strawberry.field(
         description="On an instance: the cluster that sets this key (it is locked); else null."
     )
+    async def locked_by(
+        self, info: Info
+    ) -> Annotated[ClusterType, strawberry.lazy(".cluster")] | None:
+        # Only looked up when asked: it costs queries per instance.
+        from .cluster import ClusterType
+
+        if self.data.instance is None:
+            return None
+        owner = await info.context.reads.lock_owner(self.data.instance, self.path)
+        return ClusterType.from_model(owner) if owner else None
 
     @classmethod
     def from_data(cls, data: ConfigKeyData) -> ConfigKeyType:
-        from .cluster import ClusterType
-
         return cls(
+            data=data,
             path=data.path,
             name=data.name,
             exists=data.exists,
             value=data.value,
             meta=[MetaEntry(key=k, value=v) for k, v in sorted(data.meta.items())],
             children=data.children,
-            locked_by=ClusterType.from_model(data.locked_by) if data.locked_by else None,
         )

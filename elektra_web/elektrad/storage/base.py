@@ -22,6 +22,7 @@ keep comments, order and formatting of everything that did not change.
 from __future__ import annotations
 
 import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
@@ -50,11 +51,16 @@ def array_part(index: int) -> str:
 
 
 def array_index(part: str) -> int | None:
-    """The index of a canonical array part, or ``None`` if ``part`` is not one."""
+    """The index of a canonical array part, or ``None`` if ``part`` is not one.
+
+    An index of 19 digits or more is past the end of any array in a file: it is
+    ``sys.maxsize`` (``int()`` would refuse more than 4300 digits).
+    """
     match = _ARRAY.fullmatch(part)
     if match is None or len(match.group(1)) != len(match.group(2)) - 1:
         return None
-    return int(match.group(2))
+    digits = match.group(2)
+    return int(digits) if len(digits) < 19 else sys.maxsize
 
 
 def describe(parts: Parts) -> str:
