@@ -3,6 +3,7 @@ unreachable instance fails only its own fields."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -130,3 +131,26 @@ def test_an_invalid_key_name_is_refused_with_its_code(
         'query($i: ID!) { instance(id: $i) { key(path: "nowhere/x") { value } } }', i=instance
     )
     assert body["errors"][0]["extensions"]["code"] == "INVALID_KEY_NAME"
+
+
+def test_followed_feeds_never_starve_reads_of_connections(
+    database_url: str, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    """Each followed instance holds a long poll open: with more instances than
+    the client's connections, reads must still get through (they once timed
+    out past 128 instances)."""
+    from dataclasses import replace
+
+    from .conftest import TEST_SETTINGS
+
+    settings = replace(TEST_SETTINGS, fanout_limit=2, follow_wait=10.0)  # 4 connections
+    config = ClusterdConfig(database_url=database_url, settings=settings)
+    daemons = elektrads(6)
+    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        clusterd = Clusterd(url, http)
+        for n, daemon in enumerate(daemons):
+            add_instance(clusterd, f"web-{n}", daemon.url)
+        time.sleep(1)  # every feed is being followed now
+        body = clusterd.query('{ instances { key(path: "user:/a") { exists } } }')
+    assert body.get("errors") is None, body["errors"]
+    assert len(body["data"]["instances"]) == 6
