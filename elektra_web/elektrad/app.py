@@ -264,7 +264,16 @@ async def changes(request: Request) -> Response:
     if not 0 <= wait <= MAX_WAIT:
         raise BadRequest(f"wait must be a number of seconds from 0 to {MAX_WAIT:g}")
     await db.refresh()
-    batch = await db.feed.wait(since, wait, request.query_params.get("epoch"))
+    poll = asyncio.ensure_future(db.feed.wait(since, wait, request.query_params.get("epoch")))
+    gone = asyncio.ensure_future(_disconnected(request))
+    await asyncio.wait({poll, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if not poll.done():
+        # The client left (clusterd stopped, say): end the poll now rather
+        # than hold the connection, and a shutdown, for the rest of ``wait``.
+        poll.cancel()
+        return Response(status_code=204)
+    batch = poll.result()
     return JSONUtf8(
         {
             "epoch": db.feed.epoch,
@@ -273,6 +282,11 @@ async def changes(request: Request) -> Response:
             "changes": [c.as_json() for c in batch.changes],
         }
     )
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def mounts(request: Request) -> Response:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from elektra_web.elektrad.app import ElektradConfig, create_app
+
+from .. import servers
 
 from .conftest import Elektrad
 
@@ -118,3 +125,21 @@ def test_an_unreasonable_operation_id_is_refused(elektrad: Elektrad) -> None:
     )
     assert response.status_code == 400
     assert elektrad.key("user:/a")["exists"] is False
+
+
+def test_a_long_poll_ends_when_its_client_goes_away(tmp_path: Path) -> None:
+    """A poll whose client left must not hold the daemon: a shutdown waits
+    for open requests, and would wait out the poll's ``wait``."""
+    app = create_app(ElektradConfig(data_dir=tmp_path / "kdb"))
+    context = servers.serve_in_thread(app, lifespan="on", timeout_graceful_shutdown=30)
+    url = context.__enter__()
+    try:
+        address = urlsplit(url)
+        with socket.create_connection((address.hostname, address.port)) as client:
+            client.sendall(b"GET /kdbChanges?wait=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.3)
+        time.sleep(0.3)
+    finally:
+        started = time.monotonic()
+        context.__exit__(None, None, None)
+    assert time.monotonic() - started < 5
