@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from elektra_web.elektrad.app import ElektradConfig, create_app
 
 from .. import servers
-
 from .conftest import Elektrad
 
 
