@@ -60,7 +60,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import io
 import itertools
 import json
@@ -84,6 +83,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import profile_on_signals
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/k"  # written through the cluster, read everywhere
@@ -192,18 +192,7 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
     )
     app = create_app(config)
     if args.profile:
-        profilers: list[cProfile.Profile] = []
-
-        def begin(signum: int, frame: object) -> None:
-            profilers.append(cProfile.Profile())
-            profilers[-1].enable()
-
-        def end(signum: int, frame: object) -> None:
-            profilers[-1].disable()
-            profilers[-1].dump_stats(args.profile)
-
-        signal.signal(signal.SIGUSR1, begin)
-        signal.signal(signal.SIGUSR2, end)
+        profile_on_signals(args.profile)
     sock = listen_socket()
     port = int(sock.getsockname()[1])
     # The settings of elektra_web.clusterd.server.serve.

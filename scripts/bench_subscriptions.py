@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import datetime as dt
 import gc
 import io
@@ -75,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import profile_on_signals
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -125,18 +125,7 @@ def serve_clusterd(
     raise_fd_limit()
     log_gc(gc_log)
     if profile:
-        profilers: list[cProfile.Profile] = []
-
-        def begin(signum: int, frame: object) -> None:
-            profilers.append(cProfile.Profile())
-            profilers[-1].enable()
-
-        def end(signum: int, frame: object) -> None:
-            profilers[-1].disable()
-            profilers[-1].dump_stats(profile)
-
-        signal.signal(signal.SIGUSR1, begin)
-        signal.signal(signal.SIGUSR2, end)
+        profile_on_signals(profile)
     config = ClusterdConfig(database_url=database_url, settings=Settings())
     server = uvicorn.Server(
         uvicorn.Config(
