@@ -54,6 +54,15 @@ def _read(text: str) -> _Updater:
         raise FormatError(f"not a section, option or comment: {content}", line) from exc
     except configparser.Error as exc:
         raise FormatError(str(exc)) from exc
+    for section in updater.iter_sections():
+        for option in section.iter_options():
+            try:
+                option.value  # noqa: B018 - configupdater joins the lines here
+            except TypeError as exc:
+                # "name" without "=" and then an indented line: configupdater
+                # cannot join None and the line (configparser refuses it too).
+                message = f"option {option.raw_key!r} has no '=' but a continuation line"
+                raise FormatError(f"{message} in section [{section.name}]") from exc
     return updater
 
 

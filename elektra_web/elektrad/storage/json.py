@@ -76,8 +76,8 @@ class _Reader:
         if char in "{[":
             return self.container(pos)
         if char == '"':
-            end = self.match(_STRING, pos).end()
-            return _Node("string", pos, end, json.loads(self.text[pos:end]))
+            end, text = self.string(pos)
+            return _Node("string", pos, end, text)
         for literal in ("true", "false", "null"):
             if self.text.startswith(literal, pos):
                 value = None if literal == "null" else literal
@@ -85,6 +85,18 @@ class _Reader:
         # json.loads takes NaN and Infinity, which are not JSON.
         number = self.match(_NUMBER, pos).group()
         return _Node("number", pos, pos + len(number), number)
+
+    def string(self, pos: int) -> tuple[int, str]:
+        """The end and the value of the string at ``pos``."""
+        end = self.match(_STRING, pos).end()
+        value: str = json.loads(self.text[pos:end])
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # "\ud800" alone is no character: no key or value can hold it.
+            message = "a string has an unpaired surrogate escape (\\ud800-\\udfff)"
+            raise FormatError(message, _line(self.text, pos)) from None
+        return end, value
 
     def container(self, start: int) -> _Node:
         text = self.text
@@ -94,13 +106,12 @@ class _Reader:
         while text[pos] not in "}]":
             member_start = pos
             if node.kind == "object":
-                key = self.match(_STRING, pos)
-                name = json.loads(key.group())
+                key_end, name = self.string(pos)
                 # json.loads keeps the last one; which one a key would address is unclear.
                 if name in names:
                     raise FormatError(f"duplicate key {name!r}", _line(text, pos))
                 names.add(name)
-                pos = self.match(_SPACE, self.match(_SPACE, key.end()).end() + 1).end()
+                pos = self.match(_SPACE, self.match(_SPACE, key_end).end() + 1).end()
             else:
                 name = array_part(len(node.members))
             child = self.value(pos)

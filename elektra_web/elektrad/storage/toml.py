@@ -97,6 +97,10 @@ def _read(text: str) -> tomlkit.TOMLDocument:
     except ParseError as exc:
         message = str(exc).rsplit(" at line ", 1)[0]
         raise FormatError(f"{message} (column {exc.col})", exc.line) from exc
+    except TOMLKitError as exc:
+        # A key twice in one table ("a = 1" twice below [server]) is no
+        # ParseError but KeyAlreadyPresent.
+        raise FormatError(str(exc)) from exc
 
 
 def _is_container(node: Any) -> bool:
