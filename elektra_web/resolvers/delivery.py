@@ -136,9 +136,12 @@ class DeliveryService:
         except Exception:
             log.exception("delivering to instance %s failed", instance_id)
         finally:
-            self._draining.pop(instance_id, None)
+            # Release before leaving: a drain started in between would find its
+            # lease taken away from under it. (A kick meanwhile is picked up by
+            # the ticker within a second.)
             with contextlib.suppress(Exception):
                 await self._release(instance_id)
+            self._draining.pop(instance_id, None)
 
     async def _send_queue(self, instance_id: int) -> None:
         me = self._services.replica_id
