@@ -145,6 +145,11 @@ class DeliveryService:
 
     async def _send_queue(self, instance_id: int) -> None:
         me = self._services.replica_id
+        instance = await Instance.get_or_none(id=instance_id)
+        if instance is None:
+            return
+        lease_seconds = self._settings.follow_lease
+        renewed = _now()
         while True:
             self._again.discard(instance_id)
             delivery = await (
@@ -156,10 +161,12 @@ class DeliveryService:
                 if instance_id in self._again:
                     continue  # kicked while we looked: look again
                 return
-            lease = _now() + dt.timedelta(seconds=self._settings.follow_lease)
-            await Instance.filter(id=instance_id, sender=me).update(sender_until=lease)
-            instance = await Instance.get_or_none(id=instance_id)
-            if instance is None or not await self._attempt(instance, delivery):
+            if (_now() - renewed).total_seconds() > lease_seconds / 3:
+                # A long queue: keep the claim (but not a write per delivery).
+                renewed = _now()
+                until = renewed + dt.timedelta(seconds=lease_seconds)
+                await Instance.filter(id=instance_id, sender=me).update(sender_until=until)
+            if not await self._attempt(instance, delivery):
                 return  # unreachable: the ticker retries after the backoff
 
     async def _attempt(self, instance: Instance, delivery: Delivery) -> bool:
