@@ -79,6 +79,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from elektra_web.apiclient import ClusterdClient
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/subscriptions"
 FIELDS = "operationId op path value origin at"
@@ -289,21 +291,6 @@ async def quiesce(proc: Proc, limit: float = 30.0) -> float:
 # -- the client -------------------------------------------------------------------------------
 
 
-class GraphQLError(RuntimeError):
-    pass
-
-
-async def graphql(http: httpx.AsyncClient, document: str, **variables: Any) -> dict[str, Any]:
-    response = await http.post("/graphql", json={"query": document, "variables": variables})
-    if response.status_code != 200:
-        raise GraphQLError(f"HTTP {response.status_code}: {response.text[:500]}")
-    body: dict[str, Any] = response.json()
-    if body.get("errors"):
-        raise GraphQLError(json.dumps(body["errors"])[:2000])
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 @dataclass
 class Tracker:
     """The arrivals of one change's event (by its unique value) at the subscribers."""
@@ -457,7 +444,7 @@ class ChangeResult:
 
 async def one_change(
     label: str,
-    http: httpx.AsyncClient,
+    api: ClusterdClient,
     instance_id: str,
     subscribers: int,
     events: Events,
@@ -469,7 +456,7 @@ async def one_change(
     cpu0, client0 = clusterd.cpu(), time.process_time()
     wall0 = time.time()
     t0 = time.perf_counter()
-    data = await graphql(http, SET_KEY, i=instance_id, p=KEY, v=value)
+    data = await api.query(SET_KEY, i=instance_id, p=KEY, v=value)
     mutation = time.perf_counter() - t0
     results = data["setKey"]["results"]
     if [r["delivery"] for r in results] != ["APPLIED"]:
@@ -542,11 +529,12 @@ async def run_clusterd(
     events = Events()
     async with (
         process(name, cmd, workdir, url + "/graphql") as clusterd,
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
+        httpx.AsyncClient(timeout=60) as http,
     ):
+        api = ClusterdClient(url, http=http)
         clusterd.gc_log = gc_log
         try:
-            data = await graphql(http, ADD_INSTANCE, name="bench", host=elektrad_url)
+            data = await api.query(ADD_INSTANCE, name="bench", host=elektrad_url)
             instance_id: str = data["addInstance"]["id"]
             filter_ = {"instanceId": instance_id} if args.filter == "instance" else {}
             selection = FIELDS + (" instance { name }" if args.with_instance else "")
@@ -564,7 +552,7 @@ async def run_clusterd(
             probe = await open_subscriber(-1, ws_url)
             await subscribe(probe, document, variables, events)
             warm = await one_change(
-                "probe", http, instance_id, 1, events, clusterd, args.event_timeout
+                "probe", api, instance_id, 1, events, clusterd, args.event_timeout
             )
             await close_all([probe])
             if warm.lost:
@@ -598,7 +586,7 @@ async def run_clusterd(
             for k in range(args.changes + 1):
                 label = "warm-up" if k == 0 else f"change {k}"
                 change = await one_change(
-                    label, http, instance_id, n, events, clusterd, args.event_timeout
+                    label, api, instance_id, n, events, clusterd, args.event_timeout
                 )
                 if k == 0:
                     result.warmup = change
@@ -616,7 +604,7 @@ async def run_clusterd(
             if args.profile_clusterd:
                 os.kill(clusterd.pid, signal.SIGUSR1)
                 await asyncio.sleep(0.2)
-                await one_change("profiled", http, instance_id, n, events, clusterd, 30)
+                await one_change("profiled", api, instance_id, n, events, clusterd, 30)
                 os.kill(clusterd.pid, signal.SIGUSR2)
                 await asyncio.to_thread(wait_for_file, profile, 10.0)
                 out = io.StringIO()
