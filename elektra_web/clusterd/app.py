@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import Tortoise
 
+from ..client import client_routes
 from ..connector.urls import normalize_host
 from ..events import bus_for
 from ..models import Instance
@@ -142,8 +143,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
 
     graphql = GraphQLApp(services_ref, config.settings)
     routes = [
-        # Until the bundled web client is served here, "/" opens GraphiQL.
-        Route("/", lambda request: RedirectResponse("/graphql"), methods=["GET"]),
+        # The bundled web client: the page at "/", its modules under /static/.
+        *client_routes(),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
