@@ -1,0 +1,159 @@
+// Elektra Web: start-up, routing, the connection banner, sign-in and sign-out.
+
+import { on, takeTokenFromLocation, getToken, setToken } from './api.js';
+import { LiveClient } from './ws.js';
+import { whoAmI, atLeast, signInForm } from './auth.js';
+import { h, replace } from './dom.js';
+import { describe } from './errors.js';
+import { mountOverview } from './overview.js';
+import { mountTarget } from './target.js';
+
+takeTokenFromLocation();
+
+const main = document.getElementById('main');
+const banner = document.getElementById('banner');
+const who = document.getElementById('who');
+const signOut = document.getElementById('sign-out');
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
+const live = new LiveClient(wsUrl);
+const reconnectHandlers = new Set();
+
+const app = {
+  live,
+  me: null,
+  canEdit: () => !!app.me && atLeast(app.me, 'EDITOR'),
+  canManage: () => !!app.me && atLeast(app.me, 'ADMIN'),
+  onReconnect(fn) {
+    reconnectHandlers.add(fn);
+    return () => reconnectHandlers.delete(fn);
+  },
+};
+
+let view = null;
+let signingIn = false;
+
+// -- banner ---------------------------------------------------------------------
+
+const banners = new Map(); // kind -> element
+
+function setBanner(kind, ...content) {
+  if (content.length) banners.set(kind, h('p', { class: `banner-${kind}`, dataset: { kind } }, content));
+  else banners.delete(kind);
+  replace(banner, [...banners.values()]);
+  banner.hidden = banners.size === 0;
+}
+
+live.on('reconnecting', ({ delay }) => {
+  if (!live.everConnected) return;
+  setBanner('live', 'Live updates lost: reconnecting… ', h('span', { class: 'muted' }, `(next try in ${Math.ceil(delay / 1000)} s)`));
+});
+live.on('lost', () => setBanner('live', 'Live updates lost: reconnecting…'));
+live.on('open', ({ reconnected }) => {
+  setBanner('live');
+  if (reconnected) for (const fn of reconnectHandlers) fn();
+});
+
+on('unreachable', () =>
+  setBanner(
+    'http',
+    'clusterd cannot be reached. ',
+    h('button', { type: 'button', class: 'quiet small', onclick: () => route() }, 'Retry'),
+  ),
+);
+on('reachable', () => banners.has('http') && setBanner('http'));
+on('unauthenticated', () => showSignIn('Your session is not (or no longer) signed in. Paste an access token to continue.'));
+
+// -- who is signed in -------------------------------------------------------------
+
+function renderWho() {
+  const me = app.me;
+  replace(who, me && me.known ? [me.name, ' ', h('span', { class: 'badge role' }, me.role.toLowerCase())] : '');
+  signOut.hidden = !(getToken() || (me && me.known));
+}
+
+signOut.addEventListener('click', () => {
+  setToken(null);
+  app.me = null;
+  live.stop();
+  showSignIn('Signed out. Paste an access token to sign in again.');
+});
+
+function showSignIn(reason) {
+  if (signingIn) return;
+  signingIn = true;
+  live.stop();
+  if (view) view.destroy();
+  view = null;
+  app.me = null;
+  renderWho();
+  signOut.hidden = true;
+  setBanner('live');
+  main.replaceChildren(
+    signInForm((me) => {
+      signingIn = false;
+      app.me = me;
+      renderWho();
+      live.restart();
+      route();
+    }, reason),
+  );
+}
+
+// -- routing ------------------------------------------------------------------------
+
+function parseHash() {
+  const [path, query] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query || '');
+  const m = /^\/(instance|cluster)\/([^/]+)$/.exec(path || '');
+  return m ? { kind: m[1], id: decodeURIComponent(m[2]), params } : { kind: 'overview', params };
+}
+
+let current = '';
+let retry = 0;
+
+async function route() {
+  if (signingIn) return;
+  if (!app.me) {
+    try {
+      app.me = await whoAmI();
+      retry = 0;
+    } catch (e) {
+      if (e.code === 'UNAUTHENTICATED') return; // the sign-in form is shown
+      const wait = Math.min(30, 2 ** retry++);
+      main.replaceChildren(
+        h(
+          'section',
+          { class: 'panel unreachable' },
+          h('h1', {}, 'clusterd cannot be reached'),
+          h('p', {}, describe(e), `. Trying again in ${wait} s.`),
+          h('button', { type: 'button', onclick: () => route() }, 'Try now'),
+        ),
+      );
+      clearTimeout(route.timer);
+      route.timer = setTimeout(route, wait * 1000);
+      return;
+    }
+    renderWho();
+    live.start();
+  }
+  const where = parseHash();
+  const key = `${where.kind}/${where.id || ''}`;
+  if (view && key === current) return; // same page, another key: the page selects it
+  current = key;
+  if (view) view.destroy();
+  window.scrollTo(0, 0);
+  view =
+    where.kind === 'overview'
+      ? mountOverview(main, app)
+      : mountTarget(main, app, where.kind, where.id, where.params);
+  document.title = where.kind === 'overview' ? 'Elektra Web' : `Elektra Web: ${where.kind} ${where.id}`;
+}
+
+window.addEventListener('hashchange', () => {
+  if (takeTokenFromLocation()) {
+    app.me = null;
+    live.restart();
+  }
+  route();
+});
+route();

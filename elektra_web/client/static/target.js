@@ -1,0 +1,440 @@
+// The configuration of one instance or one cluster: tree, key detail, find,
+// undo/redo, live changes, cluster write progress, pending deliveries.
+
+import { gql } from './api.js';
+import { h, replace, ago, statusDot, errorBox, showError, flash, isBelowOrSame, parentOf } from './dom.js';
+import { describe } from './errors.js';
+import { KeyTree, NAMESPACES } from './tree.js';
+import { showKey } from './editor.js';
+import { runOps, readKey } from './ops.js';
+import { record, undo, redo, peekUndo, peekRedo, isBusy, onHistoryChange } from './undo.js';
+import { track, renderProgress, onProgress } from './progress.js';
+
+const INSTANCE_HEAD = `query($id: ID!) { instance(id: $id) { id name host status lastSeen elektraVersion
+  cluster { id name } pending { operationId op path attempts lastError since } } }`;
+const CLUSTER_HEAD = `query($id: ID!) { cluster(id: $id) { id name description parent { id name }
+  children { id name } instances(recursive: true) { id name status cluster { id name } pending { operationId } } } }`;
+
+export function mountTarget(main, app, kind, id, params) {
+  const target = { kind, id };
+  const owner = kind === 'cluster' ? 'cluster(id: $id)' : 'instance(id: $id)';
+  const locked = kind === 'instance' ? 'lockedBy { id name }' : '';
+  const stops = [];
+  let destroyed = false;
+  let head = null;
+
+  const title = h('h1', { class: 'target-title' }, kind === 'cluster' ? 'Cluster' : 'Instance');
+  const facts = h('p', { class: 'facts' });
+  const headError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const undoButton = h('button', { type: 'button', class: 'quiet', id: 'undo' }, 'Undo');
+  const redoButton = h('button', { type: 'button', class: 'quiet', id: 'redo' }, 'Redo');
+  const historyBox = errorBox();
+  const side = h('section', { class: 'side-info' });
+  const progress = h('section', { class: 'progress', 'aria-live': 'polite', hidden: true });
+  const detail = h('section', { class: 'detail', id: 'detail', 'aria-live': 'polite' });
+  const treeError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+
+  const tree = new KeyTree({
+    load: async (path) => {
+      const data = await gql(
+        `query($id: ID!, $path: String!) { t: ${owner} {
+          keys(path: $path, depth: 1) { path exists value children ${locked} } } }`,
+        { id, path },
+      );
+      if (!data.t) throw Object.assign(new Error(`no such ${kind}`), { code: 'NOT_FOUND' });
+      return data.t.keys;
+    },
+    loadRoots: async () => {
+      const fields = NAMESPACES.map(
+        (ns, i) => `n${i}: key(path: ${JSON.stringify(ns)}) { path exists value children ${locked} }`,
+      ).join(' ');
+      const data = await gql(`query($id: ID!) { t: ${owner} { ${fields} } }`, { id });
+      if (!data.t) throw Object.assign(new Error(`no such ${kind}`), { code: 'NOT_FOUND' });
+      return NAMESPACES.map((_, i) => data.t[`n${i}`]).filter(Boolean);
+    },
+    onSelect: (path) => select(path),
+  });
+
+  const canEdit = app.canEdit();
+  const keyCtx = { target, canEdit, perform };
+
+  // -- find and new key ----------------------------------------------------------
+  const findInput = h('input', { id: 'find-query', type: 'search', name: 'q', autocomplete: 'off', placeholder: 'part of a key name' });
+  const findResults = h('div', { class: 'find-results', 'aria-live': 'polite' });
+  const findBox = errorBox();
+  const findForm = h(
+    'form',
+    { class: 'find-form', role: 'search' },
+    h('label', { for: 'find-query' }, 'Find keys'),
+    h('div', { class: 'inline-fields' }, findInput, h('button', { type: 'submit' }, 'Find')),
+    findBox,
+    findResults,
+  );
+  findForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    showError(findBox, '');
+    const query = findInput.value.trim();
+    if (!query) return replace(findResults);
+    try {
+      const names = kind === 'cluster' ? await findInCluster(query) : (await gql(
+        'query($id: ID!, $q: String!) { instance(id: $id) { find(query: $q) } }', { id, q: query })).instance.find;
+      const shown = names.slice(0, 100);
+      replace(
+        findResults,
+        names.length
+          ? h('p', { class: 'muted' }, `${names.length} key${names.length === 1 ? '' : 's'}${names.length > 100 ? ' (first 100)' : ''}`)
+          : h('p', { class: 'muted' }, `No key name contains “${query}”.`),
+        h(
+          'ul',
+          { class: 'found' },
+          shown.map((p) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => tree.reveal(p) }, p))),
+        ),
+      );
+    } catch (e) {
+      showError(findBox, describe(e));
+    }
+  });
+
+  async function findInCluster(query) {
+    // A cluster's own keys are few: read them all and match names and values.
+    const fields = NAMESPACES.map((ns, i) => `n${i}: keys(path: ${JSON.stringify(ns)}, depth: 60) { path exists value }`).join(' ');
+    const data = await gql(`query($id: ID!) { cluster(id: $id) { ${fields} } }`, { id });
+    const q = query.toLowerCase();
+    const found = [];
+    for (let i = 0; i < NAMESPACES.length; i++) {
+      for (const k of data.cluster[`n${i}`]) {
+        if (k.exists && (k.path.toLowerCase().includes(q) || (k.value || '').toLowerCase().includes(q))) found.push(k.path);
+      }
+    }
+    return found;
+  }
+
+  const newPath = h('input', { id: 'new-key-path', name: 'path', autocomplete: 'off', spellcheck: 'false', placeholder: 'user:/app/port' });
+  const newValue = h('input', { id: 'new-key-value', name: 'value', autocomplete: 'off' });
+  const newBox = errorBox();
+  const newForm = canEdit
+    ? h(
+        'form',
+        { class: 'new-key' },
+        h('h3', {}, 'New key'),
+        h('div', { class: 'field' }, h('label', { for: 'new-key-path' }, 'Key'), newPath),
+        h('div', { class: 'field' }, h('label', { for: 'new-key-value' }, 'Value'), newValue),
+        h('button', { type: 'submit' }, 'Add key'),
+        newBox,
+      )
+    : null;
+  if (newForm) {
+    newForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      showError(newBox, '');
+      const path = newPath.value.trim();
+      try {
+        if (!path) throw Object.assign(new Error('Name the key, like user:/app/port'), { code: 'INVALID_KEY_NAME' });
+        const before = await readKey(target, path);
+        if (before.lockedBy) {
+          throw Object.assign(new Error(`${before.path} is set by cluster ${before.lockedBy.name}`), { code: 'KEY_LOCKED' });
+        }
+        if (before.exists) throw Object.assign(new Error(`${before.path} exists already`), { code: 'BAD_INPUT' });
+        await perform({
+          label: `add ${before.path}`,
+          path: before.path,
+          forward: [{ op: 'set', path: before.path, value: newValue.value }],
+          inverse: [{ op: 'delete', path: before.path }],
+          select: before.path,
+        });
+        newForm.reset();
+      } catch (e) {
+        showError(newBox, describe(e));
+      }
+    });
+  }
+
+  // -- layout ----------------------------------------------------------------------
+  const treePane = h(
+    'section',
+    { class: 'tree-pane', 'aria-label': 'Configuration' },
+    findForm,
+    h('h2', { class: 'visually-hidden' }, 'Keys'),
+    treeError,
+    tree.el,
+    newForm,
+  );
+  main.replaceChildren(
+    h(
+      'div',
+      { class: 'target', dataset: { kind, id } },
+      h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, '← Instances & clusters')),
+      h(
+        'header',
+        { class: 'target-head' },
+        h('div', {}, title, facts, headError),
+        canEdit ? h('div', { class: 'history' }, undoButton, redoButton, historyBox) : null,
+      ),
+      side,
+      progress,
+      h('div', { class: 'browser' }, treePane, detail),
+    ),
+  );
+  replace(detail, h('p', { class: 'muted' }, 'Choose a key to see its value and metadata.'));
+
+  // -- header ------------------------------------------------------------------------
+  async function loadHead() {
+    try {
+      const data = await gql(kind === 'cluster' ? CLUSTER_HEAD : INSTANCE_HEAD, { id });
+      head = data[kind];
+    } catch (e) {
+      showError(headError, describe(e));
+      return;
+    }
+    if (destroyed) return;
+    if (!head) {
+      replace(title, `No such ${kind}`);
+      replace(facts, h('a', { href: '#/' }, 'Back to the overview'));
+      return;
+    }
+    if (kind === 'instance') renderInstanceHead();
+    else renderClusterHead();
+  }
+
+  function renderInstanceHead() {
+    replace(title, statusDot(head.status), ' ', head.name);
+    title.dataset.status = head.status;
+    replace(
+      facts,
+      h('span', { class: 'status-text' }, head.status.toLowerCase()),
+      ` · ${head.host} · seen ${ago(head.lastSeen)}`,
+      head.elektraVersion ? ` · Elektra ${head.elektraVersion}` : '',
+      ' · ',
+      head.cluster ? ['in cluster ', h('a', { href: `#/cluster/${head.cluster.id}` }, head.cluster.name)] : 'in no cluster',
+    );
+    const pending = head.pending;
+    replace(
+      side,
+      pending.length
+        ? [
+            h('h2', {}, `Waiting to be delivered here (${pending.length})`),
+            h(
+              'ul',
+              { class: 'pending-list' },
+              pending.map((p) =>
+                h(
+                  'li',
+                  { class: 'pending-write', dataset: { path: p.path } },
+                  h('span', { class: 'badge' }, 'pending'),
+                  ` ${p.op.toLowerCase()} ${p.path}`,
+                  h('span', { class: 'muted' }, ` · since ${ago(p.since)} · ${p.attempts} attempt${p.attempts === 1 ? '' : 's'}`),
+                  p.lastError ? h('span', { class: 'reason' }, ` · ${p.lastError}`) : null,
+                ),
+              ),
+            ),
+          ]
+        : [],
+    );
+    side.hidden = !pending.length;
+  }
+
+  function renderClusterHead() {
+    replace(title, 'Cluster ', head.name);
+    const members = head.instances;
+    replace(
+      facts,
+      head.description ? `${head.description} · ` : '',
+      head.parent ? ['inside ', h('a', { href: `#/cluster/${head.parent.id}` }, head.parent.name), ' · '] : '',
+      `${members.length} member${members.length === 1 ? '' : 's'}`,
+    );
+    replace(
+      side,
+      members.length
+        ? h(
+            'ul',
+            { class: 'members inline' },
+            members.map((m) =>
+              h(
+                'li',
+                { class: 'member', dataset: { id: m.id, status: m.status } },
+                statusDot(m.status),
+                h('a', { href: `#/instance/${m.id}` }, m.name),
+                m.cluster && m.cluster.id !== id ? h('span', { class: 'muted' }, ` (via ${m.cluster.name})`) : null,
+                m.pending.length ? h('span', { class: 'badge pending-count' }, `${m.pending.length} pending`) : null,
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No members yet: its keys reach instances once they join (on the overview).'),
+    );
+    side.hidden = false;
+  }
+
+  // -- the key detail ------------------------------------------------------------------
+  let selected = null;
+  function select(path) {
+    selected = path;
+    const hash = `#/${kind}/${id}?path=${encodeURIComponent(path)}`;
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+    return showKey(detail, keyCtx, path);
+  }
+
+  // -- writes, undo/redo -----------------------------------------------------------------
+  function onResult(result, label) {
+    if (kind === 'cluster') track(app.live, id, label, result);
+  }
+
+  async function perform({ label, path, forward, inverse, select: then, deleted }) {
+    await runOps(target, forward, (r) => onResult(r, label));
+    record({ label, target, forward, inverse, kind, id });
+    await afterWrite(path, deleted ? parentOf(path) : then);
+  }
+
+  async function afterWrite(path, then) {
+    try {
+      await tree.applyChange({ op: 'SET', path });
+    } catch {
+      /* shown by the next refresh */
+    }
+    if (then) await tree.reveal(then);
+    else if (selected) await select(selected);
+    if (kind === 'instance') loadHead();
+  }
+
+  async function runHistory(step) {
+    showError(historyBox, '');
+    try {
+      const entry = await step(async (t, ops) => {
+        await runOps(t, ops, (r) => {
+          if (t.kind === 'cluster') track(app.live, t.id, `${step === undo ? 'undo' : 'redo'} ${peekLabel(step)}`, r);
+        });
+      });
+      if (entry && entry.target.kind === kind && entry.target.id === id) {
+        await tree.refreshAll();
+        if (selected) await select(selected);
+        if (kind === 'instance') loadHead();
+      }
+    } catch (e) {
+      showError(historyBox, describe(e));
+    }
+  }
+  function peekLabel(step) {
+    const entry = step === undo ? peekUndo() : peekRedo();
+    return entry ? entry.label : '';
+  }
+  function updateHistory() {
+    const u = peekUndo();
+    const r = peekRedo();
+    undoButton.disabled = !u || isBusy();
+    redoButton.disabled = !r || isBusy();
+    undoButton.title = u ? `Undo: ${u.label}` : 'Nothing to undo';
+    redoButton.title = r ? `Redo: ${r.label}` : 'Nothing to redo';
+    undoButton.setAttribute('aria-label', undoButton.title);
+    redoButton.setAttribute('aria-label', redoButton.title);
+  }
+  undoButton.addEventListener('click', () => runHistory(undo));
+  redoButton.addEventListener('click', () => runHistory(redo));
+  const onKey = (event) => {
+    if (!(event.ctrlKey || event.metaKey) || /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName)) return;
+    if (event.key === 'z' && !event.shiftKey) {
+      event.preventDefault();
+      runHistory(undo);
+    } else if (event.key === 'y' || (event.key === 'Z' && event.shiftKey)) {
+      event.preventDefault();
+      runHistory(redo);
+    }
+  };
+  document.addEventListener('keydown', onKey);
+  stops.push(() => document.removeEventListener('keydown', onKey), onHistoryChange(updateHistory));
+  updateHistory();
+
+  // -- live ------------------------------------------------------------------------------
+  const filter = kind === 'cluster' ? { clusterId: id } : { instanceId: id };
+  let queue = Promise.resolve();
+  stops.push(
+    app.live.subscribe(
+      `subscription($instanceId: ID, $clusterId: ID) {
+        configChanged(instanceId: $instanceId, clusterId: $clusterId) {
+          op path value origin instance { id } cluster { id } } }`,
+      { instanceId: filter.instanceId ?? null, clusterId: filter.clusterId ?? null },
+      {
+        next: (data) => {
+          const change = data.configChanged;
+          if (kind === 'cluster' && change.instance) {
+            // A delivery to a member: its pending count may change.
+            loadHeadSoon();
+            return;
+          }
+          queue = queue.then(async () => {
+            if (destroyed) return;
+            try {
+              await tree.applyChange(change);
+            } catch {
+              /* the next refresh shows it */
+            }
+            if (selected && (isBelowOrSame(selected, change.path) || isBelowOrSame(change.path, selected))) {
+              await select(selected);
+              flash(detail.querySelector('.key-path'));
+            }
+          });
+          if (kind === 'instance') loadHeadSoon();
+        },
+      },
+    ),
+    app.live.subscribe(
+      'subscription($id: ID) { instanceStatusChanged(instanceId: $id) { id status lastSeen } }',
+      { id: kind === 'instance' ? id : null },
+      {
+        next: (data) => {
+          const inst = data.instanceStatusChanged;
+          if (kind === 'instance' && head && inst.id === id) {
+            head.status = inst.status;
+            head.lastSeen = inst.lastSeen;
+            renderInstanceHead();
+            flash(title);
+            loadHeadSoon();
+          } else if (kind === 'cluster') {
+            const li = side.querySelector(`li.member[data-id="${CSS.escape(inst.id)}"]`);
+            if (li) {
+              li.dataset.status = inst.status;
+              li.querySelector('.dot')?.replaceWith(statusDot(inst.status));
+              flash(li);
+            }
+          }
+        },
+      },
+    ),
+    app.onReconnect(async () => {
+      await loadHead();
+      await tree.refreshAll();
+      if (selected) await select(selected);
+    }),
+  );
+  if (kind === 'cluster') {
+    const draw = (clusterId) => clusterId === id && renderProgress(progress, id);
+    stops.push(onProgress(draw));
+    renderProgress(progress, id);
+  }
+  let headTimer = null;
+  function loadHeadSoon() {
+    clearTimeout(headTimer);
+    headTimer = setTimeout(loadHead, 300);
+  }
+  // Pending deliveries and last seen age: read the header again now and then.
+  const tick = setInterval(() => document.visibilityState === 'visible' && loadHead(), 10000);
+
+  // -- start -------------------------------------------------------------------------------
+  loadHead();
+  tree
+    .init()
+    .then(async () => {
+      if (tree.isEmpty()) {
+        replace(detail, h('p', { class: 'empty' }, canEdit ? 'No keys yet. Add the first one with “New key”.' : 'No keys yet.'));
+      }
+      if (params.get('path')) await tree.reveal(params.get('path'));
+    })
+    .catch((e) => showError(treeError, describe(e)));
+
+  return {
+    destroy() {
+      destroyed = true;
+      clearTimeout(headTimer);
+      clearInterval(tick);
+      for (const stop of stops) stop();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+// A minimal graphql-transport-ws client: one socket, many subscriptions,
+// reconnect with backoff (subscriptions are sent again), token in connection_init.
+
+import { emit, getToken } from './api.js';
+
+export class LiveClient {
+  constructor(url) {
+    this.url = url;
+    this.subs = new Map();
+    this.nextId = 1;
+    this.socket = null;
+    this.acked = false;
+    this.attempt = 0;
+    this.stopped = true;
+    this.everConnected = false;
+    this.timer = null;
+    this.listeners = new Map();
+  }
+
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return () => this.listeners.get(event).delete(fn);
+  }
+
+  emit(event, detail) {
+    for (const fn of this.listeners.get(event) || []) fn(detail);
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Close for good (sign-out): subscriptions stay registered for a later start(). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close(1000, 'bye');
+    this.socket = null;
+    this.acked = false;
+  }
+
+  restart() {
+    this.stop();
+    this.attempt = 0;
+    this.start();
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    let socket;
+    try {
+      socket = new WebSocket(this.url, 'graphql-transport-ws');
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    this.acked = false;
+    socket.addEventListener('open', () => {
+      const token = getToken();
+      this.send({ type: 'connection_init', payload: token ? { token } : {} });
+    });
+    socket.addEventListener('message', (event) => this.receive(event));
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const wasAcked = this.acked;
+      this.acked = false;
+      if (event.code === 4401 || event.code === 4403) {
+        this.stopped = true;
+        emit('unauthenticated');
+        return;
+      }
+      if (this.stopped) return;
+      if (wasAcked || this.everConnected) this.emit('lost');
+      this.scheduleReconnect();
+    });
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return;
+    const delay = Math.min(10000, 400 * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+    this.attempt += 1;
+    this.emit('reconnecting', { delay, attempt: this.attempt });
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message));
+    }
+  }
+
+  receive(event) {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const sub = message.id ? this.subs.get(message.id) : null;
+    switch (message.type) {
+      case 'connection_ack': {
+        this.acked = true;
+        this.attempt = 0;
+        const reconnected = this.everConnected;
+        this.everConnected = true;
+        for (const [id, s] of this.subs) this.sendSubscribe(id, s);
+        this.emit('open', { reconnected });
+        break;
+      }
+      case 'ping':
+        this.send({ type: 'pong' });
+        break;
+      case 'next':
+        if (sub) {
+          const { data, errors } = message.payload || {};
+          if (errors && errors.length) sub.handlers.error?.(errors[0]);
+          else if (data) sub.handlers.next?.(data);
+        }
+        break;
+      case 'error':
+        if (sub) {
+          this.subs.delete(message.id);
+          const first = Array.isArray(message.payload) ? message.payload[0] : message.payload;
+          sub.handlers.error?.(first || { message: 'subscription failed' });
+        }
+        break;
+      case 'complete':
+        if (sub) {
+          this.subs.delete(message.id);
+          sub.handlers.complete?.();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  sendSubscribe(id, sub) {
+    this.send({ id, type: 'subscribe', payload: { query: sub.query, variables: sub.variables } });
+  }
+
+  /** Subscribe; returns a function that ends the subscription. */
+  subscribe(query, variables, handlers) {
+    const id = String(this.nextId++);
+    const sub = { query, variables, handlers };
+    this.subs.set(id, sub);
+    if (this.acked) this.sendSubscribe(id, sub);
+    return () => {
+      if (this.subs.delete(id) && this.acked) this.send({ id, type: 'complete' });
+    };
+  }
+
+  get connected() {
+    return this.acked;
+  }
+}
