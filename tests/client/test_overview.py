@@ -7,13 +7,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
-
-
-def add_instance(page: Page, name: str, url: str) -> None:
-    form = page.locator("form.add-instance")
-    form.get_by_label("Name").fill(name)
-    form.get_by_label("elektrad URL").fill(url)
-    form.get_by_role("button", name="Add instance").click()
+from .ui import add_instance
 
 
 def test_add_instances_and_a_refused_duplicate(

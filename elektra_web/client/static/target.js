@@ -179,6 +179,7 @@ export function mountTarget(main, app, kind, id, params) {
 
   // -- header ------------------------------------------------------------------------
   async function loadHead() {
+    const previous = head;
     try {
       const data = await gql(kind === 'cluster' ? CLUSTER_HEAD : INSTANCE_HEAD, { id });
       head = data[kind];
@@ -187,6 +188,13 @@ export function mountTarget(main, app, kind, id, params) {
       return;
     }
     if (destroyed) return;
+    if (head && kind === 'instance' && previous) {
+      // Back online, or deliveries landed: what it holds may have changed
+      // while clusterd could not follow it. Read the open keys again.
+      const back = previous.status !== 'ONLINE' && head.status === 'ONLINE';
+      const landed = head.pending.length < previous.pending.length;
+      if (back || landed) refreshTreeSoon();
+    }
     if (!head) {
       replace(title, `No such ${kind}`);
       replace(facts, h('a', { href: '#/' }, 'Back to the overview'));
@@ -382,6 +390,7 @@ export function mountTarget(main, app, kind, id, params) {
         next: (data) => {
           const inst = data.instanceStatusChanged;
           if (kind === 'instance' && head && inst.id === id) {
+            if (head.status !== 'ONLINE' && inst.status === 'ONLINE') refreshTreeSoon();
             head.status = inst.status;
             head.lastSeen = inst.lastSeen;
             renderInstanceHead();
@@ -409,6 +418,21 @@ export function mountTarget(main, app, kind, id, params) {
     stops.push(onProgress(draw));
     renderProgress(progress, id);
   }
+  let treeTimer = null;
+  function refreshTreeSoon() {
+    clearTimeout(treeTimer);
+    treeTimer = setTimeout(() => {
+      queue = queue.then(async () => {
+        if (destroyed) return;
+        try {
+          await tree.refreshAll();
+          if (selected) await select(selected);
+        } catch {
+          /* unreachable again: the header says so */
+        }
+      });
+    }, 300);
+  }
   let headTimer = null;
   function loadHeadSoon() {
     clearTimeout(headTimer);
@@ -433,6 +457,7 @@ export function mountTarget(main, app, kind, id, params) {
     destroy() {
       destroyed = true;
       clearTimeout(headTimer);
+      clearTimeout(treeTimer);
       clearInterval(tick);
       for (const stop of stops) stop();
     },

@@ -1,0 +1,59 @@
+"""Driving the web client as a person does: helpers shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from ..clusterd.conftest import Clusterd
+
+
+def register(clusterd: Clusterd, name: str, url: str) -> str:
+    """Register an instance through the API (set-up, not what a test checks)."""
+    data = clusterd.ok(
+        "mutation($n: String!, $h: String!) { addInstance(input: {name: $n, host: $h}) { id } }",
+        n=name,
+        h=url,
+    )
+    instance_id: str = data["addInstance"]["id"]
+    return instance_id
+
+
+def graphql(clusterd: Clusterd, document: str, **variables: Any) -> dict[str, Any]:
+    return clusterd.ok(document, **variables)
+
+
+def add_instance(page: Page, name: str, url: str) -> None:
+    form = page.locator("form.add-instance")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("elektrad URL").fill(url)
+    form.get_by_role("button", name="Add instance").click()
+
+
+def row(page: Page, path: str) -> Locator:
+    """The tree row of a key."""
+    return page.locator(f'ul.tree li[data-path="{path}"] > .row')
+
+
+def expand(page: Page, path: str) -> None:
+    """Open a key in the tree (if it is closed) and wait for its children."""
+    twisty = row(page, path).locator("button.twisty")
+    if twisty.get_attribute("aria-expanded") != "true":
+        twisty.click()
+    expect(twisty).to_have_attribute("aria-expanded", "true")
+
+
+def select(page: Page, path: str) -> Locator:
+    """Choose a key in the tree; the detail pane once it shows that key."""
+    row(page, path).locator("button.keyname").click()
+    detail = page.locator("#detail")
+    expect(detail.locator("h2.key-path")).to_have_text(path)
+    return detail
+
+
+def open_target(page: Page, clusterd_url: str, kind: str, target_id: str) -> None:
+    """Go to an instance's or a cluster's configuration (the page is open already)."""
+    page.goto(f"{clusterd_url}/#/{kind}/{target_id}")
+    expect(page.locator(f'.target[data-kind="{kind}"][data-id="{target_id}"]')).to_be_visible()
+    expect(page.locator('ul.tree li[data-path="user:/"]')).to_be_visible()
