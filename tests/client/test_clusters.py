@@ -46,14 +46,18 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     cluster_id = cluster.get_attribute("data-id")
     assert cluster_id
 
-    # A second cluster offers web-01 only as "in cluster prod", not silently.
-    form.get_by_label("Name").fill("stage")
+    # A cluster nested in prod offers web-01 only as "in cluster prod", not silently.
+    cluster.locator("summary").click()  # close prod's panel
+    form.get_by_label("Name").fill("canary")
+    form.get_by_label("Inside").select_option(label="prod")
     form.get_by_role("button", name="Create cluster").click()
-    stage = page.locator('li.cluster[data-name="stage"]')
-    stage.locator("summary").click()
-    option = stage.get_by_label("Add member").locator("option", has_text="web-01")
+    canary = cluster.locator('li.cluster[data-name="canary"]')  # shown inside prod
+    expect(canary).to_contain_text("0 members")
+    canary.locator("summary").click()
+    option = canary.get_by_label("Add member").locator("option", has_text="web-01")
     expect(option).to_have_text("web-01 (in cluster prod)")
     expect(option).to_be_disabled()
+    canary.locator("summary").click()
     screenshot(page, "overview")
 
     # Both members' pages are open, their user:/app expanded.

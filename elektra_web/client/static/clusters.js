@@ -174,7 +174,7 @@ export function renderClusters(container, data, ctx) {
       kids.length ? h('ul', { class: 'cluster-tree' }, kids.map(node)) : null,
     );
   };
-  replace(container, h('ul', { class: 'cluster-tree top' }, (childrenOf.get(null) || []).map(node)));
+  replace(container, h('ul', { class: 'cluster-tree roots' }, (childrenOf.get(null) || []).map(node)));
 }
 
 /** The form that creates a cluster; its parent choices follow reloads. */

@@ -73,7 +73,7 @@ export async function showKey(container, ctx, path) {
       h(
         'p',
         { class: 'locked-note' },
-        '🔒 Locked: set by cluster ',
+        'Locked: set by cluster ',
         h('strong', {}, locked.name),
         '; members cannot change it. ',
         lockLink(locked, path),

@@ -218,6 +218,14 @@ export function mountTarget(main, app, kind, id, params) {
     const pending = head.pending;
     replace(
       side,
+      head.status === 'OFFLINE'
+        ? h(
+            'p',
+            { class: 'offline-note', role: 'status' },
+            `${head.name} is offline: the keys shown are as last read, and changes to it fail until it is back. `,
+            head.cluster ? 'Cluster writes wait for it and are delivered when it returns.' : '',
+          )
+        : null,
       pending.length
         ? [
             h('h2', {}, `Waiting to be delivered here (${pending.length})`),
@@ -238,7 +246,7 @@ export function mountTarget(main, app, kind, id, params) {
           ]
         : [],
     );
-    side.hidden = !pending.length;
+    side.hidden = !pending.length && head.status !== 'OFFLINE';
   }
 
   function renderClusterHead() {
@@ -289,12 +297,12 @@ export function mountTarget(main, app, kind, id, params) {
   async function perform({ label, path, forward, inverse, select: then, deleted }) {
     await runOps(target, forward, (r) => onResult(r, label));
     record({ label, target, forward, inverse, kind, id });
-    await afterWrite(path, deleted ? parentOf(path) : then);
+    await afterWrite(path, deleted ? parentOf(path) : then, deleted ? 'DELETE' : 'SET');
   }
 
-  async function afterWrite(path, then) {
+  async function afterWrite(path, then, op) {
     try {
-      await tree.applyChange({ op: 'SET', path });
+      await tree.applyChange({ op, path });
     } catch {
       /* shown by the next refresh */
     }

@@ -108,7 +108,7 @@ export class KeyTree {
         ? h('span', { class: 'val', title: n.value }, n.value)
         : null;
     const lock = n.lockedBy
-      ? h('span', { class: 'lock', title: `set by cluster ${n.lockedBy.name}` }, '🔒 ', n.lockedBy.name)
+      ? h('span', { class: 'lock', title: `set by cluster ${n.lockedBy.name}` }, 'locked · ', n.lockedBy.name)
       : null;
     const count =
       n.hasChildren && n.children && !n.expanded
@@ -264,21 +264,31 @@ export class KeyTree {
       return;
     }
     const own = this.nodes.get(path);
-    if (op === 'DELETE') {
+    let gone = op === 'DELETE';
+    let keys = null;
+    if (!gone && own && own.li && own.li.isConnected) {
+      keys = await this.load(path);
+      gone = !keys[0].exists && !keys[0].children.length;
+    }
+    if (gone) {
       const parent = this.nodes.get(parentOf(path));
       this.forget(path);
       if (parent && parent.children) {
         parent.children = parent.children.filter((c) => !isBelowOrSame(c, path));
         parent.hasChildren = parent.children.length > 0;
         if (!parent.hasChildren) parent.expanded = false;
+        if (!parent.hasChildren && !parent.exists && parentOf(parent.path)) {
+          // Only the deleted keys held it: it is gone too.
+          await this.applyChange({ op: 'DELETE', path: parent.path });
+          return;
+        }
         this.renderRow(parent);
         if (parent.expanded) this.renderChildren(parent);
         flash(parent.row);
       }
       return;
     }
-    if (own && own.li && own.li.isConnected) {
-      const keys = await this.load(path);
+    if (keys) {
       this.apply(own, keys[0]);
       if (own.expanded) await this.refresh(own);
       this.renderRow(own);
