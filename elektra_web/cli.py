@@ -5,6 +5,7 @@ elektra-web clusterd    the GraphQL API for instances and clusters
 elektra-web elektrad    serve this machine's key database over REST
 elektra-web schema      print clusterd's GraphQL schema (SDL)
 elektra-web watch       print each configuration change as a JSON line
+elektra-web token       create, list and revoke clusterd's API tokens
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from . import __version__
+from . import __version__, token_command
 from .elektrad.mounts import MountSpec
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ def _add_elektrad_options(parser: argparse.ArgumentParser, *, with_address: bool
         "(format by suffix: .ini .cfg .conf .json .toml; or PREFIX=FORMAT:FILE)",
     )
     if with_address:
+        parser.add_argument(
+            "--token",
+            help="require 'Authorization: Bearer TOKEN' (other users can read it in the process "
+            "list: prefer --token-file or ELEKTRAD_TOKEN)",
+        )
         parser.add_argument(
             "--token-file",
             type=Path,
@@ -174,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         "2 for a bad filter, 3 for bad credentials.",
     )
     _add_watch_options(watch)
+    token_command.add_parser(commands, common)
     return parser
 
 
@@ -187,7 +194,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
-    token = os.environ.get("ELEKTRAD_TOKEN") or None
+    token = args.token or os.environ.get("ELEKTRAD_TOKEN") or None
     if args.token_file is not None:
         try:
             token = args.token_file.read_text().strip()
@@ -235,7 +242,11 @@ def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
         write_wait=args.write_wait,
         retry_max=args.retry_max,
     )
-    return ClusterdConfig(database_url=args.database or default_database_url(), settings=settings)
+    return ClusterdConfig(
+        database_url=args.database or default_database_url(),
+        settings=settings,
+        admin_token=os.environ.get("ELEKTRA_WEB_ADMIN_TOKEN") or None,
+    )
 
 
 def _clusterd(args: argparse.Namespace) -> int:
@@ -288,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .watch import run
 
         return run(args)
+    if args.command == "token":
+        return token_command.run(args)
     return _schema()
 
 

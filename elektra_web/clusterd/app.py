@@ -8,34 +8,38 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import Tortoise
 
 from ..client import client_routes
 from ..connector.urls import normalize_host
 from ..events import bus_for
+from ..exceptions import Unauthenticated
 from ..models import Instance
-from ..resolvers.auth import SYSTEM
+from ..resolvers.auth import ANONYMOUS, SYSTEM, Caller, Role
 from ..resolvers.delivery import DeliveryService
 from ..resolvers.follow import FeedFollower
 from ..resolvers.health import check_forever
 from ..resolvers.instances import InstanceInput, add_instance
 from ..resolvers.reads import Reads
 from ..resolvers.services import Services, Settings
+from ..resolvers.tokens import authenticate_secret, create_token, ensure_token, has_tokens
 from ..schema.context import Context
 from ..schema.root import schema
-from .auth import authenticate
+from .auth import authenticate, is_ide_page, secret_from_init, unauthenticated
 from .database import migrate, tortoise_config
 
 __all__ = ["ClusterdConfig", "create_app"]
@@ -56,6 +60,12 @@ class ClusterdConfig:
     follow_feeds: bool = True
     #: The transport of the HTTP client to the elektrads (a seam for tests).
     transport: httpx.AsyncBaseTransport | None = None
+    #: An admin token's secret, created at start unless it exists: what
+    #: ``ELEKTRA_WEB_ADMIN_TOKEN`` sets, for automation.
+    admin_token: str | None = None
+    #: Called with a new admin token's secret when the database has no token
+    #: at all: how ``elektra-web up`` signs in its first user.
+    on_first_admin: Callable[[str], None] | None = None
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -75,12 +85,41 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self._services_ref = services_ref
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # HTTP requests are authenticated before strawberry sees them, so that
+        # a missing token is a 401 (websockets: at connection_init, below).
+        if scope["type"] == "http" and not is_ide_page(scope):
+            try:
+                caller = await authenticate(HTTPConnection(scope))
+            except Unauthenticated as exc:
+                await unauthenticated(exc)(scope, receive, send)
+                return
+            scope.setdefault("state", {})["caller"] = caller
+        await super().__call__(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         services = self._services_ref["services"]
-        caller = authenticate(request)
-        return Context(services=services, caller=caller, reads=Reads(services, caller))
+        caller: Caller = request.scope.get("state", {}).get("caller", ANONYMOUS)
+        socket = request if isinstance(request, WebSocket) else None
+        return Context(
+            services=services, caller=caller, reads=Reads(services, caller), socket=socket
+        )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        """Sign a websocket in with the token of its connection_init."""
+        secret = secret_from_init(context.connection_params, context.socket)
+        try:
+            caller = await authenticate_secret(secret or "")
+        except Unauthenticated as exc:
+            log.info("websocket refused: %s", exc.message)
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        assert caller.token_id is not None and caller.role is not None
+        context.caller = caller
+        context.reads = Reads(context.services, caller)
+        context.services.sessions.add(caller.token_id, context.socket)
+        return {"name": caller.name, "role": caller.role.name}
 
 
 def create_app(config: ClusterdConfig) -> Starlette:
@@ -113,7 +152,12 @@ def create_app(config: ClusterdConfig) -> Starlette:
         follower = FeedFollower(services)
         services_ref["services"] = services
         app.state.services = services
-        background: list[asyncio.Task[Any]] = []
+        await _bootstrap_tokens(config)
+        background: list[asyncio.Task[Any]] = [
+            asyncio.create_task(
+                services.sessions.sweep_forever(config.settings.token_sweep_interval)
+            )
+        ]
         if not _shared(config.database_url):
             # Only this process uses an SQLite file: claims left by a previous
             # run (killed before it could release them) are void.
@@ -154,6 +198,19 @@ def create_app(config: ClusterdConfig) -> Starlette:
 def _shared(database_url: str) -> bool:
     """Whether several clusterd replicas may share this database."""
     return not database_url.startswith("sqlite:")
+
+
+async def _bootstrap_tokens(config: ClusterdConfig) -> None:
+    if config.admin_token is not None:
+        await ensure_token(
+            config.admin_token,
+            "admin (ELEKTRA_WEB_ADMIN_TOKEN)",
+            Role.ADMIN,
+            "ELEKTRA_WEB_ADMIN_TOKEN",
+        )
+    if config.on_first_admin is not None and not await has_tokens():
+        _, secret = await create_token(SYSTEM, "first admin (elektra-web up)", Role.ADMIN)
+        config.on_first_admin(secret)
 
 
 async def _register(services: Services, register: Sequence[tuple[str, str]]) -> None:

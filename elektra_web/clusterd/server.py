@@ -63,7 +63,22 @@ def up(
             log.error("elektrad did not start (see its messages above)")
             return 1
         config.register = [*config.register, (socket.gethostname(), elektrad_url)]
-        print(f"\n  Elektra Web is up: http://{_url_host(host)}:{port}/\n", flush=True)
+        url = f"http://{_url_host(host)}:{port}/"
+
+        def first_admin(secret: str) -> None:
+            # In the fragment, which browsers never send to a server or log.
+            print(
+                f"\n  Sign in as the first admin (this link is shown only once):\n"
+                f"  {url}#token={secret}\n",
+                flush=True,
+            )
+
+        config.on_first_admin = first_admin
+        print(
+            f"\n  Elektra Web is up: {url}\n"
+            "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n",
+            flush=True,
+        )
         return serve(config, host, port, log_level=log_level)
     finally:
         child.terminate()

@@ -5,7 +5,8 @@
   conditional UPDATE (rule 2: of two concurrent assignments one wins);
 - ``cluster_key`` is unique per (cluster, path);
 - ``delivery`` rows are the durable per-instance queue of cluster writes
-  (rule 4), delivered in id order per instance.
+  (rule 4), delivered in id order per instance;
+- ``token.digest`` is unique: a secret names one token.
 
 The schema changes only through migrations (``elektra_web/models/migrations``),
 applied by clusterd at start-up.
@@ -16,11 +17,13 @@ with their real type.)
 
 from __future__ import annotations
 
+from .access import AuditEntry, Token, TokenRole
 from .cluster import Cluster, ClusterKey, Drift, DriftPolicy
 from .delivery import Delivery, DeliveryStatus, Operation, OperationKind
 from .instance import Instance, InstanceStatus
 
 __all__ = [
+    "AuditEntry",
     "Cluster",
     "ClusterKey",
     "Delivery",
@@ -31,4 +34,6 @@ __all__ = [
     "InstanceStatus",
     "Operation",
     "OperationKind",
+    "Token",
+    "TokenRole",
 ]

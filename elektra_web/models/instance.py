@@ -28,6 +28,9 @@ class Instance(Model):
     elektrad_id = fields.CharField(max_length=64, null=True, unique=True)
     description: str | None = fields.TextField(null=True)
     visibility = fields.CharField(max_length=50, default="user")
+    # The bearer token its elektrad requires, if any. Stored as it is (clusterd
+    # must send it) and never returned through the API.
+    token = fields.CharField(max_length=500, null=True)
     status = fields.CharEnumField(InstanceStatus, default=InstanceStatus.UNKNOWN, max_length=10)
     last_seen = fields.DatetimeField(null=True)
     elektra_version = fields.CharField(max_length=50, null=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ..exceptions import Forbidden
+from ..exceptions import Forbidden, Unauthenticated
 
-__all__ = ["Caller", "Role"]
+__all__ = ["ANONYMOUS", "SYSTEM", "Caller", "Role"]
 
 
 class Role(IntEnum):
@@ -24,16 +24,27 @@ class Role(IntEnum):
 
 @dataclass(frozen=True)
 class Caller:
+    """Who calls: a token's holder, clusterd itself, or nobody yet
+    (``role`` None: a websocket before its ``connection_init``)."""
+
     name: str
-    role: Role
+    role: Role | None
+    #: The token the caller signed in with (None: not a token).
+    token_id: int | None = None
 
     def require(self, role: Role) -> None:
-        """Refuse with FORBIDDEN unless the caller has at least ``role``."""
+        """Refuse with UNAUTHENTICATED when nobody signed in, with FORBIDDEN
+        unless the caller has at least ``role``."""
+        if self.role is None:
+            raise Unauthenticated("sign in with a token first")
         if self.role < role:
             raise Forbidden(
                 f"{self.name} is a {self.role.name.lower()}; this needs {role.name.lower()}"
             )
 
+
+#: Nobody: what a connection is before it has shown a token.
+ANONYMOUS = Caller("anonymous", None)
 
 #: clusterd acting on its own (start-up registration, background work).
 SYSTEM = Caller("clusterd", Role.ADMIN)

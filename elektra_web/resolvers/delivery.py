@@ -176,20 +176,18 @@ class DeliveryService:
             async with self._in_flight:
                 await _send(self._services, instance, delivery)
         except InstanceRefused as exc:
+            if exc.status in (401, 403):
+                # clusterd's token for it is wrong: the change is not refused,
+                # it waits (PENDING) until an admin fixes the token.
+                error = f"{instance.name} refused clusterd's credentials ({exc.status})"
+                return await self._retry_later(instance, delivery, error)
             if exc.status == 404 and delivery.kind in (OperationKind.DELETE, OperationKind.META):
                 delivery.status = DeliveryStatus.APPLIED  # already gone: a retry
             else:
                 delivery.status = DeliveryStatus.FAILED
                 delivery.last_error = f"{instance.name} refused: {exc.message}"
         except ConnectorError as exc:
-            delivery.last_error = str(exc)
-            delivery.next_attempt_at = _now() + dt.timedelta(seconds=self._backoff(delivery))
-            await delivery.save()
-            if instance.status is not InstanceStatus.OFFLINE:
-                instance.status = InstanceStatus.OFFLINE
-                await Instance.filter(id=instance.id).update(status=InstanceStatus.OFFLINE)
-                await notify.status_changed(self._services, instance)
-            return False
+            return await self._retry_later(instance, delivery, str(exc))
         else:
             delivery.status = DeliveryStatus.APPLIED
         if delivery.status is DeliveryStatus.APPLIED:
@@ -203,6 +201,18 @@ class DeliveryService:
         if delivery.status is DeliveryStatus.APPLIED and delivery.kind is OperationKind.SET:
             await drift.resolve(self._services, instance.id, delivery.path)
         return True
+
+    async def _retry_later(self, instance: Instance, delivery: Delivery, error: str) -> bool:
+        """Keep the delivery PENDING, retry after a backoff; the instance is
+        OFFLINE to clusterd meanwhile."""
+        delivery.last_error = error
+        delivery.next_attempt_at = _now() + dt.timedelta(seconds=self._backoff(delivery))
+        await delivery.save()
+        if instance.status is not InstanceStatus.OFFLINE:
+            instance.status = InstanceStatus.OFFLINE
+            await Instance.filter(id=instance.id).update(status=InstanceStatus.OFFLINE)
+            await notify.status_changed(self._services, instance)
+        return False
 
     def _backoff(self, delivery: Delivery) -> float:
         base = self._settings.retry_base * 2.0 ** min(delivery.attempts - 1, 20)

@@ -35,6 +35,8 @@ class InstanceInput:
     host: str | None = None
     description: str | None = None
     visibility: str | None = None
+    #: The bearer token its elektrad requires ("" on update: none any more).
+    token: str | None = None
 
 
 async def list_instances(caller: Caller) -> list[Instance]:
@@ -60,8 +62,9 @@ async def add_instance(services: Services, caller: Caller, data: InstanceInput) 
         host=host,
         description=data.description,
         visibility=data.visibility or "user",
+        token=_token(data.token),
     )
-    version = await probe(services, instance)
+    version = await probe(services, instance, refuse_credentials=True)
     if version is not None:
         await _refuse_same_daemon(instance.elektrad_id)
     try:
@@ -81,6 +84,10 @@ async def update_instance(
     if data.name is not None and data.name != instance.name:
         instance.name = _name(data.name)
         await _refuse_taken(name=instance.name, exclude=instance.id)
+    reprobe = False
+    if data.token is not None and _token(data.token) != instance.token:
+        instance.token = _token(data.token)
+        reprobe = True
     if data.host is not None:
         host = await _host(services, data.host)
         if host != instance.host:
@@ -89,8 +96,9 @@ async def update_instance(
             instance.elektrad_id = None
             instance.feed_epoch = instance.feed_revision = None
             instance.status = InstanceStatus.UNKNOWN
-            if await probe(services, instance) is not None:
-                await _refuse_same_daemon(instance.elektrad_id, exclude=instance.id)
+            reprobe = True
+    if reprobe and await probe(services, instance, refuse_credentials=True) is not None:
+        await _refuse_same_daemon(instance.elektrad_id, exclude=instance.id)
     if data.description is not None:
         instance.description = data.description
     if data.visibility is not None:
@@ -109,13 +117,26 @@ async def remove_instance(caller: Caller, instance_id: int | str) -> int:
     return instance.id
 
 
-async def probe(services: Services, instance: Instance) -> dict[str, Any] | None:
+async def probe(
+    services: Services, instance: Instance, *, refuse_credentials: bool = False
+) -> dict[str, Any] | None:
     """Ask the instance's elektrad for its version; note status and identity.
 
     Does not save. Returns the version, or ``None`` if it could not be reached.
+    With ``refuse_credentials`` (registering, changing the token), an elektrad
+    that refuses clusterd's token is an error rather than "offline".
     """
     try:
         version = await services.client(instance).version()
+    except connector_errors.InstanceRefused as exc:
+        if refuse_credentials and exc.status in (401, 403):
+            raise BadInput(
+                f"{instance.host} refused clusterd's credentials ({exc.status}): "
+                + ("give the token it requires" if instance.token is None else "wrong token"),
+                field="token",
+            ) from exc
+        instance.status = InstanceStatus.OFFLINE
+        return None
     except connector_errors.ConnectorError:
         instance.status = InstanceStatus.OFFLINE
         return None
@@ -143,6 +164,15 @@ def _id(value: int | str) -> int:
         return int(value)
     except ValueError:
         raise NotFound(f"no instance with id {value!r}") from None
+
+
+def _token(token: str | None) -> str | None:
+    if token is None or not token.strip():
+        return None
+    token = token.strip()
+    if len(token) > 500 or any(c in token for c in "\r\n"):
+        raise BadInput("an elektrad token is one line of at most 500 characters", field="token")
+    return token
 
 
 def _name(name: str | None) -> str:

@@ -44,8 +44,11 @@ class Reads:
         self.services = services
         self.caller = caller
         settings = services.settings
+        # The loader batches by host; the instance a host belongs to, read
+        # before each load, gives the token to send.
+        self._tokens: dict[str, str | None] = {}
         self.loader = KeyLoader(
-            lambda host: services.client_for_host(str(host)),
+            lambda host: services.client_for_host(str(host), self._tokens.get(str(host))),
             limit=settings.fanout_limit,
             timeout=settings.call_timeout,
         )
@@ -93,6 +96,7 @@ class Reads:
                 "ask for fewer instances or keys at once"
             )
         try:
+            self._tokens[instance.host] = instance.token
             node: dict[str, Any] = await self.loader.load((instance.host, str(name), depth))
         except InstanceRefused as exc:
             raise refusal(instance, exc) from exc

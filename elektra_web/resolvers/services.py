@@ -15,6 +15,7 @@ from ..connector.client import ElektradClient
 from ..connector.hosts import Network, parse_networks
 from ..events import EventBus
 from ..models import Instance
+from .sessions import Sessions
 
 if TYPE_CHECKING:
     from .delivery import DeliveryService
@@ -55,6 +56,9 @@ class Settings:
     #: Keys one GraphQL request may read from elektrads (a query that fans out
     #: to many instances costs one per instance and field).
     max_reads_per_request: int = 20_000
+    #: Seconds between looks for tokens revoked by another replica or the
+    #: command line, whose websockets here must close.
+    token_sweep_interval: float = 1.0
 
 
 @dataclass
@@ -67,6 +71,8 @@ class Services:
     feed_http: httpx.AsyncClient | None = None
     settings: Settings = field(default_factory=Settings)
     deliveries: DeliveryService | None = None
+    #: Open websockets by token, to end them when their token is revoked.
+    sessions: Sessions = field(default_factory=Sessions)
     #: This clusterd process, in leases it holds on instances.
     replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: Instances read for events, shared by all subscribers (see live.py).
@@ -79,17 +85,24 @@ class Services:
         return parse_networks(self.settings.allowed_networks)
 
     def client(self, instance: Instance, operation: str | None = None) -> ElektradClient:
-        """A client for the instance; writes are tagged with ``operation``."""
+        """A client for the instance (with its token); writes are tagged with
+        ``operation``."""
         return ElektradClient(
-            self.http, instance.host, timeout=self.settings.call_timeout, operation=operation
+            self.http,
+            instance.host,
+            timeout=self.settings.call_timeout,
+            token=instance.token,
+            operation=operation,
         )
 
     def feed_client(self, instance: Instance) -> ElektradClient:
         http = self.feed_http or self.http
-        return ElektradClient(http, instance.host, timeout=self.settings.call_timeout)
+        return ElektradClient(
+            http, instance.host, timeout=self.settings.call_timeout, token=instance.token
+        )
 
-    def client_for_host(self, host: str) -> ElektradClient:
-        return ElektradClient(self.http, host, timeout=self.settings.call_timeout)
+    def client_for_host(self, host: str, token: str | None = None) -> ElektradClient:
+        return ElektradClient(self.http, host, timeout=self.settings.call_timeout, token=token)
 
     @property
     def delivery(self) -> DeliveryService:

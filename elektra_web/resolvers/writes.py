@@ -149,6 +149,11 @@ async def _write_instance(
 def refusal(instance: Instance, exc: InstanceRefused) -> Exception:
     """An elektrad's refusal as the API's error."""
     message = f"{instance.name} refused: {exc.message}"
+    if exc.status in (401, 403):
+        return InstanceUnreachable(
+            f"{instance.name} refused clusterd's credentials ({exc.status}): "
+            "set the token it requires with updateInstance"
+        )
     if exc.name == "ValidationError":
         return ValidationFailed(message)
     if exc.name == "InvalidKeyName":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import strawberry
 
@@ -17,6 +18,10 @@ class Context:
     services: Services
     caller: Caller
     reads: Reads
+    #: A websocket's ``connection_init`` payload (set by strawberry).
+    connection_params: Any = None
+    #: The websocket this context belongs to (None for HTTP).
+    socket: Any = None
     _clusters: dict[int, Cluster | None] = field(default_factory=dict)
 
     async def cluster(self, cluster_id: int | None) -> Cluster | None:

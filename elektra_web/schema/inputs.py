@@ -6,7 +6,7 @@ import strawberry
 
 from ..resolvers.clusters import KEEP, ClusterInput
 from ..resolvers.instances import InstanceInput
-from .enums import DriftPolicy
+from .enums import DriftPolicy, Role
 
 
 @strawberry.input
@@ -15,9 +15,16 @@ class AddInstanceInput:
     host: str
     description: str | None = None
     visibility: str | None = None
+    token: str | None = strawberry.field(
+        default=None,
+        description="The bearer token its elektrad requires. Stored by clusterd, sent with "
+        "every call to it, never returned.",
+    )
 
     def to_data(self) -> InstanceInput:
-        return InstanceInput(self.name, self.host, self.description, self.visibility)
+        return InstanceInput(
+            self.name, self.host, self.description, self.visibility, token=self.token
+        )
 
 
 @strawberry.input
@@ -26,9 +33,20 @@ class UpdateInstanceInput:
     host: str | None = None
     description: str | None = None
     visibility: str | None = None
+    token: str | None = strawberry.field(
+        default=None, description='A new token for its elektrad; "" for none.'
+    )
 
     def to_data(self) -> InstanceInput:
-        return InstanceInput(self.name, self.host, self.description, self.visibility)
+        return InstanceInput(
+            self.name, self.host, self.description, self.visibility, token=self.token
+        )
+
+
+@strawberry.input
+class CreateTokenInput:
+    name: str = strawberry.field(description='Whose or what for, e.g. "alice" or "deploy bot".')
+    role: Role
 
 
 @strawberry.input

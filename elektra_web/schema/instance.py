@@ -39,6 +39,9 @@ class InstanceType:
     status: InstanceStatus
     last_seen: dt.datetime | None
     elektra_version: str | None = strawberry.field(description="As its elektrad reports it.")
+    has_token: bool = strawberry.field(
+        description="Whether clusterd sends a token to its elektrad (the token is never shown)."
+    )
 
     @classmethod
     def from_model(cls, model: models.Instance) -> InstanceType:
@@ -52,6 +55,7 @@ class InstanceType:
             status=model.status,
             last_seen=model.last_seen,
             elektra_version=model.elektra_version,
+            has_token=model.token is not None,
         )
 
     @strawberry.field

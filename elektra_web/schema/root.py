@@ -19,12 +19,20 @@ from strawberry.types import ExecutionContext
 from .. import __version__
 from ..exceptions import ClusterdError
 from ..models import OperationKind
-from ..resolvers import clusters, drift, instances
+from ..resolvers import audit, clusters, drift, instances, tokens
+from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
+from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
 from .cluster import ClusterType
 from .context import Info
 from .enums import DriftAction
-from .inputs import AddInstanceInput, CreateClusterInput, UpdateClusterInput, UpdateInstanceInput
+from .inputs import (
+    AddInstanceInput,
+    CreateClusterInput,
+    CreateTokenInput,
+    UpdateClusterInput,
+    UpdateInstanceInput,
+)
 from .instance import InstanceType
 from .live import Subscription
 from .writes import TargetInput, WriteResult
@@ -80,6 +88,35 @@ class Query:
     def version(self) -> Version:
         return Version(api=1, clusterd=__version__)
 
+    @strawberry.field(description="Who is signed in.")
+    def me(self, info: Info) -> Me:
+        caller = info.context.caller
+        caller.require(Role.VIEWER)
+        assert caller.role is not None
+        token_id = strawberry.ID(str(caller.token_id)) if caller.token_id is not None else None
+        return Me(name=caller.name, role=caller.role, token_id=token_id)
+
+    @strawberry.field(description="All API tokens, revoked ones too (admins only).")
+    async def tokens(self, info: Info) -> list[TokenType]:
+        return [TokenType.from_model(t) for t in await tokens.list_tokens(info.context.caller)]
+
+    @strawberry.field(
+        description="Changes asked of clusterd, newest first (admins only). Page back with "
+        "before: the id of the last entry seen."
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: int = 100,
+        before: strawberry.ID | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntryType]:
+        entries = await audit.audit_log(
+            info.context.caller, first=first, before=before, actor=actor, action=action
+        )
+        return [AuditEntryType.from_model(e) for e in entries]
+
 
 #: ``from`` is a Python keyword: the argument is ``from_`` here, ``from`` in GraphQL.
 From = Annotated[str, strawberry.argument(name="from")]
@@ -92,13 +129,13 @@ async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @audited_mutation()
     async def add_instance(self, info: Info, input: AddInstanceInput) -> InstanceType:
         ctx = info.context
         added = await instances.add_instance(ctx.services, ctx.caller, input.to_data())
         return InstanceType.from_model(added)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def update_instance(
         self, info: Info, id: strawberry.ID, input: UpdateInstanceInput
     ) -> InstanceType:
@@ -106,27 +143,27 @@ class Mutation:
         updated = await instances.update_instance(ctx.services, ctx.caller, id, input.to_data())
         return InstanceType.from_model(updated)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def remove_instance(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         return strawberry.ID(str(await instances.remove_instance(info.context.caller, id)))
 
-    @strawberry.mutation
+    @audited_mutation()
     async def create_cluster(self, info: Info, input: CreateClusterInput) -> ClusterType:
         created = await clusters.create_cluster(info.context.caller, input.to_data())
         return ClusterType.from_model(created)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def update_cluster(
         self, info: Info, id: strawberry.ID, input: UpdateClusterInput
     ) -> ClusterType:
         updated = await clusters.update_cluster(info.context.caller, id, input.to_data())
         return ClusterType.from_model(updated)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def delete_cluster(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         return strawberry.ID(str(await clusters.delete_cluster(info.context.caller, id)))
 
-    @strawberry.mutation
+    @audited_mutation()
     async def assign_instance(
         self, info: Info, cluster_id: strawberry.ID, instance_id: strawberry.ID
     ) -> InstanceType:
@@ -134,34 +171,34 @@ class Mutation:
         assigned = await clusters.assign_instance(ctx.services, ctx.caller, cluster_id, instance_id)
         return InstanceType.from_model(assigned)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def unassign_instance(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
         left = await clusters.unassign_instance(info.context.caller, instance_id)
         return InstanceType.from_model(left)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def set_key(self, info: Info, target: TargetInput, path: str, value: str) -> WriteResult:
         return await _write(info, target, Change(OperationKind.SET, path, value))
 
-    @strawberry.mutation(description="Recursive, like kdb rm -r.")
+    @audited_mutation(description="Recursive, like kdb rm -r.")
     async def delete_key(self, info: Info, target: TargetInput, path: str) -> WriteResult:
         return await _write(info, target, Change(OperationKind.DELETE, path))
 
-    @strawberry.mutation
+    @audited_mutation()
     async def move_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
         return await _write(info, target, Change(OperationKind.MOVE, from_, target=to))
 
-    @strawberry.mutation
+    @audited_mutation()
     async def copy_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
         return await _write(info, target, Change(OperationKind.COPY, from_, target=to))
 
-    @strawberry.mutation
+    @audited_mutation()
     async def set_meta(
         self, info: Info, target: TargetInput, path: str, key: str, value: str
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, value, meta_key=key))
 
-    @strawberry.mutation(
+    @audited_mutation(
         description="Settle drift of one key on one member: REAPPLY the cluster's value "
         "there, or ADOPT the member's value into the cluster (a write to every member)."
     )
@@ -172,11 +209,22 @@ class Mutation:
         result = await drift.resolve_drift(ctx.services, ctx.caller, instance_id, path, action)
         return WriteResult.from_data(result)
 
-    @strawberry.mutation
+    @audited_mutation()
     async def delete_meta(
         self, info: Info, target: TargetInput, path: str, key: str
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, None, meta_key=key))
+
+    @audited_mutation(description="A new API token; its secret is shown only in this answer.")
+    async def create_token(self, info: Info, input: CreateTokenInput) -> CreatedToken:
+        token, secret = await tokens.create_token(info.context.caller, input.name, input.role)
+        return CreatedToken(token=TokenType.from_model(token), secret=secret)
+
+    @audited_mutation(description="Revoke a token: refused from now on, its websockets closed.")
+    async def revoke_token(self, info: Info, id: strawberry.ID) -> TokenType:
+        ctx = info.context
+        token = await tokens.revoke_token(ctx.services.sessions, ctx.caller, id)
+        return TokenType.from_model(token)
 
 
 def _unexpected(error: GraphQLError) -> bool:

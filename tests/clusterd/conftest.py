@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -31,6 +35,11 @@ TEST_SETTINGS = Settings(
 )
 
 
+#: The admin token every test clusterd is started with (``admin_token``).
+ADMIN_TOKEN = "ewt_admin-token-for-the-tests"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 class GraphQLError(AssertionError):
     pass
 
@@ -39,10 +48,19 @@ class GraphQLError(AssertionError):
 class Clusterd:
     url: str
     http: httpx.Client
+    #: The secret every query is sent with (None: none at all).
+    token: str | None = ADMIN_TOKEN
+
+    def as_(self, token: str | None) -> Clusterd:
+        """The same clusterd, asked with another token."""
+        return Clusterd(self.url, self.http, token)
 
     def query(self, document: str, **variables: Any) -> dict[str, Any]:
         """Run a GraphQL document; the whole response (data and errors)."""
-        response = self.http.post("/graphql", json={"query": document, "variables": variables})
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.http.post(
+            "/graphql", json={"query": document, "variables": variables}, headers=headers
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -65,6 +83,10 @@ class Clusterd:
 
 @contextmanager
 def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
+    """Serve clusterd in a thread; it knows ``ADMIN_TOKEN`` unless the config
+    names another admin token."""
+    if config.admin_token is None:
+        config.admin_token = ADMIN_TOKEN
     with servers.serve_in_thread(
         create_app(config),
         lifespan="on",
@@ -72,6 +94,34 @@ def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
         ws_per_message_deflate=False,  # as clusterd.server runs it
     ) as url:
         yield url
+
+
+def spawn_clusterd(
+    port: int,
+    database: str,
+    *options: str,
+    home: Path | None = None,
+    output: IO[bytes] | None = None,
+) -> subprocess.Popen[bytes]:
+    """``elektra-web clusterd`` as a process that knows ``ADMIN_TOKEN``,
+    returned once it answers."""
+    command = [
+        sys.executable, "-m", "elektra_web", "--log-level", "warning", "clusterd",
+        "--port", str(port), "--database", database, *options,
+    ]  # fmt: skip
+    env = {**os.environ, "ELEKTRA_WEB_ADMIN_TOKEN": ADMIN_TOKEN}
+    if home is not None:
+        env["HOME"] = str(home)
+    process = subprocess.Popen(command, env=env, stdout=output, stderr=output and subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/graphql?query={{version{{api}}}}", headers=AUTH)
+            return process
+        except httpx.TransportError:
+            assert process.poll() is None, "clusterd exited"
+            assert time.monotonic() < deadline, "clusterd did not start"
+            time.sleep(0.05)
 
 
 class Elektrad:
@@ -134,5 +184,8 @@ def elektrads(tmp_path: Path) -> Iterator[Callable[..., list[Elektrad]]]:
 @pytest.fixture
 def clusterd(database_url: str) -> Iterator[Clusterd]:
     config = ClusterdConfig(database_url=database_url, settings=TEST_SETTINGS)
-    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with (
+        serve_clusterd(config) as url,
+        httpx.Client(base_url=url, timeout=30, headers=AUTH) as http,
+    ):
         yield Clusterd(url, http)

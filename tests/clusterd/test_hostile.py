@@ -5,6 +5,7 @@ clear error, and nothing is changed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -18,7 +19,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from elektra_web.clusterd.app import ClusterdConfig
 
 from .api import add_instance, error_code
-from .conftest import TEST_SETTINGS, Clusterd, Elektrad, serve_clusterd
+from .conftest import ADMIN_TOKEN, TEST_SETTINGS, Clusterd, Elektrad, serve_clusterd
+
+AUTH_INIT = {"token": ADMIN_TOKEN}
 
 
 @pytest.fixture
@@ -98,7 +101,7 @@ def ws_handshake(url: str, **options: Any) -> Any:
         async with websockets.connect(
             url.replace("http://", "ws://") + "/graphql", **options
         ) as socket:
-            await socket.send('{"type": "connection_init"}')
+            await socket.send(json.dumps({"type": "connection_init", "payload": AUTH_INIT}))
             return await asyncio.wait_for(socket.recv(), 5)
 
     return asyncio.run(run())

@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from .api import add_instance, assign, create_cluster, set_key, target
-from .conftest import Clusterd, Elektrad
+from .conftest import ADMIN_TOKEN, Clusterd, Elektrad
 from .ws import connect
 
 CHANGES = """subscription($i: ID, $c: ID, $p: String) {
@@ -304,12 +304,15 @@ def test_a_repair_policy_puts_the_cluster_value_back_by_itself(
     wait_for(lambda: daemons[0].value(path) == "8080")
 
 
+INIT = {"type": "connection_init", "payload": {"token": ADMIN_TOKEN}}
+
+
 @pytest.mark.parametrize(
     ("messages", "code"),
     [
         ([{"type": "subscribe", "id": "1", "payload": {"query": "{ version { api } }"}}], 4401),
-        ([{"type": "connection_init"}, {"type": "nonsense"}], 4400),
-        ([{"type": "connection_init"}, {"type": "connection_init"}], 4429),
+        ([INIT, {"type": "nonsense"}], 4400),
+        ([INIT, INIT], 4429),
     ],
 )
 def test_protocol_errors_close_the_socket_with_the_protocol_codes(

@@ -3,10 +3,8 @@ still pending."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +13,7 @@ import httpx
 
 from ..elektrad.conftest import free_port
 from .api import add_instance, assign, create_cluster, error_code, results, set_key, target
-from .conftest import Clusterd, Elektrad
+from .conftest import AUTH, Clusterd, Elektrad, spawn_clusterd
 
 
 def test_an_instance_is_renamed_moved_and_removed(
@@ -79,28 +77,13 @@ def test_pending_deliveries_land_after_clusterd_is_killed_and_restarted(
     online, offline = elektrads(2)
     offline.stop()
     port = free_port()
-    command = [
-        sys.executable, "-m", "elektra_web", "--log-level", "warning", "clusterd",
-        "--port", str(port), "--database", database_url,
-    ]  # fmt: skip
 
     def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, env={**os.environ, "HOME": str(tmp_path)})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.post(
-                    f"http://127.0.0.1:{port}/graphql", json={"query": "{ version { api } }"}
-                )
-                return process
-            except httpx.TransportError:
-                assert process.poll() is None, "clusterd exited"
-                time.sleep(0.1)
-        raise AssertionError("clusterd did not start")
+        return spawn_clusterd(port, database_url, home=tmp_path)
 
     process = start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=AUTH) as http:
             clusterd = Clusterd(f"http://127.0.0.1:{port}", http)
             cluster = create_cluster(clusterd, "prod")
             for name, daemon in [("up", online), ("down", offline)]:
@@ -133,26 +116,14 @@ def test_a_restarted_clusterd_follows_the_feeds_again_at_once(
     (daemon,) = elektrads(1)
     database = f"sqlite://{tmp_path / 'c.sqlite3'}"
     port = free_port()
-    command = [
-        sys.executable, "-m", "elektra_web", "--log-level", "warning", "clusterd",
-        "--port", str(port), "--database", database,
-    ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 
     def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, env={**os.environ, "HOME": str(tmp_path)})
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(f"{url}/graphql", json={"query": "{ version { api } }"})
-                return process
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.1)
+        return spawn_clusterd(port, database, home=tmp_path)
 
     process = start()
     try:
-        with httpx.Client(base_url=url, timeout=30) as http:
+        with httpx.Client(base_url=url, timeout=30, headers=AUTH) as http:
             instance = add_instance(Clusterd(url, http), "web", daemon.url)
         time.sleep(1)  # it now follows the instance's feed
         process.send_signal(signal.SIGKILL)

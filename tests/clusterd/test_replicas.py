@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ import pytest
 
 from ..elektrad.conftest import free_port
 from .api import add_instance, assign, create_cluster, results, set_key, target
-from .conftest import Clusterd, Elektrad
+from .conftest import AUTH, Clusterd, Elektrad, spawn_clusterd
 from .ws import connect
 
 
@@ -29,26 +27,11 @@ from .ws import connect
 def replica(database: str, home: Path) -> Iterator[Clusterd]:
     """A clusterd process on ``database``, with quick retries and checks."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "elektra_web", "--log-level", "warning", "clusterd",
-            "--port", str(port), "--database", database,
-            "--health-interval", "0.3", "--retry-max", "0.5", "--write-wait", "3",
-        ],
-        env={**os.environ, "HOME": str(home)},
-    )  # fmt: skip
+    options = ("--health-interval", "0.3", "--retry-max", "0.5", "--write-wait", "3")
+    process = spawn_clusterd(port, database, *options, home=home)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(f"{url}/graphql", json={"query": "{ version { api } }"})
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "clusterd exited"
-                assert time.monotonic() < deadline, "clusterd did not start"
-                time.sleep(0.1)
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=url, timeout=60, headers=AUTH) as http:
             yield Clusterd(url, http)
     finally:
         process.terminate()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .api import add_instance, assign, create_cluster, error_code, set_key, target
-from .conftest import Clusterd, Elektrad
+from .conftest import AUTH, Clusterd, Elektrad
 
 # -- rule 1: no instance twice --------------------------------------------------
 
@@ -93,7 +93,7 @@ def test_of_two_concurrent_assignments_exactly_one_wins(
         instance = instances[0]
 
         def claim(cluster: str, instance: str = instance) -> bool:
-            with httpx.Client(base_url=clusterd.url, timeout=30) as http:
+            with httpx.Client(base_url=clusterd.url, timeout=30, headers=AUTH) as http:
                 body = http.post(
                     "/graphql",
                     json={

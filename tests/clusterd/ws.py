@@ -11,6 +11,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from .conftest import ADMIN_TOKEN
+
 
 class Socket:
     def __init__(self, connection: ClientConnection) -> None:
@@ -48,11 +50,13 @@ class Socket:
 
 
 @asynccontextmanager
-async def connect(base_url: str, *, init: bool = True) -> AsyncIterator[Socket]:
+async def connect(
+    base_url: str, *, init: bool = True, token: str | None = ADMIN_TOKEN
+) -> AsyncIterator[Socket]:
     url = base_url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
         socket = Socket(connection)
         if init:
-            await socket.send({"type": "connection_init"})
+            await socket.send({"type": "connection_init", "payload": {"token": token}})
             assert (await socket.receive())["type"] == "connection_ack"
         yield socket

@@ -20,8 +20,13 @@ class WatchProcess:
     """``python -m elektra_web watch ARGS``; stdout and stderr are read by
     threads so that a test can wait for a line with a bound."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: Sequence[str], env: dict[str, str] | None = None, token: str | None = None
+    ) -> None:
+        """``token``: in ``ELEKTRA_WEB_TOKEN`` (by default none: ``env`` may set it)."""
         base = {k: v for k, v in os.environ.items() if k != "ELEKTRA_WEB_TOKEN"}
+        if token is not None:
+            base["ELEKTRA_WEB_TOKEN"] = token
         self.process = subprocess.Popen(
             [sys.executable, "-m", "elektra_web", "watch", *args],
             stdout=subprocess.PIPE,

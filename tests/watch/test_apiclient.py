@@ -13,7 +13,7 @@ import pytest
 from elektra_web.apiclient import ApiError, ClusterdClient, ConnectionLost, endpoints, query_sync
 
 from ..clusterd.api import create_cluster, set_key, target
-from ..clusterd.conftest import Clusterd
+from ..clusterd.conftest import ADMIN_TOKEN, Clusterd
 from ..elektrad.conftest import free_port
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def test_endpoints_are_derived_from_the_base_url() -> None:
 
 def test_query_returns_data_and_raises_errors_with_their_code(clusterd: Clusterd) -> None:
     async def scenario() -> tuple[dict[str, Any], ApiError, ApiError]:
-        async with ClusterdClient(clusterd.url) as client:
+        async with ClusterdClient(clusterd.url, token=ADMIN_TOKEN) as client:
             created = await client.query(
                 "mutation($n: String!) { createCluster(input: {name: $n}) { name } }", n="prod"
             )
@@ -75,7 +75,9 @@ def test_query_returns_data_and_raises_errors_with_their_code(clusterd: Clusterd
         ["deleteCluster"],
     )
     assert invalid.code == "GRAPHQL_ERROR" and "nonsense" in invalid.message
-    assert query_sync(clusterd.url, "{ clusters { name } }") == {"clusters": [{"name": "prod"}]}
+    assert query_sync(clusterd.url, "{ clusters { name } }", token=ADMIN_TOKEN) == {
+        "clusters": [{"name": "prod"}]
+    }
 
 
 def test_subscribe_yields_each_change(clusterd: Clusterd) -> None:
@@ -83,7 +85,7 @@ def test_subscribe_yields_each_change(clusterd: Clusterd) -> None:
 
     async def scenario() -> dict[str, Any]:
         async with (
-            ClusterdClient(clusterd.url) as client,
+            ClusterdClient(clusterd.url, token=ADMIN_TOKEN) as client,
             aclosing(client.subscribe(CHANGES, c=prod, p="user:/app")) as events,
         ):
             await first_event(
@@ -108,7 +110,7 @@ def test_subscribe_yields_each_change(clusterd: Clusterd) -> None:
 def test_a_subscription_that_the_server_refuses_raises_its_code(clusterd: Clusterd) -> None:
     async def scenario() -> list[str]:
         codes = []
-        async with ClusterdClient(clusterd.url) as client:
+        async with ClusterdClient(clusterd.url, token=ADMIN_TOKEN) as client:
             for variables in ({"p": "app"}, {"c": "999"}):
                 subscription = client.subscription(CHANGES, **variables)
                 with pytest.raises(ApiError) as refused:

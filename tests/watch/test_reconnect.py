@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +14,7 @@ import httpx
 import pytest
 
 from ..clusterd.api import create_cluster, set_key, target
-from ..clusterd.conftest import Clusterd
+from ..clusterd.conftest import ADMIN_TOKEN, AUTH, Clusterd, spawn_clusterd
 from ..elektrad.conftest import free_port
 from .process import WatchProcess
 
@@ -26,24 +24,10 @@ def clusterd_process(port: int, database: Path, log: Path, stop: int) -> Iterato
     """``elektra-web clusterd`` as a process, once it answers; stopped with
     signal ``stop`` at the end."""
     with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "elektra_web", "clusterd", "--log-level", "warning",
-             "--port", str(port), "--database", f"sqlite:///{database}"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = spawn_clusterd(port, f"sqlite:///{database}", output=output)
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url, timeout=10) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "clusterd did not start"
-                try:
-                    http.post("/graphql", json={"query": "{ version { api } }"})
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+        with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
             yield Clusterd(url, http)
     finally:
         process.send_signal(stop)
@@ -65,7 +49,7 @@ def test_a_watch_reconnects_after_clusterd_restarts(
     database, log = tmp_path / "c.sqlite3", tmp_path / "clusterd.log"
     with clusterd_process(port, database, log, stop) as first:
         prod = create_cluster(first, "prod")
-        watch = WatchProcess(["--url", first.url, "--cluster", "prod"])
+        watch = WatchProcess(["--url", first.url, "--cluster", "prod"], token=ADMIN_TOKEN)
         watches.append(watch)
         watch.wait_until_live(
             lambda n: set_key(first, target(cluster=prod), "user:/probe", f"a{n}")

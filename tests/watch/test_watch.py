@@ -3,13 +3,14 @@ line per change, filters, and the exit status of each way it can end."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 
 from ..clusterd.api import add_instance, assign, create_cluster, set_key, target
-from ..clusterd.conftest import Clusterd, Elektrad
+from ..clusterd.conftest import ADMIN_TOKEN, Clusterd, Elektrad
 from .process import WatchProcess
 
 
@@ -23,7 +24,9 @@ def test_prints_a_json_line_per_change_of_a_cluster_below_a_path(
     member_id = add_instance(clusterd, "member", member.url)
     assign(clusterd, prod, member_id)
     outside = add_instance(clusterd, "outsider", outsider.url)
-    watch = WatchProcess(["--url", clusterd.url, "--cluster", "prod", "--path", "user:/app"])
+    watch = WatchProcess(
+        ["--url", clusterd.url, "--cluster", "prod", "--path", "user:/app"], token=ADMIN_TOKEN
+    )
     watches.append(watch)
     watch.wait_until_live(
         lambda n: set_key(clusterd, target(cluster=prod), "user:/app/probe", str(n))
@@ -63,7 +66,7 @@ def test_an_instance_filter_and_ctrl_c(
     web, db = elektrads(2)
     web_id = add_instance(clusterd, "web", web.url)
     db_id = add_instance(clusterd, "db", db.url)
-    watch = WatchProcess(["--url", clusterd.url, "--instance", "web"])
+    watch = WatchProcess(["--url", clusterd.url, "--instance", "web"], token=ADMIN_TOKEN)
     watches.append(watch)
     watch.wait_until_live(
         lambda n: set_key(clusterd, target(instance=web_id), "user:/probe", str(n))
@@ -85,6 +88,7 @@ def test_an_instance_filter_and_ctrl_c(
 def run_watch(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "elektra_web", "watch", *args],
+        env={**os.environ, "ELEKTRA_WEB_TOKEN": ADMIN_TOKEN},
         capture_output=True,
         text=True,
         timeout=60,
