@@ -137,8 +137,10 @@ def client(page: Page, clusterd: Clusterd, token: str | None) -> Page:
     return page
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
     """Save docs/screenshots/NAME.png when SCREENSHOTS=1 (the README shows them)."""
     if os.environ.get("SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+        # Let the highlight of a change fade first.
+        page.wait_for_function("() => !document.querySelector('.flash')")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -180,7 +180,7 @@ def test_websocket_lost_reconnects_and_catches_up(
     open_target(page, clusterd.url, "instance", web_id)
     expand(page, "user:/")
     expand(page, "user:/app")
-    expect(row(page, "user:/app/port")).to_contain_text("80")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("80")
     for _ in range(50):
         if sockets:
             break
@@ -194,11 +194,11 @@ def test_websocket_lost_reconnects_and_catches_up(
     # Meanwhile a change is made that the page cannot hear of.
     httpx.put(f"{web.url}/kdb/user:/app/port", content="8080").raise_for_status()
     page.wait_for_timeout(1500)
-    expect(row(page, "user:/app/port")).to_contain_text("80")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("80")
     refuse["value"] = False
     # Back: the banner goes, the page reads what it missed.
     expect(banner).to_be_hidden(timeout=20_000)
-    expect(row(page, "user:/app/port")).to_contain_text("8080")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("8080")
     # And it is live again.
     httpx.put(f"{web.url}/kdb/user:/app/port", content="9090").raise_for_status()
-    expect(row(page, "user:/app/port")).to_contain_text("9090")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("9090")

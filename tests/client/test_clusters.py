@@ -108,18 +108,18 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     detail = select(member, "user:/app/own")
     detail.locator("#value-input").fill("changed here")
     detail.locator("#value-input").press("Enter")
-    expect(row(member, "user:/app/own")).to_contain_text("changed here")
+    expect(row(member, "user:/app/own").locator(".val")).to_have_text("changed here")
     assert web1.value("user:/app/own") == "changed here"
 
     # Changes made elsewhere appear live: on the machine itself, and by another API client.
     httpx.put(f"{web1.url}/kdb/user:/app/from-the-machine", content="direct").raise_for_status()
-    expect(row(member, "user:/app/from-the-machine")).to_contain_text("direct")
+    expect(row(member, "user:/app/from-the-machine").locator(".val")).to_have_text("direct")
     clusterd.ok(
         'mutation($i: ID!) { setKey(target: {instanceId: $i}, path: "user:/app/own", '
         'value: "by a script") { operationId } }',
         i=id1,
     )
-    expect(row(member, "user:/app/own")).to_contain_text("by a script")
+    expect(row(member, "user:/app/own").locator(".val")).to_have_text("by a script")
     expect(member.locator("#value-input")).to_have_value("by a script")
 
     # web-02 goes offline: its dot turns red on the cluster's page.
@@ -150,15 +150,15 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     web2.start()
     expect(card).to_contain_text("all 2 members applied", timeout=20_000)
     expect(offline.locator("h1.target-title")).to_have_attribute("data-status", "ONLINE")
-    expect(row(offline, "user:/app/motd")).to_contain_text("maintenance tonight")
+    expect(row(offline, "user:/app/motd").locator(".val")).to_have_text("maintenance tonight")
     expect(offline.locator(".pending-write")).to_have_count(0, timeout=20_000)
     assert web2.value("user:/app/motd") == "maintenance tonight"
 
     # Undo the cluster edit: both members get the old value back.
     page.get_by_role("button", name="Undo: set user:/app/motd = maintenance tonight").click()
-    expect(row(page, "user:/app/motd")).to_contain_text("hello")
+    expect(row(page, "user:/app/motd").locator(".val")).to_have_text("hello")
     for member in members.values():
-        expect(row(member, "user:/app/motd")).to_contain_text("hello")
+        expect(row(member, "user:/app/motd").locator(".val")).to_have_text("hello")
     # ... and redo it.
     page.get_by_role("button", name="Redo: set user:/app/motd = maintenance tonight").click()
     expect(row(members[id2], "user:/app/motd")).to_contain_text("maintenance tonight")

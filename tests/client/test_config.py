@@ -62,14 +62,14 @@ def test_edit_validate_and_undo_on_an_instance(
     detail = select(page, "user:/app/port")
     detail.locator("#value-input").fill("9090")
     detail.locator("#value-input").press("Enter")
-    expect(row(page, "user:/app/port")).to_contain_text("9090")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("9090")
     assert web.value("user:/app/port") == "9090"
     page.locator("#undo").click()
-    expect(row(page, "user:/app/port")).to_contain_text("8080")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("8080")
     expect(page.locator("#value-input")).to_have_value("8080")
     assert web.value("user:/app/port") == "8080"
     page.locator("#redo").click()
-    expect(row(page, "user:/app/port")).to_contain_text("9090")
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("9090")
 
     # The server's refusal still shows inline (a name that is not a key name).
     new_key = page.locator("form.new-key")
