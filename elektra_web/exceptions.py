@@ -5,7 +5,7 @@ error into the GraphQL error, so ``extensions.code`` is set here and nowhere
 else. Errors of the connector and the ORM are translated where they are
 caught (``raise ... from exc``).
 
-    ClusterdError                 (base; INTERNAL for unexpected use)
+    ClusterdError                 (base)
     ├── BadInput                  BAD_INPUT            malformed or contradictory input
     ├── NotFound                  NOT_FOUND            no such instance / cluster
     ├── InstanceExists            INSTANCE_EXISTS      rule 1
@@ -19,6 +19,9 @@ caught (``raise ... from exc``).
     ├── SubscriberTooSlow         SUBSCRIBER_TOO_SLOW  a subscription fell too far behind
     ├── Unauthenticated           UNAUTHENTICATED
     └── Forbidden                 FORBIDDEN
+
+Any other exception is a bug: the client sees INTERNAL and an
+``extensions.errorId`` that the server's log line of the trace carries too.
 """
 
 from __future__ import annotations

@@ -27,13 +27,13 @@ from tortoise import Tortoise
 from ..client import client_routes
 from ..connector.urls import normalize_host
 from ..events import bus_for
-from ..exceptions import Unauthenticated
+from ..exceptions import ClusterdError, Unauthenticated
 from ..models import Instance
 from ..resolvers.auth import ANONYMOUS, SYSTEM, Caller, Role
 from ..resolvers.delivery import DeliveryService
 from ..resolvers.follow import FeedFollower
 from ..resolvers.health import check_forever
-from ..resolvers.instances import InstanceInput, add_instance
+from ..resolvers.instances import InstanceInput, add_instance, update_instance
 from ..resolvers.reads import Reads
 from ..resolvers.services import Services, Settings
 from ..resolvers.tokens import authenticate_secret, create_token, ensure_token, has_tokens
@@ -214,7 +214,19 @@ async def _bootstrap_tokens(config: ClusterdConfig) -> None:
 
 
 async def _register(services: Services, register: Sequence[tuple[str, str]]) -> None:
+    """Register each (name, URL) unless registered; a name registered under
+    another URL (``up`` with another ``--elektrad-port``) moves there."""
     for name, url in register:
-        if not await Instance.filter(host=normalize_host(url)).exists():
-            instance = await add_instance(services, SYSTEM, InstanceInput(name=name, host=url))
-            log.info("registered %s (%s) as an instance", instance.name, instance.host)
+        try:
+            if await Instance.filter(host=normalize_host(url)).exists():
+                continue
+            other = await Instance.get_or_none(name=name)
+            if other is not None:
+                moved = InstanceInput(host=url)
+                instance = await update_instance(services, SYSTEM, other.id, moved)
+                log.info("instance %s moved to %s", instance.name, instance.host)
+            else:
+                instance = await add_instance(services, SYSTEM, InstanceInput(name=name, host=url))
+                log.info("registered %s (%s) as an instance", instance.name, instance.host)
+        except ClusterdError as exc:  # clusterd serves all the same
+            log.warning("could not register %s at %s: %s", name, url, exc.message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Annotated, Any
 
 import strawberry
@@ -235,14 +236,35 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Refusals (ClusterdError) are answers, not faults: log only the rest."""
-        for error in errors:
-            if _unexpected(error):
-                log.error("unexpected error: %s", error.message, exc_info=error.original_error)
+        """Refusals (ClusterdError) are answers, not faults; the rest are
+        logged where they are masked (``MaskUnexpected``)."""
 
 
-def _mask(error: GraphQLError) -> bool:
-    return _unexpected(error)
+class MaskUnexpected(MaskErrors):
+    """Replaces an unexpected error (a bug, not a refusal) by "Internal
+    error" with an id, and logs the original with the same id: the client
+    sees no trace or path, the operator can find the trace from the id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "unexpected error %s in %s: %s",
+            error_id,
+            ".".join(map(str, error.path or ())) or "the request",
+            error.message,
+            exc_info=error.original_error,
+        )
+        return GraphQLError(
+            f"Internal error (id {error_id}); the server's log has the details.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL", "errorId": error_id},
+        )
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -271,6 +293,6 @@ schema: Any = Schema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaskErrors(should_mask_error=_mask, error_message="Internal error."),
+        MaskUnexpected,
     ],
 )

@@ -61,7 +61,8 @@ class Clusterd:
         response = self.http.post(
             "/graphql", json={"query": document, "variables": variables}, headers=headers
         )
-        assert response.status_code == 200, response.text
+        # 401: no valid token; its body is a GraphQL error (UNAUTHENTICATED).
+        assert response.status_code in (200, 401), response.text
         body: dict[str, Any] = response.json()
         return body
 

@@ -173,7 +173,7 @@ def test_an_instance_outside_the_allowed_networks_is_refused(
     assert "outside the networks" in response["errors"][0]["message"]
 
 
-def test_an_unexpected_error_is_masked_and_logged(
+def test_an_unexpected_error_is_masked_and_logged_with_an_id_the_client_sees(
     clusterd: Clusterd, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from elektra_web.resolvers import clusters
@@ -183,6 +183,10 @@ def test_an_unexpected_error_is_masked_and_logged(
 
     monkeypatch.setattr(clusters, "list_clusters", broken)
     body = clusterd.query("{ clusters { id } }")
-    assert body["errors"][0]["message"] == "Internal error."
-    assert "secret" not in str(body)
-    assert any("secret" in r.getMessage() or r.exc_info for r in caplog.records)
+    (error,) = body["errors"]
+    error_id = error["extensions"]["errorId"]
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["message"].startswith(f"Internal error (id {error_id})")
+    assert "secret" not in str(body) and "Traceback" not in str(body)
+    (logged,) = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged.exc_info is not None and "/secret/path" in str(logged.exc_info[1])

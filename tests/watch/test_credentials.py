@@ -1,6 +1,7 @@
 """Tokens and bad credentials, and the protocol details a real clusterd does
-not show on demand (pings, completion), against small scripted servers:
-clusterd does not check tokens yet."""
+not show on demand (pings, completion), against small scripted servers that
+record exactly what the client sent. (``test_watch`` runs watch against a
+real clusterd's token checks.)"""
 
 from __future__ import annotations
 

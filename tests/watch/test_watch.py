@@ -85,10 +85,10 @@ def test_an_instance_filter_and_ctrl_c(
     assert "Traceback" not in watch.stderr and "KeyboardInterrupt" not in watch.stderr
 
 
-def run_watch(*args: str) -> subprocess.CompletedProcess[str]:
+def run_watch(*args: str, token: str = ADMIN_TOKEN) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "elektra_web", "watch", *args],
-        env={**os.environ, "ELEKTRA_WEB_TOKEN": ADMIN_TOKEN},
+        env={**os.environ, "ELEKTRA_WEB_TOKEN": token},
         capture_output=True,
         text=True,
         timeout=60,
@@ -120,3 +120,10 @@ def test_usage_errors_are_exit_2() -> None:
     assert bad_url.returncode == 2 and "--url" in bad_url.stderr
     missing = run_watch("--token-file", "/nonexistent/token")
     assert missing.returncode == 2 and "cannot read --token-file" in missing.stderr
+
+
+def test_a_token_clusterd_refuses_is_exit_3(clusterd: Clusterd) -> None:
+    create_cluster(clusterd, "prod")
+    refused = run_watch("--url", clusterd.url, "--cluster", "prod", token="not-a-token")
+    assert refused.returncode == 3, refused.stderr
+    assert "bad credentials" in refused.stderr and "not a valid token" in refused.stderr
