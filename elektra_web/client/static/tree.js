@@ -116,7 +116,7 @@ export class KeyTree {
         : null;
     const error = n.error ? h('span', { class: 'form-error inline' }, n.error) : null;
     const row = h('div', { class: `row${selected ? ' selected' : ''}` }, twisty, label, value, lock, count, error);
-    if (n.row && n.row.classList.contains('flash')) row.classList.add('flash');
+    if (n.row && n.row.classList.contains('flash')) flash(row); // still being highlighted
     n.row = row;
     replace(li, row, n.expanded && n.ul ? n.ul : null);
     li.setAttribute('aria-expanded', n.hasChildren ? String(n.expanded) : null);
