@@ -83,7 +83,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import profile_on_signals
+from benchlib import AUTH, BENCH_TOKEN, profile_on_signals
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/k"  # written through the cluster, read everywhere
@@ -188,7 +188,11 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
         health_interval=3600.0,
     )
     config = ClusterdConfig(
-        database_url, settings=settings, health_checks=False, follow_feeds=args.follow_feeds
+        database_url,
+        settings=settings,
+        health_checks=False,
+        follow_feeds=args.follow_feeds,
+        admin_token=BENCH_TOKEN,
     )
     app = create_app(config)
     if args.profile:
@@ -345,7 +349,7 @@ class Clusterd:
 
 async def set_up(url: str, hosts: list[str], concurrency: int = 8) -> tuple[str, list[str]]:
     """Register the instances, create a cluster, assign them all: (cluster id, instance ids)."""
-    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=AUTH) as http:
         sem = asyncio.Semaphore(concurrency)
 
         async def ok(document: str, **variables: Any) -> dict[str, Any]:
@@ -541,7 +545,7 @@ def run_size(
         timeout = httpx.Timeout(args.write_wait + 120)
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         with (
-            httpx.Client(base_url=url, timeout=timeout, limits=limits) as gql,
+            httpx.Client(base_url=url, timeout=timeout, limits=limits, headers=AUTH) as gql,
             httpx.Client(timeout=60) as direct,
         ):
             env = Env(Clusterd(gql), clusterd_proc, helpers, cluster, ids, hosts)

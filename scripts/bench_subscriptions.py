@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import profile_on_signals
+from benchlib import BENCH_TOKEN, profile_on_signals
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -128,7 +128,7 @@ def serve_clusterd(
     log_gc(gc_log)
     if profile:
         profile_on_signals(profile)
-    config = ClusterdConfig(database_url=database_url, settings=Settings())
+    config = ClusterdConfig(database_url=database_url, settings=Settings(), admin_token=BENCH_TOKEN)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -346,7 +346,7 @@ async def open_subscriber(index: int, ws_url: str) -> Subscriber:
         extensions = (
             conn.response.headers.get("Sec-WebSocket-Extensions", "") if conn.response else ""
         )
-        await conn.send(json.dumps({"type": "connection_init"}))
+        await conn.send(json.dumps({"type": "connection_init", "payload": {"token": BENCH_TOKEN}}))
         ack = json.loads(await asyncio.wait_for(conn.recv(), 30))
         if ack.get("type") != "connection_ack":
             raise RuntimeError(f"subscriber {index}: expected connection_ack, got {ack}")
@@ -531,7 +531,7 @@ async def run_clusterd(
         process(name, cmd, workdir, url + "/graphql") as clusterd,
         httpx.AsyncClient(timeout=60) as http,
     ):
-        api = ClusterdClient(url, http=http)
+        api = ClusterdClient(url, http=http, token=BENCH_TOKEN)
         clusterd.gc_log = gc_log
         try:
             data = await api.query(ADD_INSTANCE, name="bench", host=elektrad_url)

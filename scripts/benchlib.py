@@ -5,6 +5,10 @@ from __future__ import annotations
 import cProfile
 import signal
 
+#: The admin token the benchmarks' clusterds are started with.
+BENCH_TOKEN = "ewt_benchmark-admin-token"
+AUTH = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+
 
 def profile_on_signals(path: str) -> None:
     """Profile this process between SIGUSR1 and SIGUSR2, into ``path``: the

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from cross_web import HTTPException  # strawberry's own, for its error answers
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -96,6 +98,17 @@ class GraphQLApp(GraphQL[Context, None]):
                 return
             scope.setdefault("state", {})["caller"] = caller
         await super().__call__(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request's JSON: an object, or 400 (strawberry answers 500 to a
+        body that is not UTF-8, or JSON but not an object)."""
+        try:
+            value = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise HTTPException(400, "the request body is not JSON") from exc
+        if not isinstance(value, dict):  # batches are off
+            raise HTTPException(400, "the request body must be a JSON object")
+        return value
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None

@@ -82,8 +82,10 @@ async def audit_log(
             query = query.filter(id__lt=int(before))
         except ValueError as exc:
             raise BadInput(f"before: not an audit entry id: {before!r}") from exc
-    if actor is not None:
-        query = query.filter(actor=actor)
-    if action is not None:
-        query = query.filter(action=action)
+    for column, value in (("actor", actor), ("action", action)):
+        if value is None:
+            continue
+        if len(value) > AuditEntry._meta.fields_map[column].max_length:  # type: ignore[attr-defined]
+            return []  # longer than any entry's: none can match
+        query = query.filter(**{column: value})
     return await query.limit(first)

@@ -12,6 +12,7 @@ from ..models import Cluster, ClusterKey, Drift, DriftPolicy, Instance
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import ancestors, descendants, owned_keys
+from .names import short_name
 from .services import Services
 from .writes import deliver_join
 
@@ -157,9 +158,7 @@ async def unassign_instance(caller: Caller, instance_id: int | str) -> Instance:
 
 
 def _name(name: str | None) -> str:
-    if not name or not name.strip():
-        raise BadInput("a cluster needs a name")
-    return name.strip()
+    return short_name(name, "a cluster")
 
 
 def _as_id(value: object) -> int | str:

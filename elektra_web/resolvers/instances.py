@@ -14,6 +14,7 @@ from ..connector.urls import normalize_host
 from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
 from ..models import Instance, InstanceStatus
 from .auth import Caller, Role
+from .names import short_name
 from .services import Services
 
 __all__ = [
@@ -61,7 +62,7 @@ async def add_instance(services: Services, caller: Caller, data: InstanceInput) 
         name=name,
         host=host,
         description=data.description,
-        visibility=data.visibility or "user",
+        visibility=_visibility(data.visibility or "user"),
         token=_token(data.token),
     )
     version = await probe(services, instance, refuse_credentials=True)
@@ -102,7 +103,7 @@ async def update_instance(
     if data.description is not None:
         instance.description = data.description
     if data.visibility is not None:
-        instance.visibility = data.visibility
+        instance.visibility = _visibility(data.visibility)
     try:
         await instance.save()
     except IntegrityError as exc:
@@ -176,9 +177,13 @@ def _token(token: str | None) -> str | None:
 
 
 def _name(name: str | None) -> str:
-    if not name or not name.strip():
-        raise BadInput("an instance needs a name")
-    return name.strip()
+    return short_name(name, "an instance")
+
+
+def _visibility(visibility: str) -> str:
+    if len(visibility) > 50:
+        raise BadInput("a visibility may have at most 50 characters")
+    return visibility
 
 
 async def _host(services: Services, host: str | None) -> str:
@@ -188,6 +193,8 @@ async def _host(services: Services, host: str | None) -> str:
         raise InvalidHost("an instance needs the URL of its elektrad, like http://web-01:33333")
     try:
         normalized = normalize_host(host)
+        if len(normalized) > 500:
+            raise connector_errors.InvalidHost(host[:100], "URL longer than 500 characters")
         await check_host(normalized, services.allowed_networks)
     except connector_errors.InvalidHost as exc:
         raise InvalidHost(str(exc)) from exc

@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from ..exceptions import BadInput, NotFound, Unauthenticated
 from ..models import Token, TokenRole
 from .auth import Caller, Role
+from .names import short_name
 from .sessions import Sessions
 
 __all__ = [
@@ -59,9 +60,7 @@ async def create_token(
 ) -> tuple[Token, str]:
     """A new token and its secret (the only time the secret is known)."""
     caller.require(Role.ADMIN)
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise BadInput("a token's name must be 1 to 200 characters")
+    name = short_name(name, "a token")
     secret = secret or new_secret()
     if len(secret) < 16 or len(secret) > MAX_SECRET_LENGTH:
         raise BadInput(f"a token's secret must be 16 to {MAX_SECRET_LENGTH} characters")

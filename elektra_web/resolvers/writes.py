@@ -32,7 +32,7 @@ from . import notify
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import ancestors, check_cluster_write, check_instance_write, descendants
-from .names import parse_writable_key
+from .names import MAX_NAME, parse_writable_key
 from .services import Services
 
 __all__ = [
@@ -100,6 +100,8 @@ async def write(
     to = parse_writable_key(change.target) if change.target is not None else None
     if change.kind is OperationKind.META and not change.meta_key:
         raise BadInput("a metadata write needs the metadata name")
+    if change.meta_key is not None and len(change.meta_key) > MAX_NAME:
+        raise BadInput(f"a metadata name may have at most {MAX_NAME} characters")
     if target.instance_id is not None:
         return await _write_instance(services, caller, target.instance_id, change, path, to)
     assert target.cluster_id is not None

@@ -36,6 +36,7 @@ from .inputs import (
 )
 from .instance import InstanceType
 from .live import Subscription
+from .text import RefuseInvalidText
 from .writes import TargetInput, WriteResult
 
 __all__ = ["schema"]
@@ -290,6 +291,7 @@ schema: Any = Schema(
     extensions=[
         # Hostile queries are refused before they run: too deep, too many
         # aliases (one field asked a thousand times), too long.
+        RefuseInvalidText,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -1,0 +1,46 @@
+"""Refuse text that is not Unicode before anything runs.
+
+JSON may carry unpaired surrogates (``"\\ud800"``), which Python decodes into
+strings that neither the database nor the elektrads' HTTP bodies can encode:
+let through, such a value fails half-way (or, in a cluster write, stays
+queued forever). One check of the variables and the document, before
+validation, refuses it with BAD_INPUT instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+__all__ = ["RefuseInvalidText"]
+
+
+def _invalid(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_invalid(k) or _invalid(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_invalid(v) for v in value)
+    return False
+
+
+class RefuseInvalidText(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if _invalid(context.query) or _invalid(context.variables):
+            # Set before validation runs: strawberry then answers with these.
+            context.pre_execution_errors = [
+                GraphQLError(
+                    "text with an unpaired surrogate (\\ud800-\\udfff) is not valid Unicode",
+                    extensions={"code": "BAD_INPUT"},
+                )
+            ]
+        yield
