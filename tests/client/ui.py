@@ -57,3 +57,12 @@ def open_target(page: Page, clusterd_url: str, kind: str, target_id: str) -> Non
     page.goto(f"{clusterd_url}/#/{kind}/{target_id}")
     expect(page.locator(f'.target[data-kind="{kind}"][data-id="{target_id}"]')).to_be_visible()
     expect(page.locator('ul.tree li[data-path="user:/"]')).to_be_visible()
+
+
+def manage(cluster: Locator) -> Locator:
+    """Open a cluster's management panel on the overview (if closed)."""
+    panel = cluster.locator(":scope > details.manage")
+    if panel.get_attribute("open") is None:
+        panel.locator(":scope > summary").click()
+    expect(panel).to_have_attribute("open", "")
+    return panel

@@ -132,7 +132,7 @@ export function renderClusters(container, data, ctx) {
         'button',
         {
           type: 'button',
-          class: 'quiet small danger-text',
+          class: 'quiet small danger-text delete-cluster',
           onclick: (event) => {
             const button = event.currentTarget;
             if (button.dataset.armed !== 'yes') {

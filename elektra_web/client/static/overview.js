@@ -23,7 +23,7 @@ export function mountOverview(main, app) {
       showError(box, '');
       try {
         await gql(query, variables);
-        await reload();
+        await reload(true);
       } catch (e) {
         showError(box, describe(e));
       }
@@ -45,13 +45,15 @@ export function mountOverview(main, app) {
 
   function busy(container) {
     // Do not re-render a list under someone's fingers.
+    // (a field being typed in, a button just pressed whose answer shows next
+    // to it, a removal waiting for its confirming second click).
     const active = document.activeElement;
-    return active && container.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+    return (active && container.contains(active)) || !!container.querySelector('[data-armed="yes"]');
   }
 
-  function render() {
+  function render(force = false) {
     if (!data) return;
-    if (busy(instancesList) || busy(clustersList)) {
+    if (!force && (busy(instancesList) || busy(clustersList))) {
       deferred = true;
       return;
     }
@@ -61,18 +63,19 @@ export function mountOverview(main, app) {
     if (clusterForm) clusterForm.updateParents(data.clusters);
   }
 
-  async function reload() {
+  /** Read everything again; ``force``: re-render even under the person's fingers. */
+  async function reload(force = false) {
     try {
       data = await gql(OVERVIEW);
       loadError.hidden = true;
-      render();
+      render(force === true);
     } catch (e) {
       if (e.code === 'UNAUTHENTICATED') return;
       showError(loadError, `Could not load the overview. ${describe(e)}`);
     }
   }
 
-  const onFocusOut = () => deferred && setTimeout(render, 0);
+  const onFocusOut = () => deferred && setTimeout(() => render(), 0);
   main.addEventListener('focusout', onFocusOut);
 
   let timer = null;
