@@ -143,6 +143,12 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     offline = members[id2]
     expect(offline.locator("h1.target-title")).to_have_attribute("data-status", "OFFLINE")
     expect(offline.locator(".pending-write")).to_contain_text("user:/app/motd")
+    # Nothing is offered there that an offline instance would refuse.
+    expect(offline.locator(".offline-note")).to_be_visible()
+    expect(offline.locator("form.new-key")).to_be_hidden()
+    detail = select(offline, "user:/app/own")
+    expect(detail).to_contain_text("The instance cannot be reached right now")
+    expect(detail.locator("#value-input")).to_have_count(0)
     screenshot(page, "cluster-write-pending")
     screenshot(offline, "instance-offline-pending")
 

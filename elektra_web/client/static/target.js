@@ -56,7 +56,14 @@ export function mountTarget(main, app, kind, id, params) {
   });
 
   const canEdit = app.canEdit();
-  const keyCtx = { target, canEdit, perform };
+  const keyCtx = {
+    target,
+    perform,
+    // An offline instance refuses every write: offer none until it is back.
+    get canEdit() {
+      return canEdit && !(kind === 'instance' && head && head.status === 'OFFLINE');
+    },
+  };
 
   // -- find and new key ----------------------------------------------------------
   const findInput = h('input', { id: 'find-query', type: 'search', name: 'q', autocomplete: 'off', placeholder: 'part of a key name' });
@@ -204,7 +211,11 @@ export function mountTarget(main, app, kind, id, params) {
     else renderClusterHead();
   }
 
+  let shownStatus = null;
   function renderInstanceHead() {
+    if (shownStatus !== null && shownStatus !== head.status && selected) select(selected);
+    shownStatus = head.status;
+    if (newForm) newForm.hidden = head.status === 'OFFLINE';
     replace(title, statusDot(head.status), ' ', head.name);
     title.dataset.status = head.status;
     replace(
@@ -222,7 +233,7 @@ export function mountTarget(main, app, kind, id, params) {
         ? h(
             'p',
             { class: 'offline-note', role: 'status' },
-            `${head.name} is offline: the keys shown are as last read, and changes to it fail until it is back. `,
+            `${head.name} is offline: the keys shown are as last read; it can be changed again once it is back. `,
             head.cluster ? 'Cluster writes wait for it and are delivered when it returns.' : '',
           )
         : null,
