@@ -43,6 +43,10 @@ function setBanner(kind, ...content) {
   banner.hidden = banners.size === 0;
 }
 
+// The state of the live connection, for styles and for tests: open, reconnecting.
+const liveState = (state) => (document.documentElement.dataset.live = state);
+live.on('reconnecting', () => liveState('reconnecting'));
+live.on('open', () => liveState('open'));
 live.on('reconnecting', ({ delay }) => {
   if (!live.everConnected) return;
   setBanner('live', 'Live updates lost: reconnecting… ', h('span', { class: 'muted' }, `(next try in ${Math.ceil(delay / 1000)} s)`));
@@ -61,7 +65,9 @@ on('unreachable', () =>
   ),
 );
 on('reachable', () => banners.has('http') && setBanner('http'));
-on('unauthenticated', () => showSignIn('Your session is not (or no longer) signed in. Paste an access token to continue.'));
+on('unauthenticated', () =>
+  showSignIn(getToken() ? 'Your token is no longer accepted (revoked?). Paste an access token to continue.' : null),
+);
 
 // -- who is signed in -------------------------------------------------------------
 
