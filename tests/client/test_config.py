@@ -122,3 +122,11 @@ def test_edit_validate_and_undo_on_an_instance(
     page.locator(".find-results").get_by_role("button", name="user:/app/cache/limit").click()
     expect(page.locator("#detail h2.key-path")).to_have_text("user:/app/cache/limit")
     expect(row(page, "user:/app/cache/limit")).to_have_class("row selected")
+    # ... and by value.
+    page.get_by_label("Find keys").fill("fast")
+    page.get_by_label("in values too").check()
+    page.get_by_role("button", name="Find", exact=True).click()
+    found = page.locator(".find-results")
+    expect(found).to_contain_text("1 key")
+    found.get_by_role("button", name="user:/app/mode").click()
+    expect(page.locator("#detail h2.key-path")).to_have_text("user:/app/mode")

@@ -74,6 +74,14 @@ export function mountTarget(main, app, kind, id, params) {
     { class: 'find-form', role: 'search' },
     h('label', { for: 'find-query' }, 'Find keys'),
     h('div', { class: 'inline-fields' }, findInput, h('button', { type: 'submit' }, 'Find')),
+    kind === 'instance'
+      ? h(
+          'label',
+          { class: 'check', for: 'find-values' },
+          h('input', { type: 'checkbox', id: 'find-values', name: 'values' }),
+          ' in values too',
+        )
+      : h('p', { class: 'hint' }, 'Searches names and values.'),
     findBox,
     findResults,
   );
@@ -83,8 +91,15 @@ export function mountTarget(main, app, kind, id, params) {
     const query = findInput.value.trim();
     if (!query) return replace(findResults);
     try {
-      const names = kind === 'cluster' ? await findInCluster(query) : (await gql(
-        'query($id: ID!, $q: String!) { instance(id: $id) { find(query: $q) } }', { id, q: query })).instance.find;
+      let names;
+      if (kind === 'cluster') names = await findEverywhere(query);
+      else {
+        names = (await gql('query($id: ID!, $q: String!) { instance(id: $id) { find(query: $q) } }', { id, q: query }))
+          .instance.find;
+        if (findForm.querySelector('#find-values').checked) {
+          names = [...new Set([...names, ...(await findEverywhere(query))])].sort();
+        }
+      }
       const shown = names.slice(0, 100);
       replace(
         findResults,
@@ -102,14 +117,15 @@ export function mountTarget(main, app, kind, id, params) {
     }
   });
 
-  async function findInCluster(query) {
-    // A cluster's own keys are few: read them all and match names and values.
+  async function findEverywhere(query) {
+    // Read every key (a cluster's own keys are few; an instance's are read
+    // in one request per namespace) and match names and values.
     const fields = NAMESPACES.map((ns, i) => `n${i}: keys(path: ${JSON.stringify(ns)}, depth: 60) { path exists value }`).join(' ');
-    const data = await gql(`query($id: ID!) { cluster(id: $id) { ${fields} } }`, { id });
+    const data = await gql(`query($id: ID!) { t: ${owner} { ${fields} } }`, { id });
     const q = query.toLowerCase();
     const found = [];
     for (let i = 0; i < NAMESPACES.length; i++) {
-      for (const k of data.cluster[`n${i}`]) {
+      for (const k of data.t[`n${i}`] || []) {
         if (k.exists && (k.path.toLowerCase().includes(q) || (k.value || '').toLowerCase().includes(q))) found.push(k.path);
       }
     }
