@@ -11,8 +11,13 @@ interleaved rounds:
 - ``no auth``:       every request is the admin without looking up a token;
 - ``neither``:       the baseline, neither limits nor the token check.
 
-For each query: requests per second (median round) and the ratio to the
-baseline. Also: how fast hostile queries are refused (the point of limits).
+For each query: the CPU time per request of this whole process (server and
+client; the client's share is the same in every variant, so differences are
+the server's), median round, and the ratio to the baseline. CPU, not wall
+time: the machine may be busy with other work. Then the two parts alone: one
+token check (``authenticate_secret``), and the GraphQL pipeline with and
+without the limits (``schema.execute``, no HTTP). Last, what hostile queries
+cost when refused, against answered without the limits.
 No elektrad is involved: the queries read clusterd's own database only.
 """
 
@@ -123,13 +128,66 @@ def seed(database_url: str, instances: int, clusters: int) -> None:
 
 
 def measure(client: TestClient, query: str, requests: int) -> float:
-    """Requests per second for ``requests`` requests one after another."""
+    """CPU milliseconds per request, over ``requests`` requests one after another."""
     body = post(client, query)
     assert "errors" not in body, body
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(requests):
         client.post("/graphql", json={"query": query})
-    return requests / (time.perf_counter() - started)
+    return (time.process_time() - started) / requests * 1000
+
+
+def direct(database_url: str, requests: int) -> None:
+    """The token check and the GraphQL pipeline alone, CPU ms per call."""
+    import asyncio
+
+    from tortoise import Tortoise
+
+    from elektra_web.clusterd.database import tortoise_config
+    from elektra_web.resolvers.auth import SYSTEM
+    from elektra_web.resolvers.reads import Reads
+    from elektra_web.resolvers.services import Services
+    from elektra_web.resolvers.tokens import authenticate_secret
+    from elektra_web.schema import root
+    from elektra_web.schema.context import Context
+
+    unlimited = root.Schema(
+        query=root.Query,
+        mutation=root.Mutation,
+        subscription=root.Subscription,
+        execution_context_class=root.Executor,
+        extensions=[root.MaskUnexpected],
+    )
+
+    async def run() -> None:
+        await Tortoise.init(config=tortoise_config(database_url))
+        services = Services(http=None, bus=None)  # type: ignore[arg-type]  # unused here
+        try:
+            started = time.process_time()
+            for _ in range(requests):
+                await authenticate_secret(BENCH_TOKEN)
+            check = (time.process_time() - started) / requests * 1000
+            print(f"\none token check (authenticate_secret): {check:.3f} ms CPU")
+            print("GraphQL pipeline alone (schema.execute), CPU ms per call:")
+            for label, query in QUERIES.items():
+                samples: dict[str, list[float]] = {"limits": [], "no limits": []}
+                for round_ in range(6):  # the first round warms up, uncounted
+                    for name, schema in (("limits", root.schema), ("no limits", unlimited)):
+                        started = time.process_time()
+                        for _ in range(requests // 5):
+                            context = Context(services, SYSTEM, Reads(services, SYSTEM))
+                            await schema.execute(query, context_value=context)
+                        if round_:
+                            cost = (time.process_time() - started) / (requests // 5) * 1000
+                            samples[name].append(cost)
+                costs = {name: statistics.median(values) for name, values in samples.items()}
+                extra = costs["limits"] - costs["no limits"]
+                print(f"  {label:<16} limits {costs['limits']:.3f}  no limits "
+                      f"{costs['no limits']:.3f}  (+{extra:.3f} ms)")  # fmt: skip
+        finally:
+            await Tortoise.close_connections()
+
+    asyncio.run(run())
 
 
 def refusal_ms(client: TestClient, query: str, times: int = 20) -> float:
@@ -159,22 +217,23 @@ def main() -> int:
                         rate = measure(client, query, args.requests)
                         rates.setdefault((name, label), []).append(rate)
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
-        print(f"\nrequests/s, median of {args.rounds} rounds of {args.requests} "
-              "(ratio: to 'neither')")  # fmt: skip
+        print(f"\nCPU ms per HTTP request (server and client), median of {args.rounds} "
+              f"rounds of {args.requests} (ratio: to 'neither')")  # fmt: skip
         print(f"{'query':<16}" + "".join(f"{v:>20}" for v in VARIANTS))
         for label in QUERIES:
             base = statistics.median(rates[("neither", label)])
             cells = []
             for name in VARIANTS:
-                rate = statistics.median(rates[(name, label)])
-                cells.append(f"{rate:>10.0f} ({rate / base:>5.2f}x)")
+                cost = statistics.median(rates[(name, label)])
+                cells.append(f"{cost:>10.2f} ({cost / base:>5.2f}x)")
             print(f"{label:<16}" + "".join(f"{c:>20}" for c in cells))
+        direct(database_url, args.requests)
         with variant("shipped", database_url) as client:
-            print("\nhostile queries, refused by the shipped limits (ms per request):")
+            print("\nhostile queries, refused by the shipped limits (wall ms per request):")
             for label, query in HOSTILE.items():
                 print(f"  {label:<14} {refusal_ms(client, query):7.2f} ms")
         with variant("no limits", database_url) as client:
-            print("the same without the limits (ms per request; answered, not refused):")
+            print("the same without the limits (wall ms per request; answered, not refused):")
             for label, query in HOSTILE.items():
                 started = time.perf_counter()
                 for _ in range(5):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from ..models import Cluster
 from ..resolvers.auth import Caller
@@ -22,15 +23,22 @@ class Context:
     connection_params: Any = None
     #: The websocket this context belongs to (None for HTTP).
     socket: Any = None
-    _clusters: dict[int, Cluster | None] = field(default_factory=dict)
+    #: Clusters by id: the lookups of one moment (the fields of one list, one
+    #: event) in one query. Not cached: a websocket's context lives as long as
+    #: the socket, and a renamed cluster must show its new name.
+    clusters: DataLoader[int, Cluster | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_clusters, cache=False)
+    )
 
     async def cluster(self, cluster_id: int | None) -> Cluster | None:
-        """A cluster by id, fetched once per request."""
         if cluster_id is None:
             return None
-        if cluster_id not in self._clusters:
-            self._clusters[cluster_id] = await Cluster.get_or_none(id=cluster_id)
-        return self._clusters[cluster_id]
+        return await self.clusters.load(cluster_id)
+
+
+async def _load_clusters(ids: list[int]) -> list[Cluster | None]:
+    found = {cluster.id: cluster for cluster in await Cluster.filter(id__in=set(ids))}
+    return [found.get(cluster_id) for cluster_id in ids]
 
 
 Info = strawberry.Info[Context, None]
