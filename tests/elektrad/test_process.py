@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -58,17 +59,25 @@ def test_a_bad_mount_option_is_a_usage_error(mount: str) -> None:
     assert "--mount" in result.stderr
 
 
-def test_token_file_is_required_on_every_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["--token-file", "--token", "ELEKTRAD_TOKEN"])
+def test_the_token_is_required_on_every_request(tmp_path: Path, how: str) -> None:
     token = tmp_path / "token"
     token.write_text("t0ken\n")
     port = free_port()
+    given = {
+        "--token-file": ["--token-file", str(token)],
+        "--token": ["--token", "t0ken"],
+        "ELEKTRAD_TOKEN": [],
+    }[how]
+    env = {**os.environ, "ELEKTRAD_TOKEN": "t0ken"} if how == "ELEKTRAD_TOKEN" else None
     process = subprocess.Popen(
         [
             sys.executable, "-m", "elektra_web.elektrad", "--port", str(port),
-            "--data-dir", str(tmp_path / "kdb"), "--token-file", str(token),
+            "--data-dir", str(tmp_path / "kdb"), *given,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
