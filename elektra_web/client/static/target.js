@@ -461,6 +461,7 @@ export function mountTarget(main, app, kind, id, params) {
         if (destroyed) return;
         try {
           await tree.refreshAll();
+          treeError.hidden = true;
           if (selected) await select(selected);
         } catch {
           /* unreachable again: the header says so */
