@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from elektra_web.clusterd.app import ClusterdConfig
 
@@ -39,6 +46,10 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+
+# Live updates cross two daemons and a browser on a shared machine (CI runs
+# the whole suite there): wait up to 10 s for what a person would see.
+expect.set_options(timeout=10_000)
 
 
 # Package scope, not session: while Playwright's sync API runs, the main
