@@ -155,6 +155,19 @@ def test_clusterd_unreachable_then_back(page: Page, clusterd: Clusterd, token: s
     panel.get_by_role("button", name="Try now").click()
     expect(page.locator("#instances-list")).to_contain_text("No instances yet")
 
+    # Gone again while the page is open: the form says so, and a banner offers a retry.
+    down["value"] = True
+    form = page.locator("form.add-instance")
+    form.get_by_label("Name").fill("web-01")
+    form.get_by_label("elektrad URL").fill("http://127.0.0.1:9")
+    form.get_by_role("button", name="Add instance").click()
+    expect(form.locator(".form-error")).to_have_text("clusterd cannot be reached.")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("clusterd cannot be reached")
+    down["value"] = False
+    banner.get_by_role("button", name="Retry").click()
+    expect(banner).to_be_hidden()
+
 
 def test_websocket_lost_reconnects_and_catches_up(
     page: Page, clusterd: Clusterd, token: str | None, elektrads: Callable[..., list[Elektrad]]

@@ -61,10 +61,16 @@ on('unreachable', () =>
   setBanner(
     'http',
     'clusterd cannot be reached. ',
-    h('button', { type: 'button', class: 'quiet small', onclick: () => route() }, 'Retry'),
+    h('button', { type: 'button', class: 'quiet small', onclick: retryNow }, 'Retry'),
   ),
 );
 on('reachable', () => banners.has('http') && setBanner('http'));
+
+/** Read the page again (clusterd is back, or the person asks). */
+function retryNow() {
+  if (!view) route();
+  else for (const fn of reconnectHandlers) fn();
+}
 on('unauthenticated', () =>
   showSignIn(getToken() ? 'Your token is no longer accepted (revoked?). Paste an access token to continue.' : null),
 );

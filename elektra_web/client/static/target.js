@@ -223,6 +223,7 @@ export function mountTarget(main, app, kind, id, params) {
       replace(facts, h('a', { href: '#/' }, 'Back to the overview'));
       return;
     }
+    document.title = `${head.name} · Elektra Web`;
     if (kind === 'instance') renderInstanceHead();
     else renderClusterHead();
   }
