@@ -168,3 +168,16 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     # ... and redo it.
     page.get_by_role("button", name="Redo: set user:/app/motd = maintenance tonight").click()
     expect(row(members[id2], "user:/app/motd")).to_contain_text("maintenance tonight")
+
+    # Someone edits the cluster's key on web-01 itself: drift, shown on both pages.
+    httpx.put(f"{web1.url}/kdb/user:/app/motd", content="hacked").raise_for_status()
+    member = members[id1]
+    drift = member.locator('.drift-item[data-path="user:/app/motd"]')
+    expect(drift).to_contain_text('is "hacked" here, the cluster sets "maintenance tonight"')
+    expect(page.locator('.drift-item[data-path="user:/app/motd"]')).to_contain_text("web-01")
+    screenshot(member, "drift")
+    drift.get_by_role("button", name="Put the cluster's value back").click()
+    expect(drift).to_have_count(0)
+    expect(page.locator(".drift-item")).to_have_count(0)
+    expect(row(member, "user:/app/motd").locator(".val")).to_have_text("maintenance tonight")
+    assert web1.value("user:/app/motd") == "maintenance tonight"

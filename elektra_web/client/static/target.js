@@ -9,11 +9,13 @@ import { showKey } from './editor.js';
 import { runOps, readKey } from './ops.js';
 import { record, undo, redo, peekUndo, peekRedo, isBusy, onHistoryChange } from './undo.js';
 import { track, renderProgress, onProgress } from './progress.js';
+import { DRIFT_FIELDS, renderDrift } from './drift.js';
 
 const INSTANCE_HEAD = `query($id: ID!) { instance(id: $id) { id name host status lastSeen elektraVersion
-  cluster { id name } pending { operationId op path attempts lastError since } } }`;
+  cluster { id name } pending { operationId op path attempts lastError since } ${DRIFT_FIELDS} } }`;
 const CLUSTER_HEAD = `query($id: ID!) { cluster(id: $id) { id name description parent { id name }
-  children { id name } instances(recursive: true) { id name status cluster { id name } pending { operationId } } } }`;
+  children { id name } instances(recursive: true) { id name status cluster { id name } pending { operationId } }
+  ${DRIFT_FIELDS} } }`;
 
 export function mountTarget(main, app, kind, id, params) {
   const target = { kind, id };
@@ -254,6 +256,11 @@ export function mountTarget(main, app, kind, id, params) {
             head.cluster ? 'Cluster writes wait for it and are delivered when it returns.' : '',
           )
         : null,
+      renderDrift(head.drift, {
+        canEdit: keyCtx.canEdit,
+        clusterName: head.cluster ? head.cluster.name : null,
+        onResolved: driftResolved,
+      }),
       pending.length
         ? [
             h('h2', {}, `Waiting to be delivered here (${pending.length})`),
@@ -274,7 +281,7 @@ export function mountTarget(main, app, kind, id, params) {
           ]
         : [],
     );
-    side.hidden = !pending.length && head.status !== 'OFFLINE';
+    side.hidden = !pending.length && !head.drift.length && head.status !== 'OFFLINE';
   }
 
   function renderClusterHead() {
@@ -304,8 +311,21 @@ export function mountTarget(main, app, kind, id, params) {
             ),
           )
         : h('p', { class: 'muted' }, 'No members yet: its keys reach instances once they join (on the overview).'),
+      renderDrift(head.drift, {
+        canEdit,
+        names: new Map(members.map((m) => [m.id, m.name])),
+        clusterName: head.name,
+        onResolved: driftResolved,
+      }),
     );
     side.hidden = false;
+  }
+
+  async function driftResolved(result, action, d) {
+    // Adopting is a write to the whole cluster: show its deliveries there.
+    if (action === 'ADOPT' && kind === 'cluster') track(app.live, id, `adopt ${d.path}`, result);
+    await loadHead();
+    await afterWrite(d.path, null, 'SET');
   }
 
   // -- the key detail ------------------------------------------------------------------
@@ -442,6 +462,11 @@ export function mountTarget(main, app, kind, id, params) {
           }
         },
       },
+    ),
+    app.live.subscribe(
+      'subscription($i: ID, $c: ID) { driftChanged(instanceId: $i, clusterId: $c) { path resolved } }',
+      { i: kind === 'instance' ? id : null, c: kind === 'cluster' ? id : null },
+      { next: () => loadHeadSoon() },
     ),
     app.onReconnect(async () => {
       await loadHead();
