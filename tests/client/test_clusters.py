@@ -4,6 +4,7 @@ gets the write when it comes back; undo."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -114,6 +115,7 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     # Changes made elsewhere appear live: on the machine itself, and by another API client.
     httpx.put(f"{web1.url}/kdb/user:/app/from-the-machine", content="direct").raise_for_status()
     expect(row(member, "user:/app/from-the-machine").locator(".val")).to_have_text("direct")
+    expect(row(member, "user:/app/from-the-machine")).to_have_class(re.compile(r"\bflash\b"))
     clusterd.ok(
         'mutation($i: ID!) { setKey(target: {instanceId: $i}, path: "user:/app/own", '
         'value: "by a script") { operationId } }',

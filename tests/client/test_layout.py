@@ -75,16 +75,21 @@ def test_keyboard_only(
     instance.get_by_role("link", name="web-01").focus()
     page.keyboard.press("Enter")
     expect(page.locator("ul.tree")).to_be_visible()
-    # Open the tree with Enter on the (real) buttons, edit, save with Enter.
+    # Open the tree with Enter on the (real) buttons, or with the arrow keys.
     twisty = row(page, "user:/").locator("button.twisty")
     twisty.focus()
     page.keyboard.press("Enter")
     expect(twisty).to_have_attribute("aria-expanded", "true")
-    twisty = row(page, "user:/app").locator("button.twisty")
-    twisty.focus()
-    page.keyboard.press("Enter")
+    row(page, "user:/").locator("button.keyname").focus()
+    page.keyboard.press("ArrowDown")
+    expect(row(page, "user:/app").locator("button.keyname")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(row(page, "user:/app").locator("button.twisty")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+    page.keyboard.press("ArrowDown")
     name = row(page, "user:/app/port").locator("button.keyname")
-    name.focus()
+    expect(name).to_be_focused()
     # A visible focus style on the focused control.
     outline = name.evaluate("el => getComputedStyle(el).outlineStyle")
     assert outline not in ("none", ""), outline

@@ -21,6 +21,49 @@ export class KeyTree {
     this.roots = [];
     this.selected = null;
     this.el = h('ul', { class: 'tree', role: 'tree', 'aria-label': 'Keys' });
+    this.el.addEventListener('keydown', (event) => this.onKey(event));
+  }
+
+  /** Arrow keys move between keys, Right/Left open and close, Home/End jump. */
+  onKey(event) {
+    const li = event.target.closest('li[data-path]');
+    if (!li || event.altKey || event.ctrlKey || event.metaKey) return;
+    const n = this.nodes.get(li.dataset.path);
+    const names = [...this.el.querySelectorAll('button.keyname')];
+    const here = names.indexOf(li.querySelector(':scope > .row > button.keyname'));
+    const focus = (button) => button && button.focus();
+    switch (event.key) {
+      case 'ArrowDown':
+        focus(names[here + 1]);
+        break;
+      case 'ArrowUp':
+        focus(names[here - 1]);
+        break;
+      case 'Home':
+        focus(names[0]);
+        break;
+      case 'End':
+        focus(names[names.length - 1]);
+        break;
+      case 'ArrowRight':
+        if (n && n.hasChildren && !n.expanded) {
+          this.expand(n).then(() => focus(n.row && n.row.querySelector('.keyname')));
+        } else if (n && n.expanded) focus(names[here + 1]);
+        break;
+      case 'ArrowLeft':
+        if (n && n.expanded) {
+          n.expanded = false;
+          this.renderRow(n);
+          focus(n.row.querySelector('.keyname'));
+        } else {
+          const parent = this.nodes.get(parentOf(li.dataset.path));
+          focus(parent && parent.row && parent.row.querySelector('.keyname'));
+        }
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
   }
 
   node(path) {
