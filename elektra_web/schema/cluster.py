@@ -49,17 +49,21 @@ class ClusterType:
         return ClusterType.from_model(parent) if parent else None
 
     @strawberry.field
-    async def children(self) -> list[ClusterType]:
-        rows = await models.Cluster.filter(parent_id=self.model.id)
+    async def children(self, info: Info) -> list[ClusterType]:
+        rows = await info.context.children.load(self.model.id)
         return [ClusterType.from_model(c) for c in rows]
 
     @strawberry.field
     async def instances(
-        self, recursive: bool = False
+        self, info: Info, recursive: bool = False
     ) -> list[Annotated[InstanceType, strawberry.lazy(".instance")]]:
         from .instance import InstanceType
 
-        return [InstanceType.from_model(i) for i in await members(self.model, recursive=recursive)]
+        if recursive:
+            rows = await members(self.model, recursive=True)
+        else:
+            rows = await info.context.members.load(self.model.id)
+        return [InstanceType.from_model(i) for i in rows]
 
     @strawberry.field(description="The cluster's own key at path (exists: false when missing).")
     async def key(self, info: Info, path: str) -> ConfigKeyType:

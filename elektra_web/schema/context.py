@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from ..models import Cluster
+from ..models import Cluster, Instance
 from ..resolvers.auth import Caller
 from ..resolvers.reads import Reads
 from ..resolvers.services import Services
@@ -30,6 +30,14 @@ class Context:
         default_factory=lambda: DataLoader(load_fn=_load_clusters, cache=False)
     )
 
+    #: A cluster's sub-clusters and its (direct) members, batched the same way.
+    children: DataLoader[int, list[Cluster]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_children, cache=False)
+    )
+    members: DataLoader[int, list[Instance]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_members, cache=False)
+    )
+
     async def cluster(self, cluster_id: int | None) -> Cluster | None:
         if cluster_id is None:
             return None
@@ -39,6 +47,22 @@ class Context:
 async def _load_clusters(ids: list[int]) -> list[Cluster | None]:
     found = {cluster.id: cluster for cluster in await Cluster.filter(id__in=set(ids))}
     return [found.get(cluster_id) for cluster_id in ids]
+
+
+async def _load_children(ids: list[int]) -> list[list[Cluster]]:
+    found: dict[int, list[Cluster]] = {}
+    for cluster in await Cluster.filter(parent_id__in=set(ids)):
+        assert cluster.parent_id is not None
+        found.setdefault(cluster.parent_id, []).append(cluster)
+    return [found.get(cluster_id, []) for cluster_id in ids]
+
+
+async def _load_members(ids: list[int]) -> list[list[Instance]]:
+    found: dict[int, list[Instance]] = {}
+    for instance in await Instance.filter(cluster_id__in=set(ids)):
+        assert instance.cluster_id is not None
+        found.setdefault(instance.cluster_id, []).append(instance)
+    return [found.get(cluster_id, []) for cluster_id in ids]
 
 
 Info = strawberry.Info[Context, None]
