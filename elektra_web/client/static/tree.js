@@ -182,7 +182,7 @@ export class KeyTree {
             'button',
             {
               type: 'button',
-              class: 'show-more',
+              class: 'show-more quiet',
               onclick: () => {
                 n.shown += PAGE;
                 this.renderChildren(n);
