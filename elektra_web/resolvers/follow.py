@@ -114,6 +114,15 @@ class FeedFollower:
             if instance.feed_revision is not None:
                 # The daemon restarted or we fell behind: changes may be lost.
                 await drift.reconcile(self._services, instance)
+            if instance.feed_revision is not None and batch["epoch"] != instance.feed_epoch:
+                # A restarted daemon numbers its changes from 1 again, under a
+                # new epoch; the ones it made before this poll (a pending
+                # delivery sent the moment it was back) are read next, from
+                # its start, rather than skipped.
+                await Instance.filter(id=instance.id).update(
+                    feed_epoch=batch["epoch"], feed_revision=0
+                )
+                return
         else:
             for change in batch["changes"]:
                 await self._publish(instance, change)

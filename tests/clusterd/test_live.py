@@ -416,3 +416,33 @@ def test_a_slow_subscriber_is_dropped_and_never_stalls_the_others(database_url: 
     error = ending["payload"]["errors"][0]
     assert error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
     assert "fell more than 20 events behind" in error["message"]
+
+
+def test_a_delivery_that_lands_when_a_member_comes_back_is_seen_live(
+    clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    """The restarted elektrad's feed has a new epoch: what it recorded before
+    clusterd polled it again (the pending delivery, sent as soon as it was
+    back) is read from the new epoch's start, not skipped."""
+    (daemon,) = elektrads(1)
+    instance = add_instance(clusterd, "web", daemon.url)
+    cluster = create_cluster(clusterd, "prod")
+    assign(clusterd, cluster, instance)
+    daemon.stop()
+    written = set_key(clusterd, target(cluster=cluster), "user:/app/mode", "safe")
+    operation = written["data"]["setKey"]["operationId"]
+
+    async def scenario() -> dict[str, Any]:
+        async with connect(clusterd.url) as socket:
+            await socket.subscribe(CHANGES, i=instance, p="user:/app/mode")
+            await settle()
+            await asyncio.to_thread(daemon.start)
+            event: dict[str, Any] = (await socket.next_data(seconds=15))["configChanged"]
+            return event
+
+    event = run(scenario())
+    assert (event["operationId"], event["value"], event["origin"]) == (
+        operation,
+        "safe",
+        "clusterd",
+    )
