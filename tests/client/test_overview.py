@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from elektra_web.elektrad.app import ElektradConfig
+
 from ..clusterd.conftest import Clusterd, Elektrad
+from ..elektrad.conftest import serve_in_thread
 from .ui import add_instance, manage, register
 
 
@@ -103,3 +107,23 @@ def test_rename_nest_unassign_and_delete_clusters(
     remove.click()
     remove.click()
     expect(page.locator("#instances-list")).to_contain_text("No instances yet")
+
+
+def test_an_instance_whose_elektrad_wants_a_token_is_registered_with_it(
+    client: Page, clusterd: Clusterd, tmp_path: Path
+) -> None:
+    config = ElektradConfig(data_dir=tmp_path / "guarded", token="machine-secret")
+    with serve_in_thread(config) as url:
+        page = client
+        add_instance(page, "guarded", url)
+        error = page.locator("form.add-instance .form-error")
+        expect(error).to_contain_text("give the token it requires")
+        form = page.locator("form.add-instance")
+        form.get_by_label("Name").fill("guarded")
+        form.get_by_label("elektrad URL").fill(url)
+        form.get_by_label("elektrad token").fill("machine-secret")
+        form.get_by_role("button", name="Add instance").click()
+        row = page.locator('li.instance[data-name="guarded"]')
+        expect(row).to_have_attribute("data-status", "ONLINE")
+        expect(form.get_by_label("elektrad token")).to_have_value("")  # not kept in the page
+        assert "machine-secret" not in page.content()

@@ -121,6 +121,14 @@ export function addInstanceForm(ctx) {
     placeholder: 'http://web-01:33333',
   });
   const description = h('input', { id: 'instance-description', name: 'description', autocomplete: 'off' });
+  // Sent once, stored by clusterd, never shown again.
+  const token = h('input', {
+    id: 'instance-token',
+    name: 'token',
+    type: 'password',
+    autocomplete: 'off',
+    placeholder: 'only if its elektrad requires one',
+  });
   const form = h(
     'form',
     { class: 'add-instance', 'aria-labelledby': 'add-instance-title' },
@@ -128,6 +136,7 @@ export function addInstanceForm(ctx) {
     h('div', { class: 'field' }, h('label', { for: 'instance-name' }, 'Name'), name),
     h('div', { class: 'field' }, h('label', { for: 'instance-host' }, 'elektrad URL'), host),
     h('div', { class: 'field' }, h('label', { for: 'instance-description' }, 'Description'), description),
+    h('div', { class: 'field' }, h('label', { for: 'instance-token' }, 'elektrad token'), token),
     h('button', { type: 'submit' }, 'Add instance'),
     box,
   );
@@ -144,6 +153,7 @@ export function addInstanceForm(ctx) {
             name: name.value.trim(),
             host: host.value.trim(),
             description: description.value.trim() || null,
+            token: token.value.trim() || null,
           },
         },
       );
