@@ -7,6 +7,7 @@ import { h, replace } from './dom.js';
 import { describe } from './errors.js';
 import { mountOverview } from './overview.js';
 import { mountTarget } from './target.js';
+import { mountAccess } from './access.js';
 
 takeTokenFromLocation();
 
@@ -14,6 +15,7 @@ const main = document.getElementById('main');
 const banner = document.getElementById('banner');
 const who = document.getElementById('who');
 const signOut = document.getElementById('sign-out');
+const accessLink = document.getElementById('access-link');
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
 const live = new LiveClient(wsUrl);
 const reconnectHandlers = new Set();
@@ -81,6 +83,8 @@ function renderWho() {
   const me = app.me;
   replace(who, me && me.known ? [me.name, ' ', h('span', { class: 'badge role' }, me.role.toLowerCase())] : '');
   signOut.hidden = !(getToken() || (me && me.known));
+  // Tokens and the audit log: for admins only (the server refuses others anyway).
+  accessLink.hidden = !(me && me.known && me.role === 'ADMIN');
 }
 
 signOut.addEventListener('click', () => {
@@ -116,6 +120,7 @@ function showSignIn(reason) {
 function parseHash() {
   const [path, query] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query || '');
+  if (path === '/access') return { kind: 'access', params };
   const m = /^\/(instance|cluster)\/([^/]+)$/.exec(path || '');
   return m ? { kind: m[1], id: decodeURIComponent(m[2]), params } : { kind: 'overview', params };
 }
@@ -154,11 +159,18 @@ async function route() {
   current = key;
   if (view) view.destroy();
   window.scrollTo(0, 0);
-  view =
+  if (where.kind === 'overview') view = mountOverview(main, app);
+  else if (where.kind === 'access') view = mountAccess(main, app);
+  else view = mountTarget(main, app, where.kind, where.id, where.params);
+  accessLink.classList.toggle('current', where.kind === 'access');
+  if (where.kind === 'access') accessLink.setAttribute('aria-current', 'page');
+  else accessLink.removeAttribute('aria-current');
+  document.title =
     where.kind === 'overview'
-      ? mountOverview(main, app)
-      : mountTarget(main, app, where.kind, where.id, where.params);
-  document.title = where.kind === 'overview' ? 'Elektra Web' : `Elektra Web: ${where.kind} ${where.id}`;
+      ? 'Elektra Web'
+      : where.kind === 'access'
+        ? 'Elektra Web: access'
+        : `Elektra Web: ${where.kind} ${where.id}`;
 }
 
 window.addEventListener('hashchange', () => {
