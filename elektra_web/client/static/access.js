@@ -20,12 +20,24 @@ const ACTIONS = [
   'copyKey', 'setMeta', 'deleteMeta', 'resolveDrift', 'createToken', 'revokeToken',
 ];
 
-/** "2026-11-27 02:15" in local time (the full ISO time in the tooltip). */
-function when(iso) {
+/** "2026-11-27 02:15" (with ``seconds``: "02:15:07") in local time. */
+function when(iso, seconds = false) {
   if (!iso) return '';
   const d = new Date(iso);
   const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? ':' + pad(d.getSeconds()) : ''}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+/** Arguments without the nulls (options left at their defaults), for a compact line. */
+function withoutNulls(value) {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = withoutNulls(v);
+    return out;
+  }
+  return value;
 }
 
 function time(iso, text) {
@@ -312,8 +324,10 @@ export function mountAccess(main, app) {
   function entryRow(e) {
     const ok = e.outcome === 'OK';
     let args = '';
+    let full = '';
     try {
-      args = JSON.stringify(e.arguments);
+      args = JSON.stringify(withoutNulls(e.arguments));
+      full = JSON.stringify(e.arguments, null, 1);
     } catch {
       args = String(e.arguments);
     }
@@ -321,11 +335,11 @@ export function mountAccess(main, app) {
     return h(
       'tr',
       { class: 'entry', dataset: { id: e.id, action: e.action, outcome: e.outcome } },
-      h('td', { class: 'nowrap' }, time(e.at)),
+      h('td', { class: 'nowrap' }, time(e.at, when(e.at, true))),
       h('td', { class: 'actor' }, e.actor),
       h('td', { class: 'action' }, h('code', {}, e.action)),
       h('td', {}, h('span', { class: ok ? 'badge outcome ok' : 'badge outcome refused' }, ok ? 'OK' : e.outcome)),
-      h('td', { class: 'arguments' }, args ? h('code', {}, args) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'arguments' }, args ? h('code', { title: full }, args) : h('span', { class: 'muted' }, '—')),
     );
   }
 
@@ -395,8 +409,8 @@ export function mountAccess(main, app) {
         h('h2', { id: 'tokens-title' }, 'API tokens'),
         tokensError,
         tokensList,
-        secretSlot,
         createForm,
+        secretSlot,
       ),
       h(
         'section',
