@@ -88,6 +88,8 @@ export function mountAccess(main, app) {
 
   let destroyed = false;
   let tokens = [];
+  let ownTokenId = null; // the token this page is signed in with (me.tokenId)
+  const isOwn = (token) => ownTokenId !== null && String(ownTokenId) === String(token.id);
 
   // -- tokens ---------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ export function mountAccess(main, app) {
   }
 
   async function revoke(token, box) {
-    const own = me.tokenId && String(me.tokenId) === String(token.id);
+    const own = isOwn(token);
     const question = own
       ? `Revoke “${token.name}”? This is the token you are signed in with: you will be signed out at once.`
       : `Revoke “${token.name}” (${token.role.toLowerCase()})? It is refused from now on and its live connections are closed.`;
@@ -201,7 +203,7 @@ export function mountAccess(main, app) {
     }
     const rows = tokens.map((t) => {
       const box = errorBox();
-      const own = me.tokenId && String(me.tokenId) === String(t.id);
+      const own = isOwn(t);
       const status = t.revokedAt
         ? h('span', { class: 'revoked' }, 'revoked ', time(t.revokedAt), t.revokedBy ? ` by ${t.revokedBy}` : '')
         : h('span', { class: 'badge active' }, 'active');
@@ -254,9 +256,10 @@ export function mountAccess(main, app) {
 
   async function loadTokens() {
     try {
-      const data = await gql(`{ tokens { ${TOKEN_FIELDS} } }`);
+      const data = await gql(`{ me { tokenId } tokens { ${TOKEN_FIELDS} } }`);
       if (destroyed) return;
       tokens = data.tokens;
+      ownTokenId = data.me.tokenId ?? null;
       showError(tokensError, '');
       renderTokens();
       // Actors are recorded as "NAME (token ID)".

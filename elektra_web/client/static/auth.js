@@ -7,14 +7,14 @@ import { describe } from './errors.js';
 export const ROLES = ['VIEWER', 'EDITOR', 'ADMIN'];
 
 /**
- * {name, role, tokenId}. A server without ``me`` (or any other failure but a refused
+ * {name, role}. A server without ``me`` (or any other failure but a refused
  * token or an unreachable clusterd) means: role unknown, treated as ADMIN;
  * the server still refuses what the caller may not do.
  */
 export async function whoAmI() {
   try {
-    const data = await gql('{ me { name role tokenId } }');
-    if (data && data.me) return { name: data.me.name, role: data.me.role, tokenId: data.me.tokenId, known: true };
+    const data = await gql('{ me { name role } }');
+    if (data && data.me) return { name: data.me.name, role: data.me.role, known: true };
     return { name: null, role: 'ADMIN', known: false };
   } catch (e) {
     if (e.code === 'UNAUTHENTICATED' || e.code === 'UNREACHABLE') throw e;
