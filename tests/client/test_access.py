@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Route, WebSocket, WebSocketRoute, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import open_client, screenshot
-from .ui import expand, open_target, register, row, select
+from .ui import expand, new_token, open_target, register, row, select
 
 
 def test_the_token_in_the_link_is_kept_and_sent(
@@ -98,22 +98,12 @@ def test_sign_in_against_the_real_server(page: Page, clusterd: Clusterd, token: 
 
 
 def test_a_viewer_sees_no_edits_and_an_editor_no_management(
-    page: Page, clusterd: Clusterd, token: str | None, elektrads: Callable[..., list[Elektrad]]
+    page: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
 ) -> None:
     (web,) = elektrads(1)
     httpx.put(f"{web.url}/kdb/user:/app/port", content="80").raise_for_status()
     web_id = register(clusterd, "web-01", web.url)
-    role = {"value": "VIEWER"}
-
-    def me_as(route: Route) -> None:
-        if "me { name role }" in (route.request.post_data or ""):
-            me = {"name": f"someone ({role['value'].lower()})", "role": role["value"]}
-            route.fulfill(content_type="application/json", body=json.dumps({"data": {"me": me}}))
-        else:
-            route.continue_()
-
-    page.route("**/graphql", me_as)
-    open_client(page, clusterd.url, token)
+    open_client(page, clusterd.url, new_token(clusterd, "vera", "VIEWER"))
     expect(page.locator('li.instance[data-name="web-01"]')).to_be_visible()
     expect(page.locator("#who")).to_contain_text("viewer")
     expect(page.locator("form.add-instance")).to_have_count(0)
@@ -128,9 +118,8 @@ def test_a_viewer_sees_no_edits_and_an_editor_no_management(
     expect(page.locator("form.new-key")).to_have_count(0)
     expect(page.locator("#undo")).to_have_count(0)
 
-    role["value"] = "EDITOR"
-    page.goto(f"{clusterd.url}/")
-    page.reload()
+    open_client(page, clusterd.url, new_token(clusterd, "ed", "EDITOR"))
+    page.reload()  # a new fragment alone does not load the page again
     expect(page.locator("#who")).to_contain_text("editor")
     expect(page.locator('li.instance[data-name="web-01"]')).to_be_visible()
     expect(page.locator("form.add-instance")).to_have_count(0)

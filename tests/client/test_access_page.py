@@ -10,6 +10,7 @@ from playwright.sync_api import Dialog, Page, expect
 from ..clusterd.conftest import Clusterd
 from .conftest import PHONE, open_client, screenshot
 from .test_layout import no_sideways_scrolling
+from .ui import new_token
 
 
 def open_access(page: Page) -> None:
@@ -18,16 +19,6 @@ def open_access(page: Page) -> None:
     expect(link).to_be_visible()
     link.click()
     expect(page.locator("#tokens-list table.tokens")).to_be_visible()
-
-
-def new_token(clusterd: Clusterd, name: str, role: str) -> str:
-    data = clusterd.ok(
-        "mutation($n: String!, $r: Role!) { createToken(input: {name: $n, role: $r}) { secret } }",
-        n=name,
-        r=role,
-    )
-    secret: str = data["createToken"]["secret"]
-    return secret
 
 
 def test_create_use_and_revoke_a_token(client: Page, clusterd: Clusterd) -> None:

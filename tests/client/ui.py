@@ -66,3 +66,14 @@ def manage(cluster: Locator) -> Locator:
         panel.locator(":scope > summary").click()
     expect(panel).to_have_attribute("open", "")
     return panel
+
+
+def new_token(clusterd: Clusterd, name: str, role: str) -> str:
+    """A new API token of ``role``, made through the API; its secret."""
+    data = clusterd.ok(
+        "mutation($n: String!, $r: Role!) { createToken(input: {name: $n, role: $r}) { secret } }",
+        n=name,
+        r=role,
+    )
+    secret: str = data["createToken"]["secret"]
+    return secret
