@@ -8,12 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import MaskErrors
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 
@@ -35,6 +30,7 @@ from .inputs import (
     UpdateInstanceInput,
 )
 from .instance import InstanceType
+from .limits import LIMITS
 from .live import Subscription
 from .text import RefuseInvalidText
 from .writes import TargetInput, WriteResult
@@ -42,10 +38,6 @@ from .writes import TargetInput, WriteResult
 __all__ = ["schema"]
 
 log = logging.getLogger("elektra_web.clusterd")
-
-MAX_DEPTH = 12
-MAX_ALIASES = 50
-MAX_TOKENS = 5_000
 
 
 @strawberry.type
@@ -289,12 +281,10 @@ schema: Any = Schema(
     subscription=Subscription,
     execution_context_class=Executor,
     extensions=[
-        # Hostile queries are refused before they run: too deep, too many
-        # aliases (one field asked a thousand times), too long.
+        # Hostile queries are refused before they run: not Unicode, too deep,
+        # too many aliases (one field asked a thousand times), too long.
         RefuseInvalidText,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        *LIMITS,
         MaskUnexpected,
     ],
 )
