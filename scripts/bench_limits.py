@@ -64,18 +64,10 @@ def variant(name: str, database_url: str) -> Iterator[TestClient]:
     from elektra_web.clusterd.app import ClusterdConfig, create_app
     from elektra_web.resolvers.auth import SYSTEM
     from elektra_web.resolvers.services import Settings
-    from elektra_web.schema import root
 
     patches = contextlib.ExitStack()
     if name in ("no limits", "neither"):
-        unlimited = root.Schema(
-            query=root.Query,
-            mutation=root.Mutation,
-            subscription=root.Subscription,
-            execution_context_class=root.Executor,
-            extensions=[root.MaskUnexpected],
-        )
-        patches.enter_context(_patched(app_module, "schema", unlimited))
+        patches.enter_context(_patched(app_module, "schema", unlimited_schema()))
     if name in ("no auth", "neither"):
 
         async def anyone(connection: Any) -> Any:
@@ -91,6 +83,19 @@ def variant(name: str, database_url: str) -> Iterator[TestClient]:
     )
     with patches, TestClient(create_app(config), headers=AUTH) as client:
         yield client
+
+
+def unlimited_schema() -> Any:
+    """clusterd's schema without the limits (and without refusing invalid text)."""
+    from elektra_web.schema import root
+
+    return root.Schema(
+        query=root.Query,
+        mutation=root.Mutation,
+        subscription=root.Subscription,
+        execution_context_class=root.Executor,
+        extensions=[root.MaskUnexpected],
+    )
 
 
 @contextlib.contextmanager
@@ -151,13 +156,7 @@ def direct(database_url: str, requests: int) -> None:
     from elektra_web.schema import root
     from elektra_web.schema.context import Context
 
-    unlimited = root.Schema(
-        query=root.Query,
-        mutation=root.Mutation,
-        subscription=root.Subscription,
-        execution_context_class=root.Executor,
-        extensions=[root.MaskUnexpected],
-    )
+    unlimited = unlimited_schema()
 
     async def run() -> None:
         await Tortoise.init(config=tortoise_config(database_url))

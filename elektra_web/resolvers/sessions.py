@@ -32,16 +32,6 @@ class Sessions:
     def add(self, token_id: int, socket: Closable) -> None:
         self._open.setdefault(token_id, weakref.WeakSet()).add(socket)
 
-    def discard(self, token_id: int, socket: Closable) -> None:
-        sockets = self._open.get(token_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self._open[token_id]
-
-    def count(self, token_id: int) -> int:
-        return len(self._open.get(token_id, ()))
-
     async def end(self, token_id: int) -> None:
         """Close every open websocket of a token."""
         sockets = list(self._open.pop(token_id, ()))

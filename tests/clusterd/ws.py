@@ -10,6 +10,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from .conftest import ADMIN_TOKEN
 
@@ -18,6 +19,15 @@ class Socket:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self._ids = 0
+
+    async def close_code(self, seconds: float = 5) -> int:
+        """Receive until the server closes the socket; its close code."""
+        try:
+            while True:
+                await self.receive(seconds)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return closed.rcvd.code
 
     async def subscribe(self, query: str, **variables: Any) -> str:
         self._ids += 1
