@@ -20,8 +20,8 @@ from elektra_web.elektrad.app import ElektradConfig
 from elektra_web.elektrad.mounts import MountSpec
 from elektra_web.resolvers.services import Settings
 
-from .. import servers
 from ..elektrad.conftest import serve_in_thread
+from ..support import servers
 
 #: Fast timings for tests: short waits, quick retries, frequent health checks.
 TEST_SETTINGS = Settings(

@@ -13,8 +13,8 @@ import pytest
 from starlette.types import ASGIApp
 
 from elektra_web.elektrad.app import ElektradConfig
-from tests import servers
 from tests.elektrad.conftest import serve_in_thread
+from tests.support import servers
 
 
 @pytest.fixture

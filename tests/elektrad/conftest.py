@@ -20,7 +20,7 @@ import pytest
 from elektra_web.elektrad.app import ElektradConfig, create_app
 from elektra_web.elektrad.mounts import MountSpec
 
-from .. import servers
+from ..support import servers
 
 
 @dataclass

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from elektra_web.elektrad.app import ElektradConfig, create_app
 
-from .. import servers
+from ..support import servers
 from .conftest import Elektrad
 
 
