@@ -33,6 +33,7 @@ from .. import __version__
 from ..keynames import InvalidKeyName, KeyName, Spelling
 from .database import KeyDatabase
 from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
+from .fences import Fence, parse_fence
 from .mounts import MountSpec
 from .views import key_view, root_view
 
@@ -149,6 +150,12 @@ def _operation(request: Request) -> str | None:
     return tag
 
 
+def _fence(request: Request) -> Fence | None:
+    """``X-Fence: <source>/<revision>``: clusterd's revision of a write; an
+    older one than a key already has is refused (see ``fences.py``)."""
+    return parse_fence(request.headers.getlist("x-fence"))
+
+
 def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -176,6 +183,8 @@ async def version(request: Request) -> Response:
                 "patch": patch,
             },
             "instanceId": _db(request).instance_id,
+            # Writes honour X-Fence (clusterd tells fenced daemons by this).
+            "fencing": True,
             "server": f"elektra-web-elektrad/{__version__}",
         }
     )
@@ -204,7 +213,7 @@ async def get_key(request: Request) -> Response:
 async def put_key(request: Request) -> Response:
     name, _ = _key(request)
     value = await _body_string(request)
-    await _db(request).set_value(name, value, operation=_operation(request))
+    await _db(request).set_value(name, value, operation=_operation(request), fence=_fence(request))
     return Response(status_code=200)
 
 
@@ -212,7 +221,7 @@ async def delete_key(request: Request) -> Response:
     if not request.path_params.get("path"):
         raise BadRequest("refusing to delete the whole key database; name a namespace")
     name, _ = _key(request)
-    await _db(request).delete(name, operation=_operation(request))
+    await _db(request).delete(name, operation=_operation(request), fence=_fence(request))
     return Response(status_code=200)
 
 
@@ -227,28 +236,32 @@ async def find(request: Request) -> Response:
 async def set_meta(request: Request) -> Response:
     name, _ = _key(request)
     body = await _body_object(request, "key", "value")
-    await _db(request).set_meta(name, body["key"], body["value"], operation=_operation(request))
+    await _db(request).set_meta(
+        name, body["key"], body["value"], operation=_operation(request), fence=_fence(request)
+    )
     return Response(status_code=204)
 
 
 async def delete_meta(request: Request) -> Response:
     name, _ = _key(request)
     body = await _body_object(request, "key")
-    await _db(request).delete_meta(name, body["key"], operation=_operation(request))
+    await _db(request).delete_meta(
+        name, body["key"], operation=_operation(request), fence=_fence(request)
+    )
     return Response(status_code=204)
 
 
 async def move(request: Request) -> Response:
     name, _ = _key(request)
     target = KeyName.parse(await _body_string(request))
-    await _db(request).move(name, target, operation=_operation(request))
+    await _db(request).move(name, target, operation=_operation(request), fence=_fence(request))
     return Response(status_code=204)
 
 
 async def copy(request: Request) -> Response:
     name, _ = _key(request)
     target = KeyName.parse(await _body_string(request))
-    await _db(request).copy(name, target, operation=_operation(request))
+    await _db(request).copy(name, target, operation=_operation(request), fence=_fence(request))
     return Response(status_code=204)
 
 

@@ -41,10 +41,13 @@ class Change:
     #: The client's ``X-Operation-Id`` of the request that made the change, so
     #: that a client following the feed recognizes its own writes.
     operation: str | None = None
+    #: The revision of the ``X-Fence`` header of the request that made the
+    #: change (a fenced write of clusterd).
+    fence: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for optional in ("meta", "operation"):
+        for optional in ("meta", "operation", "fence"):
             if data[optional] is None:
                 del data[optional]
         return data
@@ -75,10 +78,11 @@ class ChangeFeed:
         origin: Origin,
         meta: str | None = None,
         operation: str | None = None,
+        fence: int | None = None,
     ) -> Change:
         self.revision += 1
         change = Change(
-            self.revision, op, key, value, previous, origin, time.time(), meta, operation
+            self.revision, op, key, value, previous, origin, time.time(), meta, operation, fence
         )
         self._history.append(change)
         # Wake every waiting poll at once, and arm a fresh event for the next.

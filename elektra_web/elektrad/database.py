@@ -3,16 +3,27 @@
 Reads are served from the in-memory :class:`~.keyset.KeySet`. Every write
 follows one path, :meth:`KeyDatabase._commit`, under one lock:
 
+0. for a fenced write (``X-Fence``, see ``fences.py``): refuse it
+   (:class:`~.exceptions.Stale`) if a key it checks has a newer revision of
+   the same clusterd; nothing is changed or published then;
 1. pick up edits that other programs made to mounted files;
 2. compute the wanted state of every affected key (``build``);
 3. edit the documents of the affected mounts in memory (nothing is written if
    one of them cannot hold a key), write each file atomically, then the
-   default store in one SQLite transaction;
+   default store in one SQLite transaction. A fenced write's fences (the
+   named keys' and every changed key's) go in that transaction too; when
+   mounted files are written, they are committed first, on their own, before
+   the first file: a crash in between leaves a fence ahead of its file, so a
+   retry of the write is accepted and an older write refused, never the
+   reverse (see :meth:`KeyDatabase._apply`);
 4. update the index and publish one change per changed key.
 
 If a mounted file changed on disk between 1 and 3, its write is refused
 (:class:`~.exceptions.StaleFile`) and the whole write is redone on the fresh
 content, so an edit made by another program is never silently overwritten.
+Step 0 runs once, under the same lock as the rest: two fenced writes never
+both pass their checks before either is written. A fenced write that changes
+nothing (deleting a missing key) still stores its fences.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from .exceptions import (
     KeyNotFound,
     StaleFile,
 )
+from .fences import Fence, FencePlan, Fences
 from .keyset import Key, KeySet
 from .mounts import Mount, MountSpec
 from .storage.base import Document
@@ -63,7 +75,10 @@ class KeyDatabase:
         self.feed = ChangeFeed(history)
         self._mounted_meta: dict[KeyName, dict[str, str]] = {}
         self._lock = asyncio.Lock()
-        self._operation: str | None = None  # X-Operation-Id of the write in progress
+        self.fences = Fences()
+        # X-Operation-Id and X-Fence revision of the write in progress
+        self._operation: str | None = None
+        self._fence: int | None = None
 
     @property
     def instance_id(self) -> str:
@@ -72,6 +87,7 @@ class KeyDatabase:
     async def open(self) -> None:
         state = await self.store.open()
         self._mounted_meta = state.mounted_meta
+        self.fences = Fences(state.fences)
         for name, key in state.keys.items():
             if self.mount_of(name) is None:
                 self.keys.put(name, key)
@@ -158,8 +174,16 @@ class KeyDatabase:
 
     # -- writes --------------------------------------------------------------
 
+    # Each takes ``operation`` (the client's X-Operation-Id, echoed in the
+    # change feed) and ``fence`` (X-Fence; None: an unfenced write).
+
     async def set_value(
-        self, name: KeyName, value: str, *, operation: str | None = None
+        self,
+        name: KeyName,
+        value: str,
+        *,
+        operation: str | None = None,
+        fence: Fence | None = None,
     ) -> KeyName:
         """Set a value (creating the key); returns the name written."""
         target = self._write_target(name)
@@ -170,17 +194,27 @@ class KeyDatabase:
             validate(value, self._checks(target, meta), str(target))
             return {target: Key(value, meta)}
 
-        await self._commit(build, operation)
+        plan = FencePlan(fence, named=(target,), exact=(target,)) if fence else None
+        await self._commit(build, operation, plan)
         return target
 
-    async def delete(self, name: KeyName, *, operation: str | None = None) -> None:
+    async def delete(
+        self, name: KeyName, *, operation: str | None = None, fence: Fence | None = None
+    ) -> None:
         """Delete the key and everything below it; a missing key is no error."""
         target = self._existing_target(name)
         self.check_usable(target)
-        await self._commit(lambda: {n: None for n, _ in self.keys.below(target)}, operation)
+        plan = FencePlan(fence, named=(target,), subtrees=(target,)) if fence else None
+        await self._commit(lambda: {n: None for n, _ in self.keys.below(target)}, operation, plan)
 
     async def set_meta(
-        self, name: KeyName, meta_key: str, value: str, *, operation: str | None = None
+        self,
+        name: KeyName,
+        meta_key: str,
+        value: str,
+        *,
+        operation: str | None = None,
+        fence: Fence | None = None,
     ) -> None:
         _check_meta_key(meta_key)
         validate_meta(meta_key, value)
@@ -190,10 +224,16 @@ class KeyDatabase:
             old = self._require(target)
             return {target: Key(old.value, {**old.meta, meta_key: value})}
 
-        await self._commit(build, operation)
+        plan = FencePlan(fence, named=(target,), exact=(target,)) if fence else None
+        await self._commit(build, operation, plan)
 
     async def delete_meta(
-        self, name: KeyName, meta_key: str, *, operation: str | None = None
+        self,
+        name: KeyName,
+        meta_key: str,
+        *,
+        operation: str | None = None,
+        fence: Fence | None = None,
     ) -> None:
         _check_meta_key(meta_key)
         target = self._existing_target(name)
@@ -205,16 +245,37 @@ class KeyDatabase:
             meta = {k: v for k, v in old.meta.items() if k != meta_key}
             return {target: Key(old.value, meta)}
 
-        await self._commit(build, operation)
+        plan = FencePlan(fence, named=(target,), exact=(target,)) if fence else None
+        await self._commit(build, operation, plan)
 
-    async def move(self, source: KeyName, target: KeyName, *, operation: str | None = None) -> None:
-        await self._transfer(source, target, keep_source=False, operation=operation)
+    async def move(
+        self,
+        source: KeyName,
+        target: KeyName,
+        *,
+        operation: str | None = None,
+        fence: Fence | None = None,
+    ) -> None:
+        await self._transfer(source, target, keep_source=False, operation=operation, fence=fence)
 
-    async def copy(self, source: KeyName, target: KeyName, *, operation: str | None = None) -> None:
-        await self._transfer(source, target, keep_source=True, operation=operation)
+    async def copy(
+        self,
+        source: KeyName,
+        target: KeyName,
+        *,
+        operation: str | None = None,
+        fence: Fence | None = None,
+    ) -> None:
+        await self._transfer(source, target, keep_source=True, operation=operation, fence=fence)
 
     async def _transfer(
-        self, source: KeyName, target: KeyName, *, keep_source: bool, operation: str | None
+        self,
+        source: KeyName,
+        target: KeyName,
+        *,
+        keep_source: bool,
+        operation: str | None,
+        fence: Fence | None,
     ) -> None:
         verb = "copy" if keep_source else "move"
         if source.is_cascading or target.is_cascading:
@@ -235,7 +296,13 @@ class KeyDatabase:
                 changes[target.child(*name.relative_to(source))] = key
             return changes
 
-        await self._commit(build, operation)
+        plan: FencePlan | None = None
+        if fence is not None and keep_source:
+            # A copy leaves the source as it is: checked, but not fenced.
+            plan = FencePlan(fence, named=(target,), exact=(source,), subtrees=(target,))
+        elif fence is not None:
+            plan = FencePlan(fence, named=(source, target), subtrees=(source, target))
+        await self._commit(build, operation, plan)
 
     # -- helpers of the writes ---------------------------------------------
 
@@ -269,25 +336,38 @@ class KeyDatabase:
 
     # -- the one write path ------------------------------------------------
 
-    async def _commit(self, build: Callable[[], Changes], operation: str | None) -> None:
+    async def _commit(
+        self, build: Callable[[], Changes], operation: str | None, plan: FencePlan | None = None
+    ) -> None:
         async with self._lock:
+            if plan is not None:
+                self.fences.check(plan)  # raises Stale: nothing changed yet
             for _ in range(_ATTEMPTS):
                 await self._refresh_locked()
                 changes = build()
+                fences = _new_fences(plan, changes)
                 if not changes:
+                    await self._store_fences(fences)  # e.g. deleting a missing key
                     return
-                # Writes are serialized by the lock: the tag belongs to this one.
+                # Writes are serialized by the lock: the tags belong to this one.
                 self._operation = operation
+                self._fence = plan.fence.revision if plan else None
                 try:
-                    await self._apply(changes)
+                    await self._apply(changes, fences)
                     return
                 except StaleFile:
                     continue  # another program wrote the file: redo on its content
                 finally:
                     self._operation = None
+                    self._fence = None
         raise Conflict("a mounted file kept changing on disk during the write; try again")
 
-    async def _apply(self, changes: Changes) -> None:
+    async def _store_fences(self, fences: dict[KeyName, Fence]) -> None:
+        await self.store.write({}, {}, fences)
+        for name, fence in fences.items():
+            self.fences.put(name, fence)
+
+    async def _apply(self, changes: Changes, fences: dict[KeyName, Fence]) -> None:
         own: Changes = {}
         groups: dict[Mount, Changes] = {}
         for name, key in changes.items():
@@ -297,6 +377,16 @@ class KeyDatabase:
             else:
                 groups.setdefault(mount, {})[name] = key
         edited = await self._edit_documents(groups)
+        if edited and fences:
+            # The fences are stored before the first file is written, not after
+            # the last. A crash (or a failed write) in between then leaves a
+            # fence ahead of a file: a retry of this same write (an equal
+            # revision) is accepted and completes it, an older write is refused,
+            # as it should be anyway. The other order could leave the new file
+            # under the old fence, and a delayed older write would then be
+            # accepted and step the key back.
+            await self._store_fences(fences)
+            fences = {}
         for mount in edited:
             assert mount.document is not None
             try:
@@ -312,7 +402,10 @@ class KeyDatabase:
             for name, key in group.items()
             if self._mounted_meta.get(name, {}) != (key.meta if key else {})
         }
-        await self.store.write(own, meta_changes)
+        # Keys of the default store and their fences: one transaction.
+        await self.store.write(own, meta_changes, fences)
+        for name, fence in fences.items():
+            self.fences.put(name, fence)
         for name, meta in meta_changes.items():
             if meta:
                 self._mounted_meta[name] = dict(meta)
@@ -353,25 +446,46 @@ class KeyDatabase:
         """Put ``new`` in the index and publish what changed (unless origin is None)."""
         old = self.keys.get(name)
         tag = self._operation if origin == "api" else None
+        fence = self._fence if origin == "api" else None
         if new is None:
             if old is not None:
                 self.keys.remove(name)
                 if origin:
-                    self.feed.publish("delete", str(name), None, old.value, origin, operation=tag)
+                    self.feed.publish(
+                        "delete", str(name), None, old.value, origin, operation=tag, fence=fence
+                    )
             return
         self.keys.put(name, new)
         if not origin:
             return
         if old is None or old.value != new.value:
             previous = old.value if old else None
-            self.feed.publish("set", str(name), new.value, previous, origin, operation=tag)
+            self.feed.publish(
+                "set", str(name), new.value, previous, origin, operation=tag, fence=fence
+            )
         old_meta = old.meta if old else {}
         for meta_key in sorted(old_meta.keys() | new.meta.keys()):
             before, after = old_meta.get(meta_key), new.meta.get(meta_key)
             if before != after:
                 self.feed.publish(
-                    "meta", str(name), after, before, origin, meta=meta_key, operation=tag
+                    "meta",
+                    str(name),
+                    after,
+                    before,
+                    origin,
+                    meta=meta_key,
+                    operation=tag,
+                    fence=fence,
                 )
+
+
+def _new_fences(plan: FencePlan | None, changes: Changes) -> dict[KeyName, Fence]:
+    """The fences a write stores: its named keys' and every changed key's
+    (a key removed by a DELETE or moved away keeps the fence, so that a late
+    older write to it is refused)."""
+    if plan is None:
+        return {}
+    return dict.fromkeys([*plan.named, *changes], plan.fence)
 
 
 def _edit(mount: Mount, document: Document, group: Changes) -> bool:

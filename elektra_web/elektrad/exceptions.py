@@ -14,6 +14,8 @@ translated at the boundary where they occur, with ``raise ... from exc``.
     ├── UnsupportedKey            a mounted file's format cannot hold this key
     ├── MountError                the mount's file is broken or unwritable
     ├── Conflict                  the file kept changing under a write (409)
+    ├── Stale                     a fenced write older than the key's fence:
+    │                             X-Fence revision below the stored one (412)
     └── StorageError              the disk refused a write (500; logged)
 
     FormatError                   a file is not valid for its format (parser
@@ -73,6 +75,14 @@ class MountError(ElektradError):
 class Conflict(ElektradError):
     name = "Conflict"
     status = 409
+
+
+class Stale(ElektradError):
+    """A fenced write (``X-Fence``) is older than what a key it would change
+    already has from the same clusterd (see ``fences.py``)."""
+
+    name = "Stale"
+    status = 412
 
 
 class StorageError(ElektradError):

@@ -1,7 +1,8 @@
 """The default store: an SQLite file in the data directory.
 
 It holds every key that is not under a mount, the metadata of mounted keys
-(configuration files have no place for it), and the instance id. SQLite gives
+(configuration files have no place for it), every key's write fence (see
+``fences.py``; mounted keys' too) and the instance id. SQLite gives
 the durability the daemon promises: a transaction is on disk (WAL, fsync)
 before the write is acknowledged, and a crash leaves the old or the new state.
 
@@ -23,6 +24,7 @@ from typing import IO, TypeVar
 
 from ..keynames import KeyName
 from .exceptions import StorageError
+from .fences import Fence
 from .keyset import Key
 
 __all__ = ["DataDirLocked", "DefaultStore", "StoredState", "check_unlocked"]
@@ -34,6 +36,8 @@ CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (
     name TEXT PRIMARY KEY, value TEXT, meta TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS mounted_meta (name TEXT PRIMARY KEY, meta TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fences (
+    name TEXT PRIMARY KEY, source TEXT NOT NULL, revision INTEGER NOT NULL);
 """
 
 
@@ -62,10 +66,14 @@ class StoredState:
     """What :meth:`DefaultStore.load` reads at start-up."""
 
     def __init__(
-        self, keys: dict[KeyName, Key], mounted_meta: dict[KeyName, dict[str, str]]
+        self,
+        keys: dict[KeyName, Key],
+        mounted_meta: dict[KeyName, dict[str, str]],
+        fences: dict[KeyName, Fence],
     ) -> None:
         self.keys = keys
         self.mounted_meta = mounted_meta
+        self.fences = fences
 
 
 class DefaultStore:
@@ -106,18 +114,24 @@ class DefaultStore:
             KeyName.parse(name): json.loads(meta)
             for name, meta in db.execute("SELECT name, meta FROM mounted_meta")
         }
-        return StoredState(keys, mounted)
+        fences = {
+            KeyName.parse(name): Fence(source, revision)
+            for name, source, revision in db.execute("SELECT name, source, revision FROM fences")
+        }
+        return StoredState(keys, mounted, fences)
 
     async def write(
         self,
         keys: Mapping[KeyName, Key | None],
         mounted_meta: Mapping[KeyName, Mapping[str, str] | None],
+        fences: Mapping[KeyName, Fence] | None = None,
     ) -> None:
-        """Store (or, for ``None``, remove) keys and mounted keys' metadata in
-        one transaction."""
-        if keys or mounted_meta:
+        """Store (or, for ``None``, remove) keys and mounted keys' metadata,
+        and store fences, in one transaction."""
+        new_fences = fences or {}
+        if keys or mounted_meta or new_fences:
             try:
-                await self._run(lambda: self._write(keys, mounted_meta))
+                await self._run(lambda: self._write(keys, mounted_meta, new_fences))
             except sqlite3.Error as exc:
                 raise StorageError(
                     f"the key database {self.path} refused the write: {exc}"
@@ -127,6 +141,7 @@ class DefaultStore:
         self,
         keys: Mapping[KeyName, Key | None],
         mounted_meta: Mapping[KeyName, Mapping[str, str] | None],
+        fences: Mapping[KeyName, Fence],
     ) -> None:
         assert self._db is not None
         db = self._db
@@ -148,6 +163,11 @@ class DefaultStore:
                         "INSERT OR REPLACE INTO mounted_meta VALUES (?, ?)",
                         (str(name), json.dumps(dict(meta))),
                     )
+            for name, fence in fences.items():
+                db.execute(
+                    "INSERT OR REPLACE INTO fences VALUES (?, ?, ?)",
+                    (str(name), fence.source, fence.revision),
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
