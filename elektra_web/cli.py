@@ -228,7 +228,7 @@ def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
     from .clusterd.app import ClusterdConfig
     from .clusterd.database import default_database_url
     from .connector.hosts import parse_networks
-    from .resolvers.services import Settings
+    from .engine.services import Settings
 
     try:
         parse_networks(args.allow_network)

@@ -62,8 +62,8 @@ def variant(name: str, database_url: str) -> Iterator[TestClient]:
     """A running clusterd app with or without limits and the token check."""
     import elektra_web.clusterd.app as app_module
     from elektra_web.clusterd.app import ClusterdConfig, create_app
+    from elektra_web.engine.services import Settings
     from elektra_web.resolvers.auth import SYSTEM
-    from elektra_web.resolvers.services import Settings
 
     patches = contextlib.ExitStack()
     if name in ("no limits", "neither"):
@@ -149,9 +149,9 @@ def direct(database_url: str, requests: int) -> None:
     from tortoise import Tortoise
 
     from elektra_web.clusterd.database import tortoise_config
+    from elektra_web.engine.services import Services
     from elektra_web.resolvers.auth import SYSTEM
     from elektra_web.resolvers.reads import Reads
-    from elektra_web.resolvers.services import Services
     from elektra_web.resolvers.tokens import authenticate_secret
     from elektra_web.schema import root
     from elektra_web.schema.context import Context

@@ -122,7 +122,7 @@ def serve_clusterd(
     import uvicorn
 
     from elektra_web.clusterd.app import ClusterdConfig, create_app
-    from elektra_web.resolvers.services import Settings
+    from elektra_web.engine.services import Settings
 
     raise_fd_limit()
     log_gc(gc_log)

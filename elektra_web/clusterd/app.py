@@ -27,17 +27,16 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import Tortoise
 
 from ..client import client_routes
+from ..connector.transport import PerOriginTransport
 from ..connector.urls import normalize_host
+from ..engine import Engine
+from ..engine.services import Services, Settings
 from ..events import bus_for
 from ..exceptions import ClusterdError, Unauthenticated
 from ..models import Instance
 from ..resolvers.auth import ANONYMOUS, SYSTEM, Caller, Role
-from ..resolvers.delivery import DeliveryService
-from ..resolvers.follow import FeedFollower
-from ..resolvers.health import check_forever
 from ..resolvers.instances import InstanceInput, add_instance, update_instance
 from ..resolvers.reads import Reads
-from ..resolvers.services import Services, Settings
 from ..resolvers.tokens import authenticate_secret, create_token, ensure_token, has_tokens
 from ..schema.context import Context
 from ..schema.root import schema
@@ -144,25 +143,34 @@ def create_app(config: ClusterdConfig) -> Starlette:
         await Tortoise.init(
             config=tortoise_config(config.database_url), _enable_global_fallback=True
         )
+        # A small pool per instance: one pool of a thousand instances costs
+        # O(thousand) per request (encode/httpx#3215). A call needs a
+        # connection per origin only while in flight; fan_out bounds how many.
         http = httpx.AsyncClient(
-            transport=config.transport,
-            limits=httpx.Limits(
-                max_connections=config.settings.fanout_limit * 2,
-                max_keepalive_connections=config.settings.fanout_limit,
+            transport=config.transport
+            or PerOriginTransport(
+                limits=httpx.Limits(
+                    max_connections=config.settings.fanout_limit * 2,
+                    max_keepalive_connections=4,
+                )
             ),
             timeout=config.settings.call_timeout,
             follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
         )
         feed_http = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+            # One long poll per followed instance: a connection or two each.
+            transport=PerOriginTransport(
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=2)
+            ),
             timeout=config.settings.call_timeout,
             follow_redirects=False,
         )
         bus = bus_for(config.database_url, maxsize=config.settings.subscriber_queue)
         await bus.start()
         services = Services(http, bus, settings=config.settings, feed_http=feed_http)
-        services.deliveries = DeliveryService(services)
-        follower = FeedFollower(services)
+        engine = Engine(
+            services, follow_feeds=config.follow_feeds, health_checks=config.health_checks
+        )
         services_ref["services"] = services
         app.state.services = services
         await _bootstrap_tokens(config)
@@ -179,19 +187,14 @@ def create_app(config: ClusterdConfig) -> Starlette:
             )
         try:
             await _register(services, config.register)
-            await services.deliveries.start()
-            if config.follow_feeds:
-                await follower.start()
-            if config.health_checks:
-                background.append(asyncio.create_task(check_forever(services)))
+            await engine.start()
             yield
         finally:
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await follower.stop()
-            await services.deliveries.stop()
+            await engine.stop()
             await bus.stop()
             await http.aclose()
             await feed_http.aclose()

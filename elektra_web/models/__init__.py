@@ -5,7 +5,8 @@
   conditional UPDATE (rule 2: of two concurrent assignments one wins);
 - ``cluster_key`` is unique per (cluster, path);
 - ``delivery`` rows are the durable per-instance queue of cluster writes
-  (rule 4), delivered in id order per instance;
+  (rule 4), delivered in id order per instance, each fenced with its
+  operation's ``revision`` (one counter row, bumped in the write's transaction);
 - ``token.digest`` is unique: a secret names one token.
 
 The schema changes only through migrations (``elektra_web/models/migrations``),
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from .access import AuditEntry, Token, TokenRole
 from .cluster import Cluster, ClusterKey, Drift, DriftPolicy
-from .delivery import Delivery, DeliveryStatus, Operation, OperationKind
+from .delivery import Delivery, DeliveryStatus, Operation, OperationKind, Revision
 from .instance import Instance, InstanceStatus
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "InstanceStatus",
     "Operation",
     "OperationKind",
+    "Revision",
     "Token",
     "TokenRole",
 ]

@@ -48,6 +48,8 @@ class ClusterKey(Model):
     path = fields.CharField(max_length=1000)
     value: str | None = fields.TextField(null=True)
     meta: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    #: The revision of the write that last changed it.
+    revision = fields.BigIntField(default=0)
 
     class Meta:
         table = "cluster_key"

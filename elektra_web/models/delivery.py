@@ -4,6 +4,12 @@ A cluster write stores one :class:`Operation` and one :class:`Delivery` per
 member in the same transaction; deliveries are then sent, retried with backoff
 while the member is unreachable, and sent in id order per instance, so that a
 member that comes back ends with the cluster's latest value.
+
+Every cluster operation takes the next :class:`Revision` (one counter for the
+whole database, bumped first in the write's transaction, so revisions grow in
+commit order) and each of its deliveries carries it as a fence: our elektrad
+refuses a revision older than the one a key already has, so a delivery that
+arrives late can never step a member back (see ``engine/``).
 """
 
 from __future__ import annotations
@@ -28,9 +34,28 @@ class OperationKind(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
+    #: The member confirmed it (its answer, or its change feed's echo).
     APPLIED = "APPLIED"
+    #: Not yet: being sent, or waiting for the member (retried with backoff).
     PENDING = "PENDING"
+    #: The member refused it for good (its reason in ``last_error``); shown
+    #: until the key changes again or an editor retries it.
     FAILED = "FAILED"
+    #: A newer write of the same key replaced it before it landed (or the
+    #: member already had a newer revision): nothing left to send.
+    SUPERSEDED = "SUPERSEDED"
+
+
+class Revision(Model):
+    """The one row (``id`` 1) that numbers cluster writes, and ``source``: this
+    database's name in the fences elektrads keep (a new database starts over)."""
+
+    id = fields.IntField(primary_key=True)
+    source = fields.CharField(max_length=64)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "revision"
 
 
 class Operation(Model):
@@ -45,6 +70,8 @@ class Operation(Model):
         "clusterd.Instance", related_name="operations", null=True, on_delete=fields.SET_NULL
     )
     instance_id: int | None
+    #: Cluster operations: the revision its deliveries are fenced with.
+    revision: int | None = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +99,8 @@ class Delivery(Model):
     target = fields.CharField(max_length=1000, null=True)
     # META: the metadata name.
     meta_key = fields.CharField(max_length=200, null=True)
+    #: The operation's revision, sent as the fence (None: rows from before fencing).
+    revision: int | None = fields.BigIntField(null=True)
     status = fields.CharEnumField(DeliveryStatus, default=DeliveryStatus.PENDING, max_length=10)
     attempts = fields.IntField(default=0)
     last_error: str | None = fields.TextField(null=True)
@@ -81,4 +110,4 @@ class Delivery(Model):
 
     class Meta:
         table = "delivery"
-        indexes = (("instance_id", "status"),)
+        indexes = (("instance_id", "status"), ("status", "next_attempt_at"))

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from ..engine import outbox
+from ..engine.services import Services
+from ..engine.topology import ancestors, descendants, members, owned_keys
 from ..exceptions import AlreadyInCluster, BadInput, ClusterCycle, KeyLocked, NotFound
-from ..models import Cluster, ClusterKey, Drift, DriftPolicy, Instance
+from ..models import Cluster, ClusterKey, Delivery, DeliveryStatus, Drift, DriftPolicy, Instance
 from .auth import Caller, Role
 from .instances import get_instance
-from .locks import ancestors, descendants, owned_keys
 from .names import short_name
-from .services import Services
-from .writes import deliver_join
 
 __all__ = [
     "ClusterInput",
@@ -54,12 +54,6 @@ async def get_cluster(caller: Caller, cluster_id: int | str) -> Cluster:
     if cluster is None:
         raise NotFound(f"no cluster with id {cluster_id}")
     return cluster
-
-
-async def members(cluster: Cluster, *, recursive: bool) -> list[Instance]:
-    """The cluster's instances; with ``recursive``, its sub-clusters' too."""
-    ids = [cluster.id, *(c.id for c in await descendants(cluster))] if recursive else [cluster.id]
-    return await Instance.filter(cluster_id__in=ids)
 
 
 async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
@@ -141,7 +135,7 @@ async def assign_instance(
         raise AlreadyInCluster(
             f"{instance.name} is already in cluster {current.name}", cluster=current.name
         )
-    await deliver_join(services, cluster, instance)
+    await outbox.join(services, cluster, instance)
     return instance
 
 
@@ -151,8 +145,12 @@ async def unassign_instance(caller: Caller, instance_id: int | str) -> Instance:
     instance = await get_instance(caller, instance_id)
     async with in_transaction():
         await Instance.filter(id=instance.id).update(cluster_id=None)
-        # Its keys are its own now: what differed from the cluster is no drift.
+        # Its keys are its own now: what differed from the cluster is no drift,
+        # and what it refused of the cluster's is no longer asked of it.
         await Drift.filter(instance_id=instance.id).delete()
+        await Delivery.filter(instance_id=instance.id, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.SUPERSEDED
+        )
     await instance.refresh_from_db()
     return instance
 

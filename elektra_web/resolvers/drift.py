@@ -1,124 +1,83 @@
-"""Drift: a member's copy of a cluster key changed outside clusterd.
+"""A person's decision on drift (see ``engine/drift.py`` for what drift is).
 
-It is recorded (``Drift`` rows, shown on instances and clusters), announced
-on the bus, and, if the owning cluster's policy is REPAIR, put back at once.
-Otherwise a person resolves it: re-apply the cluster's value to the member,
-or adopt the member's value into the cluster (a cluster write to all members).
-A drift row goes away when the member's value agrees with the cluster again.
+REAPPLY puts the cluster's value back on the member; ADOPT makes the member's
+value the cluster's (a cluster write to every member); ADOPT_DELETION, for a
+key deleted on the member, deletes it from the cluster (its own choice: a
+deletion reaches every member). Each first re-reads the member and acts only
+if the drift still holds as it was shown: nothing in flight, the member's
+value still the one recorded.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections import Counter
 from enum import StrEnum
 
-from tortoise.transactions import in_transaction
-
 from ..connector.exceptions import ConnectorError
-from ..exceptions import NotFound
-from ..models import (
-    Cluster,
-    ClusterKey,
-    Delivery,
-    Drift,
-    DriftPolicy,
-    Instance,
-    Operation,
-    OperationKind,
-)
-from . import notify
+from ..engine import outbox
+from ..engine.drift import in_flight, settled
+from ..engine.services import Services
+from ..exceptions import BadInput, InstanceUnreachable, NotFound
+from ..models import Cluster, ClusterKey, Drift, OperationKind
 from .auth import Caller, Role
 from .instances import get_instance
-from .locks import locks_of
-from .services import Services
-from .writes import Change, Target, WriteResultData, deliver, write
+from .writes import Change, Target, WriteResultData, write
 
-__all__ = ["DriftAction", "observe", "reconcile", "resolve", "resolve_drift"]
+__all__ = ["DriftAction", "resolve_drift"]
 
 
 class DriftAction(StrEnum):
     REAPPLY = "REAPPLY"  # put the cluster's value back on the member
     ADOPT = "ADOPT"  # make the member's value the cluster's (for every member)
-
-
-async def observe(
-    services: Services, instance: Instance, path: str, value: str | None, *, deleted: bool
-) -> None:
-    """A key of ``instance`` changed outside clusterd: is that drift?"""
-    owner = (await locks_of(instance)).get(path)
-    if owner is None:
-        return
-    key = await ClusterKey.get_or_none(cluster_id=owner.id, path=path)
-    if key is None:
-        return
-    if not deleted and value == key.value:
-        await resolve(services, instance.id, path)
-        return
-    drift, _ = await Drift.update_or_create(
-        {"cluster_id": owner.id, "expected": key.value, "actual": None if deleted else value},
-        instance_id=instance.id,
-        path=path,
-    )
-    await notify.drift_changed(services, drift, "detected")
-    if owner.drift_policy is DriftPolicy.REPAIR:
-        await _reapply(services, instance, owner, key)
-
-
-async def resolve(services: Services, instance_id: int, path: str) -> None:
-    """The member agrees with the cluster again (or left it): no more drift."""
-    for drift in await Drift.filter(instance_id=instance_id, path=path):
-        await drift.delete()
-        await notify.drift_changed(services, drift, "resolved")
-
-
-async def reconcile(services: Services, instance: Instance) -> None:
-    """Compare every locked key of ``instance`` with its cluster's value: for
-    when changes may have been missed (the feed was reset)."""
-    locks = await locks_of(instance)
-    client = services.client(instance)
-    for path, owner in locks.items():
-        key = await ClusterKey.get_or_none(cluster_id=owner.id, path=path)
-        if key is None:
-            continue
-        try:
-            node = await client.get(path)
-        except ConnectorError:
-            return  # unreachable: the next reset or change tells
-        await observe(services, instance, path, node.get("value"), deleted=not node.get("exists"))
+    ADOPT_DELETION = "ADOPT_DELETION"  # the member deleted it: delete it in the cluster
 
 
 async def resolve_drift(
     services: Services, caller: Caller, instance_id: str, path: str, action: DriftAction
 ) -> WriteResultData:
-    """A person's decision on one drifted key."""
     caller.require(Role.EDITOR)
     instance = await get_instance(caller, instance_id)
     drift = await Drift.get_or_none(instance_id=instance.id, path=path)
     if drift is None:
         raise NotFound(f"{instance.name} has no drift at {path}")
     owner = await Cluster.get(id=drift.cluster_id)
-    if action is DriftAction.ADOPT:
-        if drift.actual is None:
-            change = Change(OperationKind.DELETE, path)
-        else:
-            change = Change(OperationKind.SET, path, drift.actual)
-        return await write(services, caller, Target(cluster_id=str(owner.id)), change)
-    key = await ClusterKey.get(cluster_id=owner.id, path=path)
-    return await deliver(services, await _reapply(services, instance, owner, key))
-
-
-async def _reapply(
-    services: Services, instance: Instance, owner: Cluster, key: ClusterKey
-) -> Operation:
-    async with in_transaction():
-        operation = await Operation.create(kind=OperationKind.SET, path=key.path, cluster=owner)
-        await Delivery.create(
-            operation=operation,
-            instance=instance,
-            kind=OperationKind.SET,
-            path=key.path,
-            value=key.value,
-            next_attempt_at=dt.datetime.now(dt.UTC),
+    key = await ClusterKey.get_or_none(cluster_id=owner.id, path=path)
+    if key is None:
+        await settled(services, [(instance.id, path)])
+        raise NotFound(f"cluster {owner.name} no longer sets {path}: no drift any more")
+    if await in_flight(instance.id, path):
+        raise BadInput(
+            f"a write of {path} to {instance.name} is still in flight; "
+            "it decides the value there: look again when it has landed"
         )
-    services.delivery.kick(instance.id)
-    return operation
+    try:
+        node = await services.client(instance).get(path)
+    except ConnectorError as exc:
+        raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
+    actual = node.get("value") if node.get("exists") else None
+    if node.get("exists") and actual == key.value:
+        await settled(services, [(instance.id, path)])
+        raise BadInput(f"{path} on {instance.name} agrees with cluster {owner.name} again")
+    if actual != drift.actual:
+        drift.actual = actual
+        drift.expected = key.value
+        await drift.save(update_fields=["actual", "expected", "detected_at"])
+        now = "deleted" if actual is None else repr(actual)
+        raise BadInput(f"{path} on {instance.name} changed again (now {now}): look again")
+    match action:
+        case DriftAction.REAPPLY:
+            operation = await outbox.reapply(services, instance, owner, path)
+            assert operation is not None  # the key is there (checked above)
+            return await outbox.settle(services, operation, Counter({instance.id: 1}))
+        case DriftAction.ADOPT if actual is None:
+            raise BadInput(
+                f"{path} was deleted on {instance.name}; to delete it from cluster "
+                f"{owner.name} and all its members, choose ADOPT_DELETION"
+            )
+        case DriftAction.ADOPT:
+            change = Change(OperationKind.SET, path, actual)
+        case DriftAction.ADOPT_DELETION if actual is not None:
+            raise BadInput(f"{path} was not deleted on {instance.name}; choose ADOPT")
+        case DriftAction.ADOPT_DELETION:
+            change = Change(OperationKind.DELETE, path)
+    return await write(services, caller, Target(cluster_id=str(owner.id)), change)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,18 +10,18 @@ from tortoise.exceptions import IntegrityError
 from ..connector import exceptions as connector_errors
 from ..connector.hosts import check_host
 from ..connector.urls import normalize_host
+from ..engine import health
+from ..engine.services import Services
 from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
 from ..models import Instance, InstanceStatus
 from .auth import Caller, Role
 from .names import short_name
-from .services import Services
 
 __all__ = [
     "InstanceInput",
     "add_instance",
     "get_instance",
     "list_instances",
-    "probe",
     "remove_instance",
     "update_instance",
 ]
@@ -65,7 +64,7 @@ async def add_instance(services: Services, caller: Caller, data: InstanceInput) 
         visibility=_visibility(data.visibility or "user"),
         token=_token(data.token),
     )
-    version = await probe(services, instance, refuse_credentials=True)
+    version = await _probe(services, instance)
     if version is not None:
         await _refuse_same_daemon(instance.elektrad_id)
     try:
@@ -98,7 +97,7 @@ async def update_instance(
             instance.feed_epoch = instance.feed_revision = None
             instance.status = InstanceStatus.UNKNOWN
             reprobe = True
-    if reprobe and await probe(services, instance, refuse_credentials=True) is not None:
+    if reprobe and await _probe(services, instance) is not None:
         await _refuse_same_daemon(instance.elektrad_id, exclude=instance.id)
     if data.description is not None:
         instance.description = data.description
@@ -118,46 +117,17 @@ async def remove_instance(caller: Caller, instance_id: int | str) -> int:
     return instance.id
 
 
-async def probe(
-    services: Services, instance: Instance, *, refuse_credentials: bool = False
-) -> dict[str, Any] | None:
-    """Ask the instance's elektrad for its version; note status and identity.
-
-    Does not save. Returns the version, or ``None`` if it could not be reached.
-    With ``refuse_credentials`` (registering, changing the token), an elektrad
-    that refuses clusterd's token is an error rather than "offline".
-    """
+async def _probe(services: Services, instance: Instance) -> dict[str, Any] | None:
+    """The instance's version (None: unreachable, OFFLINE); a refused token
+    is the caller's mistake."""
     try:
-        version = await services.client(instance).version()
-    except connector_errors.InstanceRefused as exc:
-        if refuse_credentials and exc.status in (401, 403):
-            raise BadInput(
-                f"{instance.host} refused clusterd's credentials ({exc.status}): "
-                + ("give the token it requires" if instance.token is None else "wrong token"),
-                field="token",
-            ) from exc
-        instance.status = InstanceStatus.OFFLINE
-        return None
-    except connector_errors.ConnectorError:
-        instance.status = InstanceStatus.OFFLINE
-        return None
-    instance.status = InstanceStatus.ONLINE
-    instance.last_seen = dt.datetime.now(dt.UTC)
-    if instance.feed_epoch is None:
-        # Follow its change feed from this moment on, not from the moment the
-        # follower gets to it: a change in between would be lost.
-        try:
-            position = await services.client(instance).changes(wait=0)
-        except connector_errors.ConnectorError:
-            pass
-        else:
-            instance.feed_epoch, instance.feed_revision = position["epoch"], position["revision"]
-    elektra = version.get("elektra")
-    if isinstance(elektra, dict) and isinstance(elektra.get("version"), str):
-        instance.elektra_version = elektra["version"]
-    if isinstance(version.get("instanceId"), str):
-        instance.elektrad_id = version["instanceId"]
-    return version
+        return await health.probe(services, instance, refuse_credentials=True)
+    except health.CredentialsRefused as exc:
+        raise BadInput(
+            f"{instance.host} refused clusterd's credentials ({exc.status}): "
+            + ("give the token it requires" if instance.token is None else "wrong token"),
+            field="token",
+        ) from exc
 
 
 def _id(value: int | str) -> int:

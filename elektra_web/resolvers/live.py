@@ -9,9 +9,11 @@ import contextlib
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
 
+from ..engine.events import ConfigChanged, DeliveriesLanded, DriftChanged, StatusChanged
+from ..engine.outbox import InstanceResultData, operation_result
+from ..engine.services import Services
 from ..events import Event
 from ..events import SubscriberTooSlow as BusSubscriberTooSlow
 from ..exceptions import NotFound, SubscriberTooSlow
@@ -21,8 +23,6 @@ from .auth import Caller, Role
 from .clusters import get_cluster
 from .instances import get_instance
 from .names import parse_key
-from .services import Services
-from .writes import InstanceResultData, operation_result
 
 __all__ = [
     "config_changes",
@@ -41,7 +41,7 @@ async def config_changes(
     instance_id: str | None = None,
     cluster_id: str | None = None,
     path_prefix: str | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[ConfigChanged]:
     """Every changed key, filtered in any combination."""
     caller.require(Role.VIEWER)
     instance = (await get_instance(caller, instance_id)).id if instance_id is not None else None
@@ -56,9 +56,9 @@ async def config_changes(
             return False
         return prefix is None or _below(data["path"], prefix)
 
-    async with _subscribed(services, {"config"}, wanted) as events:
+    async with _subscribed(services, {ConfigChanged.TOPIC}, wanted) as events:
         async for event in events:
-            yield event.data
+            yield ConfigChanged.from_data(event.data)
 
 
 async def status_changes(
@@ -70,9 +70,10 @@ async def status_changes(
     def wanted(event: Event) -> bool:
         return only is None or event.data["instanceId"] == only
 
-    async with _subscribed(services, {"status"}, wanted) as events:
+    async with _subscribed(services, {StatusChanged.TOPIC}, wanted) as events:
         async for event in events:
-            instance = await Instance.get_or_none(id=event.data["instanceId"])
+            changed = StatusChanged.from_data(event.data)
+            instance = await Instance.get_or_none(id=changed.instance_id)
             if instance is not None:
                 yield instance
 
@@ -91,14 +92,14 @@ async def operation_progress(
         raise NotFound(f"no operation with id {operation_id}")
 
     def wanted(event: Event) -> bool:
-        return bool(event.data["operationId"] == str(operation.id))
+        return str(operation.id) in event.data["operationIds"]
 
-    async with _subscribed(services, {"delivery"}, wanted) as events:
+    async with _subscribed(services, {DeliveriesLanded.TOPIC}, wanted) as events:
         current = await operation_result(operation)
-        sent = {r.instance.id: r.delivery for r in current.results}
+        sent = {r.instance.id: (r.delivery, r.error) for r in current.results}
         for result in current.results:
             yield result
-        if current.results and DeliveryStatus.PENDING not in sent.values():
+        if current.results and not _pending(sent.values()):
             return
         if not current.results and operation.instance_id is not None:
             # A direct write to one instance: it was applied when it returned.
@@ -109,10 +110,10 @@ async def operation_progress(
         async for _landed in events:
             latest = await operation_result(operation)
             for result in latest.results:
-                if sent.get(result.instance.id) != result.delivery:
-                    sent[result.instance.id] = result.delivery
+                if (result.delivery, result.error) != sent.get(result.instance.id):
+                    sent[result.instance.id] = (result.delivery, result.error)
                     yield result
-            if DeliveryStatus.PENDING not in sent.values():
+            if not _pending(sent.values()):
                 return
 
 
@@ -121,7 +122,7 @@ async def drift_changes(
     caller: Caller,
     instance_id: str | None = None,
     cluster_id: str | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[DriftChanged]:
     caller.require(Role.VIEWER)
     instance = (await get_instance(caller, instance_id)).id if instance_id is not None else None
     cluster = (await get_cluster(caller, cluster_id)).id if cluster_id is not None else None
@@ -132,9 +133,9 @@ async def drift_changes(
             return False
         return cluster is None or cluster in data["clusterIds"]
 
-    async with _subscribed(services, {"drift"}, wanted) as events:
+    async with _subscribed(services, {DriftChanged.TOPIC}, wanted) as events:
         async for event in events:
-            yield event.data
+            yield DriftChanged.from_data(event.data)
 
 
 @contextlib.asynccontextmanager
@@ -172,6 +173,10 @@ async def recent_instance(services: Services, instance_id: int) -> Instance | No
         task = asyncio.ensure_future(Instance.get_or_none(id=instance_id))
         cached = recent[instance_id] = (now, task)
     return await asyncio.shield(cached[1])
+
+
+def _pending(states: Iterable[tuple[DeliveryStatus, str | None]]) -> bool:
+    return any(status is DeliveryStatus.PENDING for status, _ in states)
 
 
 def _below(path: str, prefix: KeyName) -> bool:

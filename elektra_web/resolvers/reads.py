@@ -12,13 +12,13 @@ from ..connector.client import canonical_name
 from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..connector.exceptions import InstanceUnreachable as Unreachable
 from ..connector.loaders import KeyLoader
+from ..engine.services import Services
+from ..engine.topology import locks_of
 from ..exceptions import BadInput, InstanceUnreachable
 from ..keynames import KeyName
 from ..models import Cluster, ClusterKey, Instance
 from .auth import Caller, Role
-from .locks import locks_of
 from .names import parse_key
-from .services import Services
 from .writes import refusal
 
 __all__ = ["ConfigKeyData", "Reads"]
@@ -74,12 +74,14 @@ class Reads:
 
     async def instance_find(self, instance: Instance, query: str) -> list[str]:
         self.caller.require(Role.VIEWER)
+        self._fail_fast(instance)
         try:
             names = await self.services.client(instance).find(query)
         except InstanceRefused as exc:
             raise refusal(instance, exc) from exc
         except ConnectorError as exc:
-            raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
+            raise self._unreachable(instance, exc) from exc
+        self.services.breakers.succeeded(instance.id)
         return [canonical_name(n) for n in names]
 
     async def lock_owner(self, instance: Instance, path: str) -> Cluster | None:
@@ -95,14 +97,29 @@ class Reads:
                 f"this request reads more than {limit} keys from instances; "
                 "ask for fewer instances or keys at once"
             )
+        self._fail_fast(instance)
         try:
             self._tokens[instance.host] = instance.token
             node: dict[str, Any] = await self.loader.load((instance.host, str(name), depth))
         except InstanceRefused as exc:
             raise refusal(instance, exc) from exc
         except (Unreachable, ConnectorError) as exc:
-            raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
+            raise self._unreachable(instance, exc) from exc
+        self.services.breakers.succeeded(instance.id)
         return node
+
+    def _fail_fast(self, instance: Instance) -> None:
+        """An instance that just failed to answer is not asked again until
+        its circuit half-opens: the read fails at once."""
+        breakers = self.services.breakers
+        if breakers.is_open(instance.id):
+            raise InstanceUnreachable(
+                f"{instance.name} is unreachable: {breakers.reason(instance.id)}"
+            )
+
+    def _unreachable(self, instance: Instance, exc: Exception) -> InstanceUnreachable:
+        self.services.breakers.failed(instance.id, str(exc))
+        return InstanceUnreachable(f"{instance.name} is unreachable: {exc}")
 
     # -- clusters -------------------------------------------------------------
 

@@ -14,11 +14,11 @@ import secrets
 
 from tortoise.exceptions import IntegrityError
 
+from ..events.sessions import Sessions
 from ..exceptions import BadInput, NotFound, Unauthenticated
 from ..models import Token, TokenRole
 from .auth import Caller, Role
 from .names import short_name
-from .sessions import Sessions
 
 __all__ = [
     "authenticate_secret",

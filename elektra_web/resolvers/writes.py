@@ -4,13 +4,17 @@ delivered concurrently; rule 4)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
 from ..connector.exceptions import ConnectorError, InstanceRefused
+from ..engine import calls, outbox
+from ..engine.events import ConfigChanged, publish
+from ..engine.outbox import InstanceResultData, Step, WriteResultData, steps_for
+from ..engine.services import Services
+from ..engine.topology import members
 from ..exceptions import (
     BadInput,
     InstanceUnreachable,
@@ -28,21 +32,18 @@ from ..models import (
     Operation,
     OperationKind,
 )
-from . import notify
 from .auth import Caller, Role
 from .instances import get_instance
-from .locks import ancestors, check_cluster_write, check_instance_write, descendants
+from .locks import check_cluster_write, check_instance_write
 from .names import MAX_NAME, parse_writable_key
-from .services import Services
 
 __all__ = [
     "Change",
     "InstanceResultData",
     "Target",
     "WriteResultData",
-    "deliver",
-    "deliver_join",
-    "operation_result",
+    "refusal",
+    "retry_refused",
     "write",
 ]
 
@@ -64,30 +65,6 @@ class Change:
     value: str | None = None
     target: str | None = None  # MOVE/COPY destination
     meta_key: str | None = None  # META: the entry; value None removes it
-
-
-@dataclass
-class InstanceResultData:
-    instance: Instance
-    delivery: DeliveryStatus
-    error: str | None = None
-
-
-@dataclass
-class WriteResultData:
-    operation_id: str
-    results: list[InstanceResultData]
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One call that each member receives."""
-
-    kind: OperationKind
-    path: str
-    value: str | None = None
-    meta_key: str | None = None
-    previous: str | None = None  # in the cluster's config, for the change event
 
 
 async def write(
@@ -121,31 +98,43 @@ async def _write_instance(
 ) -> WriteResultData:
     instance = await get_instance(caller, instance_id)
     await check_instance_write(instance, change.kind, path, to)
+    if services.breakers.is_open(instance.id):
+        reason = services.breakers.reason(instance.id)
+        raise InstanceUnreachable(f"{instance.name} is unreachable: {reason}")
     operation = await Operation.create(kind=change.kind, path=str(path), instance=instance)
+    services.remember_operation(str(operation.id))
     client = services.client(instance, operation=str(operation.id))
     try:
-        match change.kind:
-            case OperationKind.SET:
-                await client.set(str(path), change.value or "")
-            case OperationKind.DELETE:
-                await client.delete(str(path))
-            case OperationKind.MOVE:
-                await client.move(str(path), str(to))
-            case OperationKind.COPY:
-                await client.copy(str(path), str(to))
-            case OperationKind.META if change.value is None:
-                await client.delete_meta(str(path), change.meta_key or "")
-            case OperationKind.META:
-                await client.set_meta(str(path), change.meta_key or "", change.value)
+        await calls.apply(
+            client,
+            change.kind,
+            str(path),
+            value=change.value,
+            target=str(to) if to is not None else None,
+            meta_key=change.meta_key,
+        )
     except InstanceRefused as exc:
         await operation.delete()
         raise refusal(instance, exc) from exc
     except ConnectorError as exc:
         await operation.delete()
+        services.breakers.failed(instance.id, str(exc))
         raise InstanceUnreachable(f"{instance.name} is unreachable: {exc}") from exc
     return WriteResultData(
         str(operation.id), [InstanceResultData(instance, DeliveryStatus.APPLIED)]
     )
+
+
+async def retry_refused(services: Services, caller: Caller, instance_id: str) -> Instance:
+    """The cluster writes ``instance`` refused go again (after a person fixed
+    what made it refuse them); they are PENDING until they land."""
+    caller.require(Role.EDITOR)
+    instance = await get_instance(caller, instance_id)
+    await Delivery.filter(instance_id=instance.id, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=dt.datetime.now(dt.UTC)
+    )
+    services.kick(instance.id)
+    return instance
 
 
 def refusal(instance: Instance, exc: InstanceRefused) -> Exception:
@@ -180,27 +169,39 @@ async def _write_cluster(
 
     cluster = await get_cluster(caller, cluster_id)
     async with in_transaction():
-        steps = await _change_cluster_config(cluster, change, path, to)
-        operation = await Operation.create(kind=change.kind, path=str(path), cluster=cluster)
-        await _queue(operation, await _all_members(cluster), steps)
-    for step in steps:
-        await notify.config_changed(
-            services,
-            op=step.kind,
-            path=step.path,
-            value=step.value,
-            previous=step.previous,
-            meta=step.meta_key,
-            origin="clusterd",
-            operation_id=str(operation.id),
-            cluster=cluster,
+        # First: concurrent cluster writes queue here, so each sees the
+        # config the one before it committed (no lost update, no race on a
+        # new key), and revisions grow in commit order.
+        revision = await outbox.next_revision()
+        steps = await _change_cluster_config(cluster, change, path, to, revision)
+        operation = await Operation.create(
+            kind=change.kind, path=str(path), cluster=cluster, revision=revision
         )
-    return await deliver(services, operation)
+        counts = await outbox.enqueue(operation, await members(cluster), steps)
+    services.remember_operation(str(operation.id))
+    await publish(
+        services,
+        *(
+            ConfigChanged(
+                op=step.kind,
+                path=step.path,
+                origin="clusterd",
+                value=step.value,
+                previous=step.previous,
+                meta=step.meta_key,
+                operation_id=str(operation.id),
+                cluster_id=cluster.id,
+                cluster_ids=(cluster.id,),
+            )
+            for step in steps
+        ),
+    )
+    return await outbox.settle(services, operation, counts)
 
 
 async def _change_cluster_config(
-    cluster: Cluster, change: Change, path: KeyName, to: KeyName | None
-) -> list[_Step]:
+    cluster: Cluster, change: Change, path: KeyName, to: KeyName | None, revision: int
+) -> list[Step]:
     """Apply the change to the cluster's own config; the steps for members."""
     own = {KeyName.parse(k.path): k for k in await ClusterKey.filter(cluster_id=cluster.id)}
     below = sorted((n for n in own if n.is_below_or_same(path)), reverse=True)
@@ -210,11 +211,12 @@ async def _change_cluster_config(
             key = own.get(path)
             previous = key.value if key else None
             if key is None:
-                await ClusterKey.create(cluster=cluster, path=str(path), value=change.value)
+                await ClusterKey.create(
+                    cluster=cluster, path=str(path), value=change.value, revision=revision
+                )
             else:
-                key.value = change.value
-                await key.save()
-            return [_Step(OperationKind.SET, str(path), change.value, previous=previous)]
+                await ClusterKey.filter(id=key.id).update(value=change.value, revision=revision)
+            return [Step(OperationKind.SET, str(path), change.value, previous=previous)]
         case OperationKind.META:
             key = own.get(path)
             if key is None:
@@ -226,14 +228,13 @@ async def _change_cluster_config(
                 meta.pop(change.meta_key, None)
             else:
                 meta[change.meta_key] = change.value
-            key.meta = meta
-            await key.save()
-            return [_Step(OperationKind.META, str(path), change.value, change.meta_key, previous)]
+            await ClusterKey.filter(id=key.id).update(meta=meta, revision=revision)
+            return [Step(OperationKind.META, str(path), change.value, change.meta_key, previous)]
         case OperationKind.DELETE:
             if not below:
                 raise NotFound(f"cluster {cluster.name} sets no key at or below {path}")
             await ClusterKey.filter(id__in=[own[n].id for n in below]).delete()
-            return [_Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in below]
+            return [Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in below]
         case OperationKind.MOVE | OperationKind.COPY:
             assert to is not None
             if not below:
@@ -242,99 +243,21 @@ async def _change_cluster_config(
                 raise BadInput(f"cannot move or copy {path} into its own subtree ({to})")
             moves = {n: to.child(*n.relative_to(path)) for n in sorted(below)}
             await check_cluster_write(cluster, list(moves.values()))
-            steps: list[_Step] = []
+            steps: list[Step] = []
             for source, dest in moves.items():
                 key = own[source]
                 await ClusterKey.filter(cluster_id=cluster.id, path=str(dest)).delete()
                 await ClusterKey.create(
-                    cluster=cluster, path=str(dest), value=key.value, meta=key.meta
+                    cluster=cluster,
+                    path=str(dest),
+                    value=key.value,
+                    meta=key.meta,
+                    revision=revision,
                 )
-                steps += _steps_for(str(dest), key.value, key.meta)
+                steps += steps_for(str(dest), key.value, key.meta)
             if change.kind is OperationKind.MOVE:
                 stale = [n for n in below if n not in moves.values()]
                 await ClusterKey.filter(id__in=[own[n].id for n in stale]).delete()
-                steps += [_Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in stale]
+                steps += [Step(OperationKind.DELETE, str(n), previous=own[n].value) for n in stale]
             return steps
     raise AssertionError(change.kind)
-
-
-def _steps_for(path: str, value: str | None, meta: dict[str, str]) -> list[_Step]:
-    steps = [_Step(OperationKind.SET, path, value)]
-    steps += [_Step(OperationKind.META, path, v, k) for k, v in sorted(meta.items())]
-    return steps
-
-
-async def _all_members(cluster: Cluster) -> list[Instance]:
-    ids = [cluster.id, *(c.id for c in await descendants(cluster))]
-    return await Instance.filter(cluster_id__in=ids)
-
-
-async def _queue(operation: Operation, instances: list[Instance], steps: list[_Step]) -> None:
-    now = dt.datetime.now(dt.UTC)
-    rows = [
-        Delivery(
-            operation=operation,
-            instance=instance,
-            kind=step.kind,
-            path=step.path,
-            value=step.value,
-            meta_key=step.meta_key,
-            next_attempt_at=now,
-        )
-        for instance in instances
-        for step in steps
-    ]
-    if rows:
-        await Delivery.bulk_create(rows)
-
-
-async def deliver(services: Services, operation: Operation) -> WriteResultData:
-    """Send the operation's deliveries now and wait a while; what has not
-    landed by then is PENDING (the service goes on in the background)."""
-    queue = services.delivery
-    deliveries = await Delivery.filter(operation_id=operation.id)
-    ids = [d.id for d in deliveries]
-    futures = queue.watch(ids)
-    for instance_id in sorted({d.instance_id for d in deliveries}):
-        queue.kick(instance_id)
-    try:
-        if futures:
-            await asyncio.wait(futures, timeout=services.settings.write_wait)
-    finally:
-        queue.forget(ids)
-    return await operation_result(operation)
-
-
-async def operation_result(operation: Operation) -> WriteResultData:
-    """One result per instance: APPLIED when all its deliveries landed, FAILED
-    if one was refused, else PENDING."""
-    deliveries = await Delivery.filter(operation_id=operation.id).order_by("id")
-    by_instance: dict[int, list[Delivery]] = {}
-    for delivery in deliveries:
-        by_instance.setdefault(delivery.instance_id, []).append(delivery)
-    instances = {i.id: i for i in await Instance.filter(id__in=list(by_instance))}
-    results = []
-    for instance_id, rows in by_instance.items():
-        failed = [d for d in rows if d.status is DeliveryStatus.FAILED]
-        if failed:
-            status, error = DeliveryStatus.FAILED, failed[0].last_error
-        elif all(d.status is DeliveryStatus.APPLIED for d in rows):
-            status, error = DeliveryStatus.APPLIED, None
-        else:
-            status, error = DeliveryStatus.PENDING, next((d.last_error for d in rows), None)
-        results.append(InstanceResultData(instances[instance_id], status, error))
-    results.sort(key=lambda r: r.instance.name)
-    return WriteResultData(str(operation.id), results)
-
-
-async def deliver_join(services: Services, cluster: Cluster, instance: Instance) -> None:
-    """A new member receives the keys of its cluster and its ancestors."""
-    chain = [cluster, *await ancestors(cluster)]
-    keys = await ClusterKey.filter(cluster_id__in=[c.id for c in chain]).order_by("path")
-    if not keys:
-        return
-    steps = [s for key in keys for s in _steps_for(key.path, key.value, key.meta)]
-    async with in_transaction():
-        operation = await Operation.create(kind=OperationKind.SET, path="/", cluster=cluster)
-        await _queue(operation, [instance], steps)
-    services.delivery.kick(instance.id)

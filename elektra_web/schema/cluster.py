@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from .. import models
-from ..resolvers.clusters import members
+from ..engine.topology import members
 from .config_key import ConfigKeyType
 from .context import Info
 from .drift import DriftType
 from .enums import DriftPolicy
 
 if TYPE_CHECKING:
-    from .instance import InstanceType
+    from .instance import InstanceType, PendingWrite
 
 
 @strawberry.type(name="Cluster")
@@ -39,9 +39,22 @@ class ClusterType:
         )
 
     @strawberry.field(description="Drift on the members (nested ones too) of keys it sets.")
-    async def drift(self) -> list[DriftType]:
-        rows = await models.Drift.filter(cluster_id=self.model.id)
+    async def drift(self, info: Info) -> list[DriftType]:
+        rows = await info.context.cluster_drift.load(self.model.id)
         return [DriftType.from_model(d) for d in rows]
+
+    @strawberry.field(
+        description="Writes of this cluster its members (nested ones too) refused: not applied, "
+        "with the reason, until the key changes again or an editor retries them "
+        "(retryDeliveries)."
+    )
+    async def failed(self) -> list[Annotated[PendingWrite, strawberry.lazy(".instance")]]:
+        from .instance import PendingWrite
+
+        rows = await models.Delivery.filter(
+            operation__cluster_id=self.model.id, status=models.DeliveryStatus.FAILED
+        ).order_by("id")
+        return [PendingWrite.from_model(d) for d in rows]
 
     @strawberry.field
     async def parent(self, info: Info) -> ClusterType | None:

@@ -8,10 +8,10 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from ..models import Cluster, Instance
+from ..engine.services import Services
+from ..models import Cluster, Delivery, DeliveryStatus, Drift, Instance
 from ..resolvers.auth import Caller
 from ..resolvers.reads import Reads
-from ..resolvers.services import Services
 
 
 @dataclass
@@ -38,6 +38,18 @@ class Context:
         default_factory=lambda: DataLoader(load_fn=_load_members, cache=False)
     )
 
+    #: An instance's deliveries not applied (PENDING, FAILED), its drift, and
+    #: a cluster's drift: one query for a whole list.
+    unapplied: DataLoader[int, list[Delivery]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_unapplied, cache=False)
+    )
+    drift: DataLoader[int, list[Drift]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_drift, cache=False)
+    )
+    cluster_drift: DataLoader[int, list[Drift]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_cluster_drift, cache=False)
+    )
+
     async def cluster(self, cluster_id: int | None) -> Cluster | None:
         if cluster_id is None:
             return None
@@ -62,6 +74,30 @@ async def _load_members(ids: list[int]) -> list[list[Instance]]:
     for instance in await Instance.filter(cluster_id__in=set(ids)):
         assert instance.cluster_id is not None
         found.setdefault(instance.cluster_id, []).append(instance)
+    return [found.get(cluster_id, []) for cluster_id in ids]
+
+
+async def _load_unapplied(ids: list[int]) -> list[list[Delivery]]:
+    found: dict[int, list[Delivery]] = {}
+    rows = Delivery.filter(
+        instance_id__in=set(ids), status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+    )
+    for delivery in await rows.order_by("id"):
+        found.setdefault(delivery.instance_id, []).append(delivery)
+    return [found.get(instance_id, []) for instance_id in ids]
+
+
+async def _load_drift(ids: list[int]) -> list[list[Drift]]:
+    found: dict[int, list[Drift]] = {}
+    for drift in await Drift.filter(instance_id__in=set(ids)):
+        found.setdefault(drift.instance_id, []).append(drift)
+    return [found.get(instance_id, []) for instance_id in ids]
+
+
+async def _load_cluster_drift(ids: list[int]) -> list[list[Drift]]:
+    found: dict[int, list[Drift]] = {}
+    for drift in await Drift.filter(cluster_id__in=set(ids)):
+        found.setdefault(drift.cluster_id, []).append(drift)
     return [found.get(cluster_id, []) for cluster_id in ids]
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from .. import models
-from ..models import Delivery, DeliveryStatus
+from ..models import DeliveryStatus
 from .config_key import ConfigKeyType
 from .context import Info
 from .drift import DriftType
@@ -18,14 +18,37 @@ if TYPE_CHECKING:
     from .cluster import ClusterType
 
 
-@strawberry.type(name="PendingWrite")
+@strawberry.type(
+    name="PendingWrite",
+    description="A cluster write not applied on an instance: waiting (PENDING) or refused "
+    "(FAILED, with the reason).",
+)
 class PendingWrite:
     operation_id: strawberry.ID
+    instance_id: strawberry.ID
     op: OperationKind
     path: str
+    value: str | None = strawberry.field(description="SET: the value; META: the entry's value.")
+    meta: str | None = strawberry.field(description="META: the metadata entry's name.")
+    status: DeliveryStatus
     attempts: int
     last_error: str | None
     since: dt.datetime
+
+    @classmethod
+    def from_model(cls, d: models.Delivery) -> PendingWrite:
+        return cls(
+            operation_id=strawberry.ID(str(d.operation_id)),
+            instance_id=strawberry.ID(str(d.instance_id)),
+            op=d.kind,
+            path=d.path,
+            value=d.value,
+            meta=d.meta_key,
+            status=d.status,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            since=d.created_at,
+        )
 
 
 @strawberry.type(name="Instance")
@@ -84,23 +107,22 @@ class InstanceType:
         return await info.context.reads.instance_find(self.model, query)
 
     @strawberry.field(description="Keys its cluster sets that were changed here outside clusterd.")
-    async def drift(self) -> list[DriftType]:
-        rows = await models.Drift.filter(instance_id=self.model.id)
+    async def drift(self, info: Info) -> list[DriftType]:
+        rows = await info.context.drift.load(self.model.id)
         return [DriftType.from_model(d) for d in rows]
 
-    @strawberry.field(description="Writes waiting for this instance to come back.")
-    async def pending(self) -> list[PendingWrite]:
-        rows = await Delivery.filter(
-            instance_id=self.model.id, status=DeliveryStatus.PENDING
-        ).order_by("id")
-        return [
-            PendingWrite(
-                operation_id=strawberry.ID(str(d.operation_id)),
-                op=d.kind,
-                path=d.path,
-                attempts=d.attempts,
-                last_error=d.last_error,
-                since=d.created_at,
-            )
-            for d in rows
-        ]
+    @strawberry.field(
+        description="Cluster writes waiting for this instance (it is unreachable, "
+        "or refused them for now, e.g. while a mounted file is broken); retried."
+    )
+    async def pending(self, info: Info) -> list[PendingWrite]:
+        rows = await info.context.unapplied.load(self.model.id)
+        return [PendingWrite.from_model(d) for d in rows if d.status is DeliveryStatus.PENDING]
+
+    @strawberry.field(
+        description="Cluster writes this instance refused: not applied, with the reason, until "
+        "the key changes again or an editor retries them (retryDeliveries)."
+    )
+    async def failed(self, info: Info) -> list[PendingWrite]:
+        rows = await info.context.unapplied.load(self.model.id)
+        return [PendingWrite.from_model(d) for d in rows if d.status is DeliveryStatus.FAILED]

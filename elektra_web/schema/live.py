@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import strawberry
 
-from .. import models
+from ..engine.events import ConfigChanged
+from ..engine.outbox import InstanceResultData
 from ..resolvers import live
-from ..resolvers.writes import InstanceResultData
 from .cluster import ClusterType
 from .context import Info
 from .enums import OperationKind
@@ -20,7 +19,7 @@ from .writes import InstanceResult
 
 @strawberry.type(name="ConfigChange")
 class ConfigChangeType:
-    data: strawberry.Private[dict[str, Any]]
+    event: strawberry.Private[ConfigChanged]
     operation_id: strawberry.ID | None = strawberry.field(
         description="Null for a change made on the instance, outside clusterd."
     )
@@ -33,29 +32,29 @@ class ConfigChangeType:
     at: dt.datetime
 
     @classmethod
-    def from_event(cls, data: dict[str, Any]) -> ConfigChangeType:
+    def from_event(cls, event: ConfigChanged) -> ConfigChangeType:
         return cls(
-            data=data,
-            operation_id=strawberry.ID(data["operationId"]) if data["operationId"] else None,
-            op=models.OperationKind(data["op"]),
-            path=data["path"],
-            value=data["value"],
-            previous=data["previous"],
-            meta=data["meta"],
-            origin=data["origin"],
-            at=dt.datetime.fromtimestamp(data["at"], dt.UTC),
+            event=event,
+            operation_id=strawberry.ID(event.operation_id) if event.operation_id else None,
+            op=event.op,
+            path=event.path,
+            value=event.value,
+            previous=event.previous,
+            meta=event.meta,
+            origin=event.origin,
+            at=dt.datetime.fromtimestamp(event.at, dt.UTC),
         )
 
     @strawberry.field(description="Null for a change to a cluster's own config.")
     async def instance(self, info: Info) -> InstanceType | None:
-        if self.data["instanceId"] is None:
+        if self.event.instance_id is None:
             return None
-        found = await live.recent_instance(info.context.services, self.data["instanceId"])
+        found = await live.recent_instance(info.context.services, self.event.instance_id)
         return InstanceType.from_model(found) if found else None
 
     @strawberry.field
     async def cluster(self, info: Info) -> ClusterType | None:
-        found = await info.context.cluster(self.data["clusterId"])
+        found = await info.context.cluster(self.event.cluster_id)
         return ClusterType.from_model(found) if found else None
 
 
@@ -74,8 +73,8 @@ class Subscription:
     ) -> AsyncGenerator[ConfigChangeType, None]:
         ctx = info.context
         events = live.config_changes(ctx.services, ctx.caller, instance_id, cluster_id, path_prefix)
-        async for data in events:
-            yield ConfigChangeType.from_event(data)
+        async for event in events:
+            yield ConfigChangeType.from_event(event)
 
     @strawberry.subscription(description="ONLINE/OFFLINE transitions from health checks.")
     async def instance_status_changed(
@@ -106,14 +105,14 @@ class Subscription:
         cluster_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[DriftEvent, None]:
         ctx = info.context
-        async for data in live.drift_changes(ctx.services, ctx.caller, instance_id, cluster_id):
+        async for drift in live.drift_changes(ctx.services, ctx.caller, instance_id, cluster_id):
             yield DriftEvent(
-                instance_id=strawberry.ID(str(data["instanceId"])),
-                cluster_id=strawberry.ID(str(data["clusterId"])),
-                path=data["path"],
-                expected=data["expected"],
-                actual=data["actual"],
-                resolved=data["state"] == "resolved",
+                instance_id=strawberry.ID(str(drift.instance_id)),
+                cluster_id=strawberry.ID(str(drift.cluster_id)),
+                path=drift.path,
+                expected=drift.expected,
+                actual=drift.actual,
+                resolved=drift.resolved,
             )
 
 

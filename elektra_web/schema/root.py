@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext
 from .. import __version__
 from ..exceptions import ClusterdError
 from ..models import OperationKind
-from ..resolvers import audit, clusters, drift, instances, tokens
+from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
@@ -194,7 +194,10 @@ class Mutation:
 
     @audited_mutation(
         description="Settle drift of one key on one member: REAPPLY the cluster's value "
-        "there, or ADOPT the member's value into the cluster (a write to every member)."
+        "there, ADOPT the member's value into the cluster (a write to every member), or, for a "
+        "key deleted on the member, ADOPT_DELETION (delete it from the cluster and every "
+        "member). Refused if the member's value changed since the drift was shown, or a write "
+        "of the key to it is in flight."
     )
     async def resolve_drift(
         self, info: Info, instance_id: strawberry.ID, path: str, action: DriftAction
@@ -202,6 +205,14 @@ class Mutation:
         ctx = info.context
         result = await drift.resolve_drift(ctx.services, ctx.caller, instance_id, path, action)
         return WriteResult.from_data(result)
+
+    @audited_mutation(
+        description="Send the cluster writes an instance refused (its failed list) again."
+    )
+    async def retry_deliveries(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
+        ctx = info.context
+        instance = await writes.retry_refused(ctx.services, ctx.caller, instance_id)
+        return InstanceType.from_model(instance)
 
     @audited_mutation()
     async def delete_meta(

@@ -18,7 +18,7 @@ import pytest
 from elektra_web.clusterd.app import ClusterdConfig, create_app
 from elektra_web.elektrad.app import ElektradConfig
 from elektra_web.elektrad.mounts import MountSpec
-from elektra_web.resolvers.services import Settings
+from elektra_web.engine.services import Settings
 
 from ..elektrad.conftest import serve_in_thread
 from ..support import servers

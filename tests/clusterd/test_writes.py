@@ -134,7 +134,7 @@ def test_an_offline_member_gets_the_write_when_it_comes_back(
         ("SET", "user:/app/mode"),
         ("SET", "user:/app/mode"),
     ]
-    assert pending[0]["attempts"] >= 1
+    # Tried once, or known unreachable already (health check): not tried again.
     assert pending[0]["lastError"]
     offline.start()
     wait_until(lambda: offline.value("user:/app/mode") == "new")

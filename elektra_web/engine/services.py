@@ -1,11 +1,13 @@
-"""What resolvers need for the life of the app: the shared HTTP client to the
-elektrads, the delivery queue, the settings."""
+"""What clusterd needs for the life of the app: the settings, the shared HTTP
+clients to the elektrads, the event bus, the engine's sender and circuit
+breakers. Built once in the lifespan; resolvers and the engine take it."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,11 +16,14 @@ import httpx
 from ..connector.client import ElektradClient
 from ..connector.hosts import Network, parse_networks
 from ..events import EventBus
+from ..events.sessions import Sessions
 from ..models import Instance
-from .sessions import Sessions
+from .breaker import Breakers
+
+_REMEMBERED_OPERATIONS = 100_000
 
 if TYPE_CHECKING:
-    from .delivery import DeliveryService
+    from .sender import Sender
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class Settings:
     #: Seconds between looks for tokens revoked by another replica or the
     #: command line, whose websockets here must close.
     token_sweep_interval: float = 1.0
+    #: How often the sender looks for deliveries due for a retry.
+    retry_tick: float = 1.0
+    #: Seconds the sender collects landings before it records them in one go.
+    flush_interval: float = 0.01
 
 
 @dataclass
@@ -70,7 +79,15 @@ class Services:
     #: of reads and writes (one connection per followed instance).
     feed_http: httpx.AsyncClient | None = None
     settings: Settings = field(default_factory=Settings)
-    deliveries: DeliveryService | None = None
+    #: Sends the deliveries (set by the engine when it starts).
+    sender: Sender | None = None
+    #: Instances known to be unreachable are not waited for (see breaker.py).
+    breakers: Breakers = field(default_factory=Breakers)
+    #: This database's name in elektrads' fences (``Revision.source``).
+    fence_source: str = ""
+    #: Operation ids recently seen, and whether they are clusterd's: a change
+    #: feed's echo of our own write is recognized without a query.
+    operations: OrderedDict[str, bool] = field(default_factory=OrderedDict)
     #: Open websockets by token, to end them when their token is revoked.
     sessions: Sessions = field(default_factory=Sessions)
     #: This clusterd process, in leases it holds on instances.
@@ -84,15 +101,19 @@ class Services:
     def allowed_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.settings.allowed_networks)
 
-    def client(self, instance: Instance, operation: str | None = None) -> ElektradClient:
+    def client(
+        self, instance: Instance, operation: str | None = None, revision: int | None = None
+    ) -> ElektradClient:
         """A client for the instance (with its token); writes are tagged with
-        ``operation``."""
+        ``operation`` and fenced with ``revision``."""
+        fence = f"{self.fence_source}/{revision}" if revision and self.fence_source else None
         return ElektradClient(
             self.http,
             instance.host,
             timeout=self.settings.call_timeout,
             token=instance.token,
             operation=operation,
+            fence=fence,
         )
 
     def feed_client(self, instance: Instance) -> ElektradClient:
@@ -104,7 +125,13 @@ class Services:
     def client_for_host(self, host: str, token: str | None = None) -> ElektradClient:
         return ElektradClient(self.http, host, timeout=self.settings.call_timeout, token=token)
 
-    @property
-    def delivery(self) -> DeliveryService:
-        assert self.deliveries is not None, "the delivery service starts with the app"
-        return self.deliveries
+    def remember_operation(self, operation_id: str, ours: bool = True) -> None:
+        self.operations[operation_id] = ours
+        self.operations.move_to_end(operation_id)
+        while len(self.operations) > _REMEMBERED_OPERATIONS:
+            self.operations.popitem(last=False)
+
+    def kick(self, *instance_ids: int) -> None:
+        """Have these instances' pending deliveries sent now."""
+        if self.sender is not None:
+            self.sender.kick(instance_ids)

@@ -1,0 +1,71 @@
+"""Circuit breakers: an instance that just failed to answer costs nothing more.
+
+One :class:`Breakers` per replica keeps, per instance, how often calls to it
+failed in a row and until when it is left alone. While a circuit is *open*,
+cluster writes answer PENDING for the instance at once (its deliveries wait in
+the queue), reads of it fail at once, and the sender does not try it. When the
+time is up the circuit is *half-open*: the next attempt (a delivery, or a
+health check) goes through, and its outcome closes or re-opens the circuit,
+with a longer pause each time (exponential, with jitter so that instances that
+failed together do not come back in step).
+
+State lives in memory: another replica learns on its own first attempt, and a
+restart forgets (costing one attempt per offline instance).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+__all__ = ["Breakers"]
+
+
+@dataclass(slots=True)
+class _Circuit:
+    failures: int
+    retry_at: float  # time.monotonic()
+    reason: str
+
+
+class Breakers:
+    """Per-instance circuits; pauses from ``base`` doubling up to ``limit`` seconds."""
+
+    def __init__(self, base: float = 1.0, limit: float = 60.0) -> None:
+        self.base = base
+        self.limit = limit
+        self._open: dict[int, _Circuit] = {}
+
+    def configure(self, base: float, limit: float) -> None:
+        self.base, self.limit = base, limit
+
+    def failed(self, instance_id: int, reason: str) -> float:
+        """A call failed: open the circuit; the seconds until the next try."""
+        circuit = self._open.get(instance_id)
+        failures = circuit.failures + 1 if circuit else 1
+        pause = min(self.limit, self.base * 2.0 ** min(failures - 1, 20)) * random.uniform(0.8, 1.2)
+        self._open[instance_id] = _Circuit(failures, time.monotonic() + pause, reason)
+        return pause
+
+    def succeeded(self, instance_id: int) -> bool:
+        """A call got an answer: close the circuit; whether it was open."""
+        return self._open.pop(instance_id, None) is not None
+
+    def is_open(self, instance_id: int) -> bool:
+        """Whether calls to the instance are to be skipped now (open, not yet
+        half-open)."""
+        circuit = self._open.get(instance_id)
+        return circuit is not None and time.monotonic() < circuit.retry_at
+
+    def is_tripped(self, instance_id: int) -> bool:
+        """Whether the last call to the instance failed (open or half-open)."""
+        return instance_id in self._open
+
+    def reason(self, instance_id: int) -> str | None:
+        circuit = self._open.get(instance_id)
+        return circuit.reason if circuit else None
+
+    def failures(self, instance_id: int) -> int:
+        circuit = self._open.get(instance_id)
+        return circuit.failures if circuit else 0

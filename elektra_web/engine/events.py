@@ -1,0 +1,195 @@
+"""The events clusterd publishes, typed.
+
+They cross replicas as JSON through the event bus (:mod:`elektra_web.events`):
+each type knows its ``TOPIC`` and turns itself into the bus's plain data and
+back, so the names of the fields are written here and nowhere else.
+
+- :class:`ConfigChanged` (``config``): one changed key of an instance or of a
+  cluster's own config; ``cluster_ids`` are the clusters whose subscribers see
+  it (the instance's cluster and its ancestors, or the cluster itself);
+- :class:`StatusChanged` (``status``): an instance went ONLINE or OFFLINE;
+- :class:`DeliveriesLanded` (``delivery``): deliveries that reached a final
+  state (APPLIED, FAILED, SUPERSEDED), in one event per batch the sender
+  recorded, on whichever replica sent them;
+- :class:`DriftChanged` (``drift``): a member's copy of a cluster key was
+  changed outside clusterd (``state`` "detected") or agrees again ("resolved").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from ..events import EventBusError
+from ..models import DeliveryStatus, InstanceStatus, OperationKind
+from .services import Services
+
+__all__ = [
+    "ConfigChanged",
+    "DeliveriesLanded",
+    "DriftChanged",
+    "Landing",
+    "StatusChanged",
+    "publish",
+]
+
+log = logging.getLogger("elektra_web.clusterd.events")
+
+
+class _Event(Protocol):
+    TOPIC: ClassVar[str]
+
+    def to_data(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    TOPIC: ClassVar[str] = "config"
+
+    op: OperationKind
+    path: str
+    #: "clusterd" (made through clusterd) or "instance" (made on the machine).
+    origin: str
+    value: str | None = None
+    previous: str | None = None
+    #: META: the metadata entry's name.
+    meta: str | None = None
+    operation_id: str | None = None
+    instance_id: int | None = None
+    cluster_id: int | None = None
+    cluster_ids: tuple[int, ...] = ()
+    at: float = field(default_factory=time.time)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "operationId": self.operation_id,
+            "instanceId": self.instance_id,
+            "clusterId": self.cluster_id,
+            "clusterIds": list(self.cluster_ids),
+            "op": self.op.value,
+            "path": self.path,
+            "value": self.value,
+            "previous": self.previous,
+            "meta": self.meta,
+            "origin": self.origin,
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ConfigChanged:
+        return cls(
+            op=OperationKind(data["op"]),
+            path=data["path"],
+            origin=data["origin"],
+            value=data["value"],
+            previous=data["previous"],
+            meta=data["meta"],
+            operation_id=data["operationId"],
+            instance_id=data["instanceId"],
+            cluster_id=data["clusterId"],
+            cluster_ids=tuple(data["clusterIds"]),
+            at=data["at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    TOPIC: ClassVar[str] = "status"
+
+    instance_id: int
+    status: InstanceStatus
+
+    def to_data(self) -> dict[str, Any]:
+        return {"instanceId": self.instance_id, "status": self.status.value}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> StatusChanged:
+        return cls(data["instanceId"], InstanceStatus(data["status"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """One delivery's final state."""
+
+    operation_id: str
+    instance_id: int
+    status: DeliveryStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveriesLanded:
+    TOPIC: ClassVar[str] = "delivery"
+
+    landings: tuple[Landing, ...]
+
+    @property
+    def operation_ids(self) -> set[str]:
+        return {landing.operation_id for landing in self.landings}
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            # For subscribers' filters, which see every event: one set lookup.
+            "operationIds": sorted(self.operation_ids),
+            "landed": [
+                [x.operation_id, x.instance_id, x.status.value, x.error] for x in self.landings
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> DeliveriesLanded:
+        return cls(
+            tuple(
+                Landing(operation, instance, DeliveryStatus(status), error)
+                for operation, instance, status, error in data["landed"]
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DriftChanged:
+    TOPIC: ClassVar[str] = "drift"
+
+    instance_id: int
+    cluster_id: int
+    cluster_ids: tuple[int, ...]
+    path: str
+    expected: str | None
+    actual: str | None
+    resolved: bool
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "instanceId": self.instance_id,
+            "clusterId": self.cluster_id,
+            "clusterIds": list(self.cluster_ids),
+            "path": self.path,
+            "expected": self.expected,
+            "actual": self.actual,
+            "state": "resolved" if self.resolved else "detected",
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> DriftChanged:
+        return cls(
+            instance_id=data["instanceId"],
+            cluster_id=data["clusterId"],
+            cluster_ids=tuple(data["clusterIds"]),
+            path=data["path"],
+            expected=data["expected"],
+            actual=data["actual"],
+            resolved=data["state"] == "resolved",
+        )
+
+
+async def publish(services: Services, *events: _Event) -> None:
+    """Publish ``events`` in order. The changes they tell of are done and
+    stored: an event that cannot be sent must not turn them into an error for
+    the caller. Subscribers miss it; the log says so."""
+    for event in events:
+        try:
+            await services.bus.publish(event.TOPIC, event.to_data())
+        except EventBusError:
+            log.exception("could not publish a %s event", event.TOPIC)
