@@ -12,7 +12,9 @@ back, so the names of the fields are written here and nowhere else.
   state (APPLIED, FAILED, SUPERSEDED), in one event per batch the sender
   recorded, on whichever replica sent them;
 - :class:`DriftChanged` (``drift``): a member's copy of a cluster key was
-  changed outside clusterd (``state`` "detected") or agrees again ("resolved").
+  changed outside clusterd (``state`` "detected") or agrees again ("resolved");
+- :class:`Kick` (``kick``): between replicas only, "send to these instances
+  now" to the replica that holds their sender lease.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "ConfigChanged",
     "DeliveriesLanded",
     "DriftChanged",
+    "Kick",
     "Landing",
     "StatusChanged",
     "publish",
@@ -182,6 +185,24 @@ class DriftChanged:
             actual=data["actual"],
             resolved=data["state"] == "resolved",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """Replica ``replica`` has deliveries for these instances, whose sender
+    lease another replica holds: that one should send now."""
+
+    TOPIC: ClassVar[str] = "kick"
+
+    replica: str
+    instance_ids: tuple[int, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"replica": self.replica, "instanceIds": list(self.instance_ids)}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Kick:
+        return cls(data["replica"], tuple(data["instanceIds"]))
 
 
 async def publish(services: Services, *events: _Event) -> None:

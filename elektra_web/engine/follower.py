@@ -78,8 +78,10 @@ class FeedFollower:
         self._instances: dict[int, Instance] = {}
         #: (host, epoch, revision) taken so far, ahead of what is stored.
         self._positions: dict[int, tuple[str, str, int]] = {}
-        #: When each instance's feed last answered (time.monotonic()).
+        #: When each instance's feed last answered (time.monotonic()); an
+        #: instance whose daemon restarted is probed anyway (its version).
         self.last_answer: dict[int, float] = {}
+        self._restarted: set[int] = set()
         self._sink = _Sink(services, self._positions)
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -102,6 +104,9 @@ class FeedFollower:
 
     def seen_recently(self, instance_id: int, seconds: float) -> bool:
         """Whether the instance's feed answered within ``seconds``."""
+        if instance_id in self._restarted:
+            self._restarted.discard(instance_id)
+            return False
         answered = self.last_answer.get(instance_id)
         return answered is not None and time.monotonic() - answered < seconds
 
@@ -191,6 +196,7 @@ class FeedFollower:
                 # delivery sent the moment it was back) are read next, from
                 # its start, rather than skipped.
                 new_revision = 0
+                self._restarted.add(instance.id)
             elif revision is not None:
                 # We fell behind the daemon's history: changes may be lost.
                 await self._sink.flush()

@@ -43,7 +43,7 @@ from tortoise.expressions import F, Q
 from ..connector.exceptions import ConnectorError, InstanceRefused, StaleWrite
 from ..models import Delivery, DeliveryStatus, Instance, InstanceStatus, OperationKind
 from . import calls, drift
-from .events import DeliveriesLanded, Landing, StatusChanged, publish
+from .events import DeliveriesLanded, Kick, Landing, StatusChanged, publish
 from .services import Services
 
 __all__ = ["Sender", "coalesce"]
@@ -92,6 +92,27 @@ def coalesce(queue: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
         (dropped if pointless else keep).append(delivery)
     keep.reverse()
     return keep, dropped
+
+
+class _Lease:
+    """A round's claim on its instances. Checked before every call; renewed
+    in one query for all of them when a third of it has passed (a long
+    round, or this process was paused: then it is usually gone)."""
+
+    def __init__(self, sender: Sender, ids: list[int]) -> None:
+        self._sender = sender
+        self._held = set(ids)
+        self._renewed = time.monotonic()
+        self._seconds = sender._settings.follow_lease
+        self._lock = asyncio.Lock()
+
+    async def holds(self, instance_id: int) -> bool:
+        if time.monotonic() - self._renewed > self._seconds / 3:
+            async with self._lock:
+                if time.monotonic() - self._renewed > self._seconds / 3:
+                    self._held = await self._sender.renew(sorted(self._held))
+                    self._renewed = time.monotonic()
+        return instance_id in self._held
 
 
 @dataclass
@@ -143,7 +164,11 @@ class Sender:
     async def start(self) -> None:
         """Resume what a previous run left pending, then keep sending."""
         await Delivery.filter(status=DeliveryStatus.PENDING).update(next_attempt_at=_now())
-        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._tick())]
+        self._tasks = [
+            asyncio.create_task(self._run()),
+            asyncio.create_task(self._tick()),
+            asyncio.create_task(self._listen_forever()),
+        ]
         await self.kick_due()
 
     async def stop(self) -> None:
@@ -179,6 +204,19 @@ class Sender:
             next_attempt_at=_now()
         )
         self.kick([instance_id])
+
+    async def _listen_forever(self) -> None:
+        """Kicks from other replicas (they found an instance's lease ours)."""
+        while True:
+            try:
+                async with self._services.bus.subscribe({Kick.TOPIC}) as events:
+                    async for event in events:
+                        kick = Kick.from_data(event.data)
+                        if kick.replica != self._services.replica_id:
+                            self.kick(kick.instance_ids)
+            except Exception:  # e.g. too slow: subscribe again (the ticker covers the gap)
+                log.exception("listening for kicks failed")
+                await asyncio.sleep(self._settings.retry_tick)
 
     async def _tick(self) -> None:
         while True:
@@ -216,6 +254,11 @@ class Sender:
         claimed: list[int] = []
         try:
             claimed = await self._claim(sorted(ids))
+            if len(claimed) < len(ids):
+                # Another replica sends to the rest now: have it look again
+                # (else it would notice only at its next retry tick).
+                others = tuple(sorted(ids - set(claimed)))
+                await publish(self._services, Kick(self._services.replica_id, others))
             if claimed:
                 await self._send(claimed)
         except Exception:
@@ -246,21 +289,22 @@ class Sender:
             await Instance.filter(id__in=chunk, sender=me).update(sender=None, sender_until=None)
 
     async def _send(self, claimed: list[int]) -> None:
-        leased_at = time.monotonic()
         now = _now()
         instances: dict[int, Instance] = {}
         queues: dict[int, list[Delivery]] = defaultdict(list)
         for chunk in _chunks(claimed):
             instances.update({i.id: i for i in await Instance.filter(id__in=chunk)})
-            pending = Delivery.filter(
-                instance_id__in=chunk, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-            )
+            pending = Delivery.filter(instance_id__in=chunk, status=DeliveryStatus.PENDING)
             for delivery in await pending.order_by("id"):
                 queues[delivery.instance_id].append(delivery)
         outcomes = _Outcomes()
         for instance_id, queue in list(queues.items()):
-            queues[instance_id], dropped = coalesce(queue)
+            # All pending ones, due or not: one waiting for its backoff is
+            # still replaced by a newer one (never sent after it).
+            keep, dropped = coalesce(queue)
             outcomes.superseded += dropped
+            queues[instance_id] = [d for d in keep if d.next_attempt_at <= now]
+        lease = _Lease(self, claimed)
         done = asyncio.Event()
         recorder = asyncio.create_task(self._record_while(outcomes, done))
         try:
@@ -268,25 +312,20 @@ class Sender:
                 for instance_id, queue in queues.items():
                     if queue and instance_id in instances:
                         group.create_task(
-                            self._send_queue(instances[instance_id], queue, outcomes, leased_at)
+                            self._send_queue(instances[instance_id], queue, outcomes, lease)
                         )
         finally:
             done.set()
             await recorder
 
     async def _send_queue(
-        self, instance: Instance, queue: list[Delivery], outcomes: _Outcomes, leased_at: float
+        self, instance: Instance, queue: list[Delivery], outcomes: _Outcomes, lease: _Lease
     ) -> None:
         """One instance's deliveries, in order, while the lease holds."""
-        lease = self._settings.follow_lease
         for position, delivery in enumerate(queue):
-            if time.monotonic() - leased_at > lease / 3:
-                # A long queue, or this process was paused: renew the lease,
-                # and stop if another replica has taken over meanwhile.
-                if not await self._renew(instance.id):
-                    log.warning("lost the lease on %s; another replica sends", instance.name)
-                    return
-                leased_at = time.monotonic()
+            if not await lease.holds(instance.id):
+                log.warning("lost the lease on %s; another replica sends", instance.name)
+                return
             client = self._services.client(
                 instance, operation=str(delivery.operation_id), revision=delivery.revision
             )
@@ -311,11 +350,8 @@ class Sender:
                     outcomes.unreachable[instance.id] = (why, queue[position:])
                     return
                 outcomes.reached.add(instance.id)
-                if exc.status == 404 and delivery.kind in (
-                    OperationKind.DELETE,
-                    OperationKind.META,
-                ):
-                    outcomes.applied.append(delivery)  # already gone: a retry
+                if exc.status == 404 and delivery.kind is not OperationKind.SET:
+                    outcomes.applied.append(delivery)  # deleted already: a retry
                 elif exc.name in _TRANSIENT:
                     outcomes.later.append((delivery, f"{instance.name} refused: {exc.message}"))
                 else:
@@ -327,14 +363,21 @@ class Sender:
                 outcomes.reached.add(instance.id)
                 outcomes.applied.append(delivery)
 
-    async def _renew(self, instance_id: int) -> bool:
+    async def renew(self, ids: list[int]) -> set[int]:
+        """Extend this replica's lease on ``ids``; those it still holds. A
+        lease that ran out is lost even if nobody took it: a sender that was
+        paused that long must look again before it sends."""
         me = self._services.replica_id
         now = _now()
         until = now + dt.timedelta(seconds=self._settings.follow_lease)
-        renewed = await Instance.filter(id=instance_id, sender=me, sender_until__gt=now).update(
-            sender_until=until
-        )
-        return bool(renewed)
+        held: set[int] = set()
+        for chunk in _chunks(ids):
+            await Instance.filter(id__in=chunk, sender=me, sender_until__gt=now).update(
+                sender_until=until
+            )
+            got = Instance.filter(id__in=chunk, sender=me, sender_until__gt=now)
+            held.update(int(str(i)) for i in await got.values_list("id", flat=True))
+        return held
 
     # -- recording --------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class Settings:
     #: How often the sender looks for deliveries due for a retry.
     retry_tick: float = 1.0
     #: Seconds the sender collects landings before it records them in one go.
-    flush_interval: float = 0.01
+    flush_interval: float = 0.02
 
 
 @dataclass

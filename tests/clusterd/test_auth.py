@@ -136,6 +136,7 @@ def test_every_mutation_and_root_field_checks_the_role(clusterd: Clusterd) -> No
         "{ operationId }",
         "deleteMeta": '(target: {instanceId: "1"}, path: "user:/a", key: "k") { operationId }',
         "resolveDrift": '(instanceId: "1", path: "user:/a", action: REAPPLY) { operationId }',
+        "retryDeliveries": '(instanceId: "1") { id }',
         "createToken": '(input: {name: "x", role: ADMIN}) { secret }',
         "revokeToken": '(id: "1") { id }',
     }
