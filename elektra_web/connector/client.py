@@ -1,14 +1,17 @@
 """An async client of one elektrad, over clusterd's one shared httpx client.
 
 Every request goes through :meth:`ElektradClient._request`, the one place where
-httpx errors and unusable answers become :mod:`.exceptions`. Answers are
-checked for the shape the API promises before they are returned, so a wrong
-daemon at an address fails here, as :class:`InstanceUnreachable`, and not as
-a ``KeyError`` deep inside a resolver.
+httpx errors and unusable answers become :mod:`.exceptions`. A call is bounded
+as a whole, in time (connect, send, headers and body: a peer trickling its
+answer a byte at a time never trips httpx's per-read timeout) and in the size
+of its answer. Answers are checked for the shape the API promises before they
+are returned, so a wrong daemon at an address fails here, as
+:class:`InstanceUnreachable`, and not as a ``KeyError`` deep inside a resolver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,13 +20,15 @@ from urllib.parse import quote
 import httpx
 
 from ..keynames import NAMESPACES
-from .exceptions import InstanceRefused, InstanceUnreachable
+from .exceptions import InstanceRefused, InstanceUnreachable, StaleWrite
 from .urls import normalize_host
 
-__all__ = ["ElektradClient", "canonical_name", "key_url_path"]
+__all__ = ["MAX_ANSWER", "ElektradClient", "canonical_name", "key_url_path"]
 
 _TEXT = "text/plain; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
+#: The largest answer a client reads by default (a whole database's tree fits).
+MAX_ANSWER = 64 * 1024 * 1024
 
 
 def canonical_name(name: str) -> str:
@@ -63,9 +68,11 @@ class ElektradClient:
     """The elektrad REST API at ``base_url``, called through ``http``.
 
     ``http`` is shared by all instances (clusterd owns it and closes it);
-    ``timeout`` bounds each call in seconds; ``token`` is sent as
-    ``Authorization: Bearer`` when set. Raises :class:`InvalidHost` for an
-    unusable ``base_url``.
+    ``timeout`` bounds each call, whole, in seconds; ``token`` is sent as
+    ``Authorization: Bearer`` when set; ``operation`` as ``X-Operation-Id``
+    and ``fence`` (``"<source>/<revision>"``) as ``X-Fence`` on every request;
+    an answer larger than ``max_answer`` bytes is refused. Raises
+    :class:`InvalidHost` for an unusable ``base_url``.
     """
 
     def __init__(
@@ -76,15 +83,22 @@ class ElektradClient:
         token: str | None = None,
         timeout: float = 10.0,
         operation: str | None = None,
+        fence: str | None = None,
+        max_answer: int = MAX_ANSWER,
     ) -> None:
         self.http = http
         self.base_url = normalize_host(base_url)
         self.timeout = timeout
+        self.max_answer = max_answer
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         if operation is not None:
             # Our elektrad echoes it in its change feed, so that the writer
             # recognizes its own changes there.
             self._headers["X-Operation-Id"] = operation
+        if fence is not None:
+            # Our elektrad refuses a fenced write older than what the key
+            # already has (412 Stale, see StaleWrite); others ignore it.
+            self._headers["X-Fence"] = fence
 
     def __repr__(self) -> str:
         return f"ElektradClient({self.base_url!r})"  # never the token
@@ -182,9 +196,9 @@ class ElektradClient:
         params: dict[str, str | int | float] | None = None,
         seconds: float | None = None,
     ) -> Any:
-        response = await self._request(method, url, params=params, seconds=seconds)
+        body = await self._request(method, url, params=params, seconds=seconds)
         try:
-            return json.loads(response.content)
+            return json.loads(body)
         except ValueError:  # also UnicodeDecodeError
             raise self._not_api(f"{url} did not answer JSON") from None
 
@@ -197,33 +211,66 @@ class ElektradClient:
         content: bytes | None = None,
         content_type: str | None = None,
         seconds: float | None = None,
-    ) -> httpx.Response:
+    ) -> bytes:
+        """The body of a 2xx answer; every failure as a connector error."""
         headers = dict(self._headers)
         if content_type is not None:
             headers["Content-Type"] = content_type
         if seconds is None:
             seconds = self.timeout
+        deadline = asyncio.timeout(seconds)
         try:
-            response = await self.http.request(
-                method,
-                self.base_url + url,
-                params=params,
-                content=content,
-                headers=headers,
-                timeout=seconds,
-            )
+            async with (
+                deadline,
+                self.http.stream(
+                    method,
+                    self.base_url + url,
+                    params=params,
+                    content=content,
+                    headers=headers,
+                    timeout=seconds,
+                ) as response,
+            ):
+                body = await self._read(response)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise InstanceUnreachable(self.base_url, str(exc) or type(exc).__name__) from exc
+            raise InstanceUnreachable(self.base_url, f"no answer within {seconds:g}s") from exc
         except httpx.TimeoutException as exc:
             raise InstanceUnreachable(self.base_url, f"no answer within {seconds:g}s") from exc
         except httpx.HTTPError as exc:
             # str() of a connect error can be empty; the class name still tells.
             raise InstanceUnreachable(self.base_url, str(exc) or type(exc).__name__) from exc
-        if 200 <= response.status_code < 300:
-            return response
-        error = _api_error(response)
-        if 400 <= response.status_code < 500 and error is not None:
-            raise InstanceRefused(self.base_url, response.status_code, *error)
+        status = response.status_code
+        if 200 <= status < 300:
+            return body
+        error = _api_error(body)
+        if status == 412 and error is not None and error[0] == "Stale":
+            raise StaleWrite(self.base_url, status, *error)
+        if 400 <= status < 500 and error is not None:
+            raise InstanceRefused(self.base_url, status, *error)
         detail = f": {error[0]}: {error[1]}" if error else ""
-        raise self._not_api(f"{method} {url} answered {response.status_code}{detail}")
+        raise self._not_api(f"{method} {url} answered {status}{detail}")
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The (decoded) body, refused past :attr:`max_answer` bytes."""
+        limit = self.max_answer
+        too_large = InstanceUnreachable(self.base_url, f"answer larger than {_size(limit)}")
+        declared = response.headers.get("content-length", "")
+        if (
+            "content-encoding" not in response.headers
+            and declared.isdigit()
+            and int(declared) > limit
+        ):
+            raise too_large  # no need to read it to know
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _not_api(self, cause: str) -> InstanceUnreachable:
         return InstanceUnreachable(self.base_url, f"not an elektrad API response ({cause})")
@@ -237,10 +284,17 @@ def _string_body(text: str) -> dict[str, Any]:
     return {"content": text.encode(), "content_type": _TEXT}
 
 
-def _api_error(response: httpx.Response) -> tuple[str, str] | None:
+def _size(count: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
+def _api_error(body: bytes) -> tuple[str, str] | None:
     """``(name, message)`` of an API error body, or ``None`` if it is not one."""
     try:
-        data = json.loads(response.content)
+        data = json.loads(body)
     except ValueError:
         return None
     if isinstance(data, dict):

@@ -6,10 +6,13 @@ small hierarchy and still see the original cause in a debugger or log.
 
     ConnectorError            anything the connector refuses or cannot do
     ├── InstanceUnreachable   no usable answer: connect error, timeout, 5xx,
-    │                         or a response that is not the elektrad API
-    │                         (not JSON, wrong shape, unexpected status)
+    │                         an answer over the size limit, or a response
+    │                         that is not the elektrad API (not JSON, wrong
+    │                         shape, unexpected status)
     ├── InstanceRefused       the elektrad answered 4xx with {"name", "message"}
-    │                         (keeps status, name and message)
+    │   │                     (keeps status, name and message)
+    │   └── StaleWrite        412 {"name": "Stale"}: a fenced write (X-Fence)
+    │                         older than what the key already has
     └── InvalidHost           a URL clusterd may not use for an instance
 
 Messages name the instance URL and the cause in one line, never a traceback
@@ -18,7 +21,13 @@ and never the bearer token, because they end up in GraphQL errors.
 
 from __future__ import annotations
 
-__all__ = ["ConnectorError", "InstanceRefused", "InstanceUnreachable", "InvalidHost"]
+__all__ = [
+    "ConnectorError",
+    "InstanceRefused",
+    "InstanceUnreachable",
+    "InvalidHost",
+    "StaleWrite",
+]
 
 
 class ConnectorError(Exception):
@@ -52,6 +61,16 @@ class InstanceRefused(ConnectorError):
         self.status = status
         self.name = name
         self.message = message
+
+
+class StaleWrite(InstanceRefused):
+    """The elektrad refused a fenced write as stale (412 ``Stale``).
+
+    The client's ``fence`` (``X-Fence: <source>/<revision>``) is older than
+    the fence the key was last written with: a newer write from the same
+    source has landed already, so this one must not overwrite it. Retrying
+    it is pointless; the newer value stands.
+    """
 
 
 class InvalidHost(ConnectorError):

@@ -4,6 +4,8 @@ the translation of every kind of failure into the connector's errors."""
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
@@ -14,10 +16,11 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from elektra_web.connector.client import ElektradClient, canonical_name, key_url_path
-from elektra_web.connector.exceptions import InstanceRefused, InstanceUnreachable
+from elektra_web.connector.exceptions import InstanceRefused, InstanceUnreachable, StaleWrite
 from elektra_web.keynames import KeyName
 
 from .conftest import CountingTransport, closed_port_url, serve_app
+from .peers import answer, peers, read_request
 
 pytestmark = pytest.mark.anyio
 
@@ -281,6 +284,11 @@ def impostor() -> Iterator[str]:
             Route("/error500/{rest:path}", lambda r: JSONResponse(json_error, status_code=500)),
             Route("/teapot/{rest:path}", lambda r: PlainTextResponse("no", status_code=418)),
             Route("/redirect/{rest:path}", lambda r: Response(status_code=302)),
+            Route(
+                "/precondition/{rest:path}",
+                lambda r: JSONResponse({"name": "Stale"}, status_code=412),  # no message
+                methods=["PUT"],
+            ),
             Route("/slow/{rest:path}", _slow),
         ]
     )
@@ -301,6 +309,7 @@ def impostor() -> Iterator[str]:
         ("error500", "version", "answered 500: StorageError: the disk is full"),
         ("teapot", "get", "answered 418"),
         ("redirect", "version", "answered 302"),
+        ("precondition", "set", "answered 412"),
         ("slow", "version", "no answer within 0.2s"),
     ],
 )
@@ -320,3 +329,134 @@ async def test_a_server_that_is_not_elektrad_is_unreachable(
     assert info.value.url == f"{impostor}/{prefix}"
     assert cause in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# -- bounds: the whole call in time, the answer in size -------------------------
+
+
+async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    await reader.read()  # until the client gives up
+
+
+def _trickle(head_too: bool) -> Callable[..., Awaitable[None]]:
+    """A valid /version answer, one byte every 0.25 s: never idle for a read timeout."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        whole = answer(json.dumps({"api": 1, "pad": "x" * 40}).encode())
+        split = 0 if head_too else whole.index(b"\r\n\r\n") + 4
+        writer.write(whole[:split])
+        for byte in whole[split:]:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.25)
+
+    return serve
+
+
+async def test_a_peer_that_never_answers_fails_within_the_deadline(
+    http: httpx.AsyncClient,
+) -> None:
+    async with peers(_silent) as (peer,):
+        start = time.monotonic()
+        with pytest.raises(InstanceUnreachable, match=r"no answer within 0\.5s"):
+            await ElektradClient(http, peer.url, timeout=0.5).version()
+        assert time.monotonic() - start < 1.5
+
+
+@pytest.mark.parametrize("head_too", [False, True], ids=["body", "head-and-body"])
+async def test_a_peer_that_trickles_its_answer_fails_within_the_deadline(
+    http: httpx.AsyncClient, head_too: bool
+) -> None:
+    async with peers(_trickle(head_too)) as (peer,):
+        start = time.monotonic()
+        with pytest.raises(InstanceUnreachable, match=r"no answer within 1s") as info:
+            await ElektradClient(http, peer.url, timeout=1).version()
+        elapsed = time.monotonic() - start
+    assert 1 <= elapsed < 2
+    # The whole call's deadline, not one of httpx's per-phase timeouts.
+    assert isinstance(info.value.__cause__, TimeoutError)
+
+
+async def test_the_change_feed_may_take_its_wait_on_top_of_the_timeout(
+    http: httpx.AsyncClient,
+) -> None:
+    async with peers(_silent) as (peer,):
+        start = time.monotonic()
+        with pytest.raises(InstanceUnreachable, match=r"no answer within 0\.8s"):
+            await ElektradClient(http, peer.url, timeout=0.3).changes(wait=0.5)
+        assert 0.8 <= time.monotonic() - start < 1.8
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["content-length", "chunked"])
+async def test_an_answer_over_the_size_limit_is_refused(
+    http: httpx.AsyncClient, length: bool
+) -> None:
+    def serve(size: int) -> Callable[..., Awaitable[None]]:
+        body = json.dumps({"api": 1, "pad": "x" * (size - 21)}).encode()
+        assert len(body) == size
+
+        async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                await read_request(reader)
+                writer.write(answer(body, length=length))
+                await writer.drain()
+
+        return run
+
+    async with peers(serve(1024), serve(1025)) as (fits, over):
+        assert (await ElektradClient(http, fits.url, max_answer=1024).version())["api"] == 1
+        client = ElektradClient(http, over.url, max_answer=1024)
+        with pytest.raises(InstanceUnreachable, match="answer larger than 1 KiB"):
+            await client.version()
+        with pytest.raises(InstanceUnreachable, match="answer larger than 1 KiB"):
+            await client.set("user:/x", "1")  # a write's answer is bounded too
+        assert (await ElektradClient(http, over.url).version())["api"] == 1  # 64 MiB
+
+
+# -- fences ---------------------------------------------------------------------
+
+
+async def test_a_fence_is_sent_with_every_request(elektrad_url: str) -> None:
+    transport = CountingTransport()
+    async with httpx.AsyncClient(transport=transport) as counted:
+        fenced = ElektradClient(counted, elektrad_url, fence="cluster-7/42", operation="op")
+        await fenced.set("user:/f", "1")
+        await fenced.get("user:/f")
+        await fenced.delete("user:/f")
+        await ElektradClient(counted, elektrad_url).version()
+    *with_fence, without = transport.requests
+    assert [r.headers["x-fence"] for r in with_fence] == ["cluster-7/42"] * 3
+    assert all(r.headers["x-operation-id"] == "op" for r in with_fence)
+    assert "x-fence" not in without.headers
+
+
+async def test_a_stale_refusal_is_a_stale_write(http: httpx.AsyncClient) -> None:
+    seen: list[str] = []
+
+    async def stale(request: Request) -> Response:
+        seen.append(request.headers.get("x-fence", ""))
+        message = "user:/x has a newer fence (cluster-7/43)"
+        return JSONResponse({"name": "Stale", "message": message}, status_code=412)
+
+    async def other(request: Request) -> Response:
+        return JSONResponse({"name": "Conflict", "message": "no"}, status_code=412)
+
+    app = Starlette(routes=[Route("/kdb/{rest:path}", stale, methods=["PUT"])])
+    conflict = Starlette(routes=[Route("/kdb/{rest:path}", other, methods=["PUT"])])
+    with serve_app(app) as url, serve_app(conflict) as conflict_url:
+        client = ElektradClient(http, url, fence="cluster-7/42")
+        with pytest.raises(StaleWrite) as info:
+            await client.set("user:/x", "old")
+        refused = info.value
+        assert isinstance(refused, InstanceRefused)
+        assert (refused.status, refused.name, refused.url) == (412, "Stale", url)
+        assert refused.message == "user:/x has a newer fence (cluster-7/43)"
+        assert refused.message in str(refused)
+        assert seen == ["cluster-7/42"]
+        # Another API error with 412 is a refusal, not a stale write.
+        with pytest.raises(InstanceRefused) as other_info:
+            await ElektradClient(http, conflict_url).set("user:/x", "v")
+        assert not isinstance(other_info.value, StaleWrite)
+        assert (other_info.value.status, other_info.value.name) == (412, "Conflict")
