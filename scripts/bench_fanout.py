@@ -2,8 +2,8 @@
 
 For each N of ``--sizes`` (default 10, 100, 1000) this starts a fresh clusterd and N real
 elektrads, registers the N with ``addInstance`` (each is probed on ``/version``), puts them
-all in one cluster with ``assignInstance`` (set-up is not measured), and then times, as a
-GraphQL client over HTTP:
+all in one cluster with ``assignInstance`` and waits until clusterd follows all N change
+feeds (set-up is not measured), and then times, as a GraphQL client over HTTP:
 
 1. PARALLEL WRITE: one ``setKey(target: {clusterId}, path: "user:/bench/k", ...)``; the
    mutation waits for its N deliveries (``write_wait`` is set to 120 s, so it returns when
@@ -15,15 +15,37 @@ GraphQL client over HTTP:
      ``setKey(target: {instanceId}, path: "user:/bench/s", ...)`` mutations (another key:
      members may not set ``user:/bench/k``, their cluster locks it), each result APPLIED,
      and N ``instance(id) { key(path: "user:/bench/k") { value } }`` queries, each checked;
+     skipped with ``--parallel-only`` and for N above ``--seq-max`` (default 1000: at
+     N=5,000 they would take minutes per round);
    - DIRECT, straight to the elektrads (the floor, no clusterd at all): N ``PUT /kdb/...``
-     and N ``GET /kdb/...`` (each value checked) through one httpx client.
+     and N ``GET /kdb/...`` (each value checked) through one httpx client; always run.
 
 Each measurement is repeated ``--rounds`` times after one unmeasured warm-up round, each
 starting once clusterd and the elektrads are idle again; the median is reported. A table
-per N shows parallel and sequential wall time, the speed-up (sequential / parallel) and the
-cost per instance; then how each time grows with N (t(1000)/t(100) = 10 is linear), and
-where the CPU went during the parallel requests (clusterd's event-loop thread, its other
-threads such as the SQLite worker, the elektrads, this client), read from /proc.
+per N shows parallel and sequential wall time, the speed-up (sequential / parallel), the
+cost per instance and the parallel time against the direct floor (par/direct). Then, for the
+parallel write: its time against the floor (write/floor), and clusterd's CPU (read from
+/proc: its event-loop thread, and the whole process) per delivery, i.e. divided by N,
+twice: at the moment the mutation returned, and once clusterd is idle again, i.e. with the
+TAIL: after the mutation answered, each delivery's change comes back through the change
+feed it is followed on (the echo), and processing it costs clusterd CPU too. Idle is two
+200 ms samples in a row under 5% of a core (``--tail-timeout``, default 120 s, bounds the
+wait). Next to it, the requests the elektrads served from the write's start until idle
+(``PUT kdb``: deliveries; feed polls, ``GET kdbChanges`` with ``wait`` > 0, one per echo;
+``GET version``: health probes, N per health check; each helper counts them by method and
+first path segment and answers ``GET /__bench/counts``), so that a health check falling
+into a measurement shows.
+
+After the rounds, one more parallel write per N measures ``{ version }`` LATENCY while it
+runs: a separate process (``--probe-version URL``, its own connection, so neither this
+client nor its GIL slows it) sends ``{ version { api clusterd } }`` every ``--probe-interval``
+(10 ms; back to back when one takes longer) from the moment the mutation is sent until it
+returns; p50, p99, max and the count are printed, with that write's time. It is a write of
+its own because the prober's queries cost clusterd CPU that would otherwise be counted as
+the deliveries'. Last, how each time grows with N (t(1000)/t(100) = 10 is linear), and where
+the CPU went until each parallel request returned (clusterd's event-loop thread, its other
+threads such as the SQLite worker, the elektrads, this client). The load average (others'
+work on the same cores) is printed at the start, per N and at the end.
 
 The instances are many elektrad apps served by few processes (``--helpers``, default 4):
 each helper (this script run as ``--serve-elektrads COUNT BASEDIR PORTFILE``) runs ONE
@@ -40,29 +62,41 @@ the helpers.
 
 clusterd runs in its own process too (this script run as ``--serve-clusterd DATABASE_URL
 PORTFILE``: ``create_app(ClusterdConfig(...))`` under uvicorn with the settings of
-``elektra-web clusterd``, but with its own ``Settings``: ``write_wait`` 120 s), on a fresh
-SQLite file, with its periodic health checks off (no probing of N instances may fall into a
-measurement) and, unless ``--follow-feeds``, without following the instances' change feeds:
-each follower holds one connection of clusterd's shared HTTP client (2 x fanout_limit = 128
-by default) in a long poll, so with more instances than that every other call to the
-elektrads waits for a free connection and times out. So client, clusterd and elektrads
-never share an event loop, but they share this machine's cores: the numbers are for
-everything on one host, over loopback.
+``elektra-web clusterd``, on a fresh SQLite file) AS PEOPLE RUN IT: following every
+instance's change feed (a long poll per instance) and with its periodic health checks (every
+``health_interval`` of its ``Settings``, 10 s, unless ``--health-interval``); only
+``write_wait`` is 120 s (see 1.). ``--no-follow-feeds`` and ``--no-health-checks`` turn
+either off for comparison (``--follow-feeds`` is the default and a no-op). The clusterd
+child prints which ``elektra_web`` it imported (so ``PYTHONPATH=`` a worktree measures that
+tree's code). So client, clusterd and elektrads never share an event loop, but they share
+this machine's cores: the numbers are for everything on one host, over loopback.
 
-For looking into the numbers: ``--profile-clusterd`` profiles one more parallel write and
-read at the largest N inside clusterd (cProfile on its event loop); ``--parallel-only``
-skips the sequential baselines; ``--fanout-limit``, ``--call-timeout``, ``--addressing``
-and ``--clusterd-sqlite synchronous=NORMAL`` (PRAGMAs for clusterd's SQLite) vary the set-up.
+Open files: clusterd holds a socket per followed feed plus its delivery connections, and a
+helper listens on a port per app and is connected to per app by clusterd's feed poll and
+delivery; clusterd and the helpers raise their soft RLIMIT_NOFILE to the hard limit (a
+helper refuses to start below ~3 per app; at N=5,000 with 4 helpers that is ~3,800) and
+print it. Memory: an elektrad app is ~1.5 MiB in a helper (the set-up line shows RSS), so
+N=5,000 needs ~8 GiB. Ports: N=5,000 listens on 5,000 ephemeral ports, and the direct
+client and clusterd's pool open many short connections (loopback reuses TIME_WAIT ports,
+net.ipv4.tcp_tw_reuse=2).
+
+For looking into the numbers: ``--profile-clusterd`` profiles one more parallel write (until
+clusterd is idle again) and read at the largest N inside clusterd (cProfile on its event
+loop); ``--fanout-limit``, ``--call-timeout``, ``--addressing`` and ``--clusterd-sqlite
+synchronous=NORMAL`` (PRAGMAs for clusterd's SQLite) vary the set-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
+import math
 import os
 import platform
 import pstats
@@ -83,7 +117,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import AUTH, BENCH_TOKEN, profile_on_signals
+from benchlib import AUTH, BENCH_TOKEN, profile_on_signals, raise_file_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/k"  # written through the cluster, read everywhere
@@ -100,6 +134,7 @@ INSTANCE_WRITE = (
 )
 READ_ALL = "query($p: String!) { instances { name key(path: $p) { value } } }"
 READ_ONE = "query($i: ID!, $p: String!) { instance(id: $i) { name key(path: $p) { value } } }"
+VERSION_QUERY = "{ version { api clusterd } }"
 START_TIMEOUT = 120.0  # seconds for a helper or clusterd to come up
 READY = "{ready}"  # in a child's arguments: the file it writes when it serves
 
@@ -117,6 +152,9 @@ def serve_elektrads(count: int, base_dir: Path, port_file: Path, addressing: str
 
     from elektra_web.elektrad.app import ElektradConfig, create_app
 
+    limit = raise_file_limit()
+    if limit < 3 * count + 100:
+        raise RuntimeError(f"{count} apps need ~{3 * count + 100} open files, the limit is {limit}")
     apps = [create_app(ElektradConfig(data_dir=base_dir / f"e{j}")) for j in range(count)]
     sockets: list[socket.socket] = []
     for _ in range(count if addressing == "port" else 1):
@@ -124,10 +162,28 @@ def serve_elektrads(count: int, base_dir: Path, port_file: Path, addressing: str
     ports = [int(s.getsockname()[1]) for s in sockets]
     by_port: dict[int, ASGIApp] = dict(zip(ports, apps, strict=False))
     prefix = re.compile(r"/i([0-9]+)(?=/|$)")
+    # Requests served, by method and first path segment ("PUT kdb", "GET version"; "POLL
+    # kdbChanges" for a change-feed long poll, "GET kdbChanges" for wait=0): GET
+    # /__bench/counts on any of the ports answers them, so that the benchmark sees what
+    # clusterd sent during a measurement (deliveries, feed polls, health probes).
+    counts: collections.Counter[str] = collections.Counter()
+    segment = re.compile(r"(?:/i[0-9]+)?/([^/]*)")
+    no_wait = re.compile(rb"(?:^|&)wait=0(?:\.0*)?(?:&|$)")
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise RuntimeError(f"unexpected {scope['type']} scope")
+        if scope["path"] == "/__bench/counts":
+            body = json.dumps(counts).encode()
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        seg = segment.match(scope["path"])
+        name = f"{scope['method']} {seg.group(1) if seg else '?'}"
+        if name == "GET kdbChanges" and not no_wait.search(scope["query_string"]):
+            name = "POLL kdbChanges"  # a long poll; wait=0 reads the position (addInstance)
+        counts[name] += 1
         if addressing == "port":
             await by_port[scope["server"][1]](scope, receive, send)
             return
@@ -166,7 +222,8 @@ def serve_elektrads(count: int, base_dir: Path, port_file: Path, addressing: str
                 urls = [f"http://127.0.0.1:{p}" for p in ports]
             else:
                 urls = [f"http://127.0.0.1:{ports[0]}/i{j}" for j in range(count)]
-            _write_atomically(port_file, {"urls": urls})
+            control = f"http://127.0.0.1:{ports[0]}"
+            _write_atomically(port_file, {"urls": urls, "control": control, "nofile": limit})
             await task
 
     asyncio.run(main())
@@ -178,19 +235,23 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
     event-loop thread and SIGUSR2 stops it and writes the stats to FILE."""
     import uvicorn
 
+    import elektra_web
     from elektra_web.clusterd.app import ClusterdConfig, create_app
-    from elektra_web.resolvers.services import Settings
 
-    settings = Settings(
-        call_timeout=args.call_timeout,
-        write_wait=args.write_wait,
-        fanout_limit=args.fanout_limit,
-        health_interval=3600.0,
-    )
+    limit = raise_file_limit()  # as elektra_web.clusterd.server.serve does
+    # clusterd's default Settings (whichever module defines them), with ours on top.
+    changes: dict[str, Any] = {
+        "call_timeout": args.call_timeout,
+        "write_wait": args.write_wait,
+        "fanout_limit": args.fanout_limit,
+    }
+    if args.health_interval is not None:
+        changes["health_interval"] = args.health_interval
+    settings = dataclasses.replace(ClusterdConfig(database_url).settings, **changes)
     config = ClusterdConfig(
         database_url,
         settings=settings,
-        health_checks=False,
+        health_checks=args.health_checks,
         follow_feeds=args.follow_feeds,
         admin_token=BENCH_TOKEN,
     )
@@ -206,6 +267,7 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
         lifespan="on",
         timeout_graceful_shutdown=5,
         ws_per_message_deflate=False,
+        ws_max_size=1024 * 1024,
     )
     server = uvicorn.Server(uv_config)
 
@@ -216,10 +278,66 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
                 await task
                 raise RuntimeError("uvicorn stopped during start-up")
             await asyncio.sleep(0.02)
-        _write_atomically(port_file, {"url": f"http://127.0.0.1:{port}"})
+        info = {
+            "url": f"http://127.0.0.1:{port}",
+            "nofile": limit,
+            "health_interval": settings.health_interval,
+        }
+        _write_atomically(port_file, {**info, "elektra_web": elektra_web.__file__})
         await task
 
     asyncio.run(main())
+
+
+def probe_version(url: str, interval: float) -> None:
+    """Measure ``{ version }`` latency on demand, in its own process and connection.
+
+    Prints "ready" once connected; after a line "start" on stdin it sends one query every
+    ``interval`` seconds (back to back when one takes longer) until a line "stop", then
+    prints ``{"latencies": [seconds, ...], "errors": [...]}``; "quit" (or EOF) ends it.
+    """
+    import threading
+
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(base_url=url, headers=AUTH, timeout=120, limits=limits) as http:
+
+        def once() -> None:
+            r = http.post("/graphql", json={"query": VERSION_QUERY})
+            if r.status_code != 200 or "errors" in r.json():
+                raise GraphQLError(f"HTTP {r.status_code}: {r.text[:200]}")
+
+        once()  # connected
+        print("ready", flush=True)
+        stop = threading.Event()
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        def run() -> None:
+            while not stop.is_set():
+                began = time.perf_counter()
+                try:
+                    once()
+                except (httpx.HTTPError, GraphQLError) as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                latencies.append(time.perf_counter() - began)
+                stop.wait(began + interval - time.perf_counter())
+
+        thread: threading.Thread | None = None
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "start" and thread is None:
+                stop.clear()
+                latencies.clear()
+                errors.clear()
+                thread = threading.Thread(target=run)
+                thread.start()
+            elif command == "stop" and thread is not None:
+                stop.set()
+                thread.join()
+                thread = None
+                print(json.dumps({"latencies": latencies, "errors": errors}), flush=True)
+            elif command == "quit":
+                break
 
 
 def listen_socket() -> socket.socket:
@@ -276,6 +394,15 @@ class Proc:
     def cpu(self) -> tuple[float, float]:
         """(CPU seconds of the whole process, of its main thread): user + system."""
         return _cpu(f"/proc/{self.pid}/stat"), _cpu(f"/proc/{self.pid}/task/{self.pid}/stat")
+
+    def busy(self) -> float:
+        """CPU seconds of the process's live threads, to the nanosecond (schedstat; the
+        ticks of ``cpu`` are 10 ms): for telling idle from busy over 200 ms."""
+        total = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
 
     def memory(self) -> tuple[float, int]:
         """(resident MiB, threads)."""
@@ -383,7 +510,8 @@ def check_applied(data: dict[str, Any], count: int, what: str) -> None:
     results = data["setKey"]["results"]
     bad = [r for r in results if r["delivery"] != "APPLIED"]
     if len(results) != count or bad:
-        raise RuntimeError(f"{what}: {len(results)} results, not APPLIED: {bad[:5]}")
+        states = dict(collections.Counter(r["delivery"] for r in results))
+        raise RuntimeError(f"{what}: {len(results)} results {states}, not APPLIED: {bad[:3]}")
 
 
 @dataclass
@@ -394,6 +522,17 @@ class Usage:
     other: float = 0.0  # clusterd's other threads: SQLite worker, getaddrinfo pool
     elektrads: float = 0.0  # all helper processes
     client: float = 0.0  # this process
+    # Until clusterd was idle again after the request returned (``tail``: seconds after it
+    # returned; None: not idle within --tail-timeout), CPU since the request was sent:
+    tail: float | None = None
+    loop_idle: float = 0.0
+    process_idle: float = 0.0
+    # Requests the elektrads served from the request's start until idle ("PUT kdb", ...).
+    requests: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def process(self) -> float:
+        return self.loop + self.other
 
 
 @dataclass
@@ -404,21 +543,53 @@ class Env:
     cluster: str
     ids: list[str]
     hosts: list[str]
+    control: httpx.Client
+    tail_timeout: float = 120.0
 
-    def settle(self, timeout: float = 30.0) -> None:
+    def settle(self, timeout: float = 60.0) -> None:
         """Wait until clusterd and the elektrads are idle (< 5% of a core over 0.3 s): the
-        work a request leaves behind (e.g. following N change feeds after a write) should
-        not be timed as part of the next one."""
+        work a request leaves behind (e.g. the echoes of a write through the change feeds)
+        should not be timed as part of the next one."""
         deadline = time.monotonic() + timeout
+        procs = [self.clusterd_proc, *self.helpers]
         while time.monotonic() < deadline:
-            procs = [self.clusterd_proc, *self.helpers]
-            before = sum(p.cpu()[0] for p in procs)
+            before = sum(p.busy() for p in procs)
             time.sleep(0.3)
-            if sum(p.cpu()[0] for p in procs) - before < 0.015:
+            if sum(p.busy() for p in procs) - before < 0.015:
                 return
 
-    def measure(self, fn: Callable[[], None]) -> tuple[float, Usage]:
+    def wait_idle(self, began: float) -> float | None:
+        """Wait until clusterd is idle: two 200 ms samples in a row under 5% of a core.
+        Returns the seconds from ``began`` to the end of the last busy sample, or None if
+        clusterd was still busy after ``tail_timeout`` seconds."""
+        deadline = time.perf_counter() + self.tail_timeout
+        busy_until = time.perf_counter()
+        quiet = 0
+        last = self.clusterd_proc.busy()
+        while quiet < 2:
+            if time.perf_counter() > deadline:
+                return None
+            time.sleep(0.2)
+            now = self.clusterd_proc.busy()
+            if now - last < 0.2 * 0.05:
+                quiet += 1
+            else:
+                quiet, busy_until = 0, time.perf_counter()
+            last = now
+        return max(0.0, busy_until - began)
+
+    def requests(self) -> collections.Counter[str]:
+        """Requests served by the elektrads so far, by method and first path segment."""
+        total: collections.Counter[str] = collections.Counter()
+        for helper in self.helpers:
+            total.update(self.control.get(f"{helper.info['control']}/__bench/counts").json())
+        return total
+
+    def measure(self, fn: Callable[[], None], tail: bool = False) -> tuple[float, Usage]:
+        """Time ``fn`` (after waiting for idle) and the CPU it costs; with ``tail`` also
+        the CPU clusterd spends after it returned, until it is idle again."""
         self.settle()
+        r0 = self.requests()
         c0, h0, p0 = (
             self.clusterd_proc.cpu(),
             [h.cpu()[0] for h in self.helpers],
@@ -434,7 +605,57 @@ class Env:
         )
         loop = c1[1] - c0[1]
         usage = Usage(loop, max(0.0, (c1[0] - c0[0]) - loop), sum(h1) - sum(h0), p1 - p0)
+        if tail:
+            returned = time.perf_counter()
+            usage.tail = self.wait_idle(returned)
+            c2 = self.clusterd_proc.cpu()
+            usage.loop_idle, usage.process_idle = c2[1] - c0[1], c2[0] - c0[0]
+        usage.requests = dict(self.requests() - r0)
         return wall, usage
+
+
+class VersionProbe:
+    """The ``{ version }`` prober (``--probe-version``): its own process and connection,
+    so that neither this client nor its GIL slows it."""
+
+    def __init__(self, url: str, interval: float, workdir: Path) -> None:
+        cmd = [sys.executable, __file__, "--probe-version", url, "--probe-interval", str(interval)]
+        self.log = (workdir / "version-probe.log").open("wb")
+        self.popen = subprocess.Popen(
+            cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log
+        )
+        if self._line() != "ready":
+            raise RuntimeError("the { version } prober did not start")
+
+    def _line(self) -> str:
+        assert self.popen.stdout is not None
+        line = self.popen.stdout.readline().decode().strip()
+        if not line:
+            raise RuntimeError(f"the {{ version }} prober exited {self.popen.poll()}")
+        return line
+
+    def _send(self, command: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(f"{command}\n".encode())
+        self.popen.stdin.flush()
+
+    def start(self) -> None:
+        self._send("start")
+
+    def stop(self) -> dict[str, Any]:
+        self._send("stop")
+        result: dict[str, Any] = json.loads(self._line())
+        return result
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._send("quit")
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self.log.close()
 
 
 # The measured operations: each checks what it got.
@@ -490,15 +711,22 @@ class SizeResult:
     usage: dict[str, list[Usage]] = field(default_factory=dict)
     memory: str = ""
     setup: float = 0.0
+    #: The parallel write timed with the { version } prober running: its wall time,
+    #: the latencies (seconds) and errors of the queries.
+    probed_write: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    latency_errors: list[str] = field(default_factory=list)
 
     def t(self, op: str) -> float:
         return statistics.median(self.times[op])
 
 
 def run_size(
-    n: int, args: argparse.Namespace, workdir: Path, say: Callable[[str], None]
-) -> SizeResult:
-    result = SizeResult(n)
+    result: SizeResult, args: argparse.Namespace, workdir: Path, say: Callable[[str], None]
+) -> None:
+    """Measure one size into ``result`` (what was measured stays there if a later step
+    fails)."""
+    n = result.n
     helpers_n = max(1, min(args.helpers, n))
     started = time.perf_counter()
     with processes() as start:
@@ -519,6 +747,9 @@ def run_size(
         settings = ["--write-wait", str(args.write_wait), "--call-timeout", str(args.call_timeout)]
         settings += ["--fanout-limit", str(args.fanout_limit)]
         settings += ["--follow-feeds" if args.follow_feeds else "--no-follow-feeds"]
+        settings += ["--health-checks" if args.health_checks else "--no-health-checks"]
+        if args.health_interval is not None:
+            settings += ["--health-interval", str(args.health_interval)]
         if args.profile_clusterd and n == max(args.sizes):
             settings += ["--profile", str(workdir / "clusterd.prof")]
         db = f"sqlite://{workdir / 'clusterd.sqlite3'}"
@@ -529,6 +760,17 @@ def run_size(
             proc.wait_ready(START_TIMEOUT)
         # Instance i lives in helper i % helpers_n, as app i // helpers_n.
         hosts = [helpers[i % helpers_n].info["urls"][i // helpers_n] for i in range(n)]
+        if n == args.sizes[0]:
+            say(
+                f"clusterd imports {clusterd_proc.info['elektra_web']}; open-files limit: "
+                f"clusterd {clusterd_proc.info['nofile']}, "
+                f"helpers {min(h.info['nofile'] for h in helpers)}; health checks "
+                + (
+                    f"every {clusterd_proc.info['health_interval']:g}s"
+                    if args.health_checks
+                    else "off"
+                )
+            )
         say(f"N={n}: {helpers_n} helper process(es) up; registering and assigning {n} instances")
         url = clusterd_proc.info["url"]
         cluster, ids = asyncio.run(set_up(url, hosts))
@@ -541,14 +783,21 @@ def run_size(
             f"clusterd RSS {c_rss:.0f} MiB, {c_threads} threads"
         )
         result.setup = time.perf_counter() - started
-        say(f"N={n}: set up in {result.setup:.1f}s ({result.memory})")
+        say(f"N={n}: set up in {result.setup:.1f}s ({result.memory}); load {load()}")
         timeout = httpx.Timeout(args.write_wait + 120)
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         with (
             httpx.Client(base_url=url, timeout=timeout, limits=limits, headers=AUTH) as gql,
             httpx.Client(timeout=60) as direct,
         ):
-            env = Env(Clusterd(gql), clusterd_proc, helpers, cluster, ids, hosts)
+            env = Env(Clusterd(gql), clusterd_proc, helpers, cluster, ids, hosts, direct)
+            env.tail_timeout = args.tail_timeout
+            sequential = not args.parallel_only and n <= args.seq_max
+            if args.follow_feeds:
+                # clusterd claims new instances' feeds every follow_supervise_interval
+                # (5 s): measure only once it follows all N, as it would in production.
+                polls = wait_following(env, START_TIMEOUT)
+                say(f"N={n}: clusterd follows the change feeds ({polls} polls); load {load()}")
             for round_ in range(args.rounds + 1):
                 warmup = round_ == 0
                 value = f"v{round_}-{n}-{time.time_ns()}"
@@ -562,25 +811,65 @@ def run_size(
                     "dir_put": partial(direct_put, direct, value, seq_hosts),
                     "dir_get": partial(direct_get, direct, value, seq_hosts),
                 }
-                if args.parallel_only:
-                    ops = {op: fn for op, fn in ops.items() if op.startswith("par_")}
+                if not sequential:
+                    ops = {op: fn for op, fn in ops.items() if not op.startswith("seq_")}
                 for op, fn in ops.items():
-                    wall, usage = env.measure(fn)
+                    wall, usage = env.measure(fn, tail=op == "par_write")
                     if not warmup:
                         result.times.setdefault(op, []).append(wall)
                         result.usage.setdefault(op, []).append(usage)
                 label = "warm-up" if warmup else f"round {round_}/{args.rounds}"
                 last = "" if warmup else f": parallel write {result.times['par_write'][-1]:.3f}s"
-                say(f"N={n}: {label} done{last}")
+                say(f"N={n}: {label} done{last}; load {load()}")
+            try:
+                probed_write(env, result, args.probe_interval, workdir)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                result.latency_errors.append(f"the probed write failed: {exc}"[:400])
+            say(
+                f"N={n}: parallel write with {{ version }} queries running: "
+                f"{result.probed_write:.3f}s, {len(result.latencies)} queries"
+            )
             if args.profile_clusterd and n == max(args.sizes):
                 profile_parallel(env, workdir / "clusterd.prof", say)
         say(f"N={n}: stopping")
-    return result
+
+
+def wait_following(env: Env, timeout: float) -> int:
+    """Wait until the elektrads have had N change-feed polls (one per instance: nothing
+    changes during set-up, so clusterd then follows all N); returns the polls so far."""
+    deadline = time.monotonic() + timeout
+    while True:
+        polls = env.requests()["POLL kdbChanges"]
+        if polls >= len(env.hosts):
+            return polls
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"clusterd follows only {polls} of {len(env.hosts)} feeds")
+        time.sleep(0.5)
+
+
+def probed_write(env: Env, result: SizeResult, interval: float, workdir: Path) -> None:
+    """One more parallel write, with the { version } prober querying clusterd from the
+    moment the mutation is sent until it returns (its CPU is not counted: the prober's
+    queries would be part of it)."""
+    probe = VersionProbe(env.clusterd_proc.info["url"], interval, workdir)
+    try:
+        env.settle()
+        probe.start()
+        began = time.perf_counter()
+        try:
+            parallel_write(env, f"probed-{time.time_ns()}")
+        finally:
+            result.probed_write = time.perf_counter() - began
+            got = probe.stop()
+            result.latencies, result.latency_errors = got["latencies"], got["errors"]
+    finally:
+        probe.close()
 
 
 def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> None:
     """The parallel write and read once more (unmeasured), with cProfile on clusterd's
-    event-loop thread; prints where its time went."""
+    event-loop thread (for the write until clusterd is idle again, so the echoes through
+    the change feeds are in it); prints where its time went."""
     value = f"profiled-{time.time_ns()}"
     ops: list[tuple[str, Callable[[], None]]] = [
         ("write", partial(parallel_write, env, value)),
@@ -588,9 +877,15 @@ def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> 
     ]
     for name, fn in ops:
         stats_file.unlink(missing_ok=True)
+        env.settle()
         os.kill(env.clusterd_proc.pid, signal.SIGUSR1)
         time.sleep(0.2)
-        fn()
+        try:
+            fn()
+        except (RuntimeError, httpx.HTTPError) as exc:  # still show the profile
+            say(f"the profiled {name} failed: {exc}"[:400])
+        if name == "write":
+            env.wait_idle(time.perf_counter())
         os.kill(env.clusterd_proc.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 30
         while not stats_file.exists() and time.monotonic() < deadline:
@@ -615,6 +910,16 @@ def fmt_each(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
 
 
+def median_round(r: SizeResult, op: str) -> int:
+    """The index of the round whose time is the median (the upper one of an even count)."""
+    return sorted(range(len(r.times[op])), key=r.times[op].__getitem__)[len(r.times[op]) // 2]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
+
+
 def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     print()
     if not results:
@@ -622,7 +927,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     for r in results:
         print(f"N = {r.n}  ({r.memory})")
         head = (
-            f"  {'':24} {'parallel':>10} {'spread':>17} | {'sequential':>10} {'speed-up':>8} | "
+            f"  {'':16} {'parallel':>10} {'spread':>17} | {'sequential':>10} {'speed-up':>8} | "
             f"{'per instance: par':>17} {'seq':>8} | {'direct':>9} {'par/direct':>10}"
         )
         print(head)
@@ -633,25 +938,76 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
         ]:
             p = r.t(par)
             lo, hi = min(r.times[par]), max(r.times[par])
-            line = f"  {label:24} {fmt_time(p):>10} {fmt_time(lo) + '-' + fmt_time(hi):>17} | "
+            line = f"  {label:16} {fmt_time(p):>10} {fmt_time(lo) + '-' + fmt_time(hi):>17} | "
             if seq in r.times:
-                s, d = r.t(seq), r.t(direct)
-                line += (
-                    f"{fmt_time(s):>10} {s / p:>7.1f}x | {fmt_each(p / r.n):>17} "
-                    f"{fmt_each(s / r.n):>8} | {fmt_time(d):>9} {d / p:>9.2f}x"
-                )
+                s = r.t(seq)
+                line += f"{fmt_time(s):>10} {s / p:>7.1f}x | {fmt_each(p / r.n):>17} "
+                line += f"{fmt_each(s / r.n):>8} | "
             else:
-                line += (
-                    f"{'-':>10} {'-':>8} | {fmt_each(p / r.n):>17} {'-':>8} | {'-':>9} {'-':>10}"
-                )
+                line += f"{'-':>10} {'-':>8} | {fmt_each(p / r.n):>17} {'-':>8} | "
+            d = r.t(direct)
+            line += f"{fmt_time(d):>9} {p / d:>9.2f}x"
             print(line)
         print()
     print("parallel:   one GraphQL request to clusterd (cluster setKey / instances { key })")
-    print("sequential: N GraphQL requests, one after another (setKey(instanceId) / instance(id))")
+    print("sequential: N GraphQL requests, one after another (setKey(instanceId) / instance(id));")
+    print(f"            '-': skipped (--parallel-only, or N > --seq-max {args.seq_max})")
     print("direct:     N requests straight to the elektrads, one after another, one httpx client")
     print("            (PUT /kdb/... / GET /kdb/...): the floor, without clusterd")
-    print("speed-up = sequential / parallel; par/direct > 1: the fan-out beats even the floor")
+    print("speed-up = sequential / parallel; par/direct < 1: the fan-out beats even the floor")
     print(f"times: median of {args.rounds} rounds (spread: min-max of the parallel request)")
+    print()
+    print(
+        "the parallel write against the floor, and clusterd's CPU for it (median round; CPU "
+        "from /proc,\nat the moment the write returned and until clusterd was idle again):"
+    )
+    head = (
+        f"  {'N':>5} {'write':>8} {'floor':>8} {'write/':>7} | {'CPU at return (s)':>17} "
+        f"{'ms/delivery':>12} | {'+tail':>6} {'CPU to idle (s)':>15} {'ms/delivery':>12} | "
+        f"{'elektrads served, write to idle':>31}"
+    )
+    print(head)
+    print(
+        f"  {'':5} {'':8} {'':8} {'floor':>7} | {'loop':>8} {'process':>8} "
+        f"{'loop':>5} {'proc':>6} | {'':6} {'loop':>7} {'process':>7} {'loop':>5} "
+        f"{'proc':>6} | {'PUT kdb':>8} {'feed poll':>9} {'GET version':>12}"
+    )
+    print("  " + "-" * (len(head) - 2))
+    for r in results:
+        i = median_round(r, "par_write")
+        w, u, floor = r.times["par_write"][i], r.usage["par_write"][i], r.t("dir_put")
+        ms = 1000 / r.n
+        tail = f"{u.tail:5.1f}s" if u.tail is not None else " >" + f"{args.tail_timeout:g}s"
+        q = u.requests
+        print(
+            f"  {r.n:>5} {fmt_time(w):>8} {fmt_time(floor):>8} {w / floor:>6.2f}x | "
+            f"{u.loop:>8.3f} {u.process:>8.3f} {u.loop * ms:>5.2f} {u.process * ms:>6.2f} | "
+            f"{tail:>6} {u.loop_idle:>7.3f} {u.process_idle:>7.3f} {u.loop_idle * ms:>5.2f} "
+            f"{u.process_idle * ms:>6.2f} | {q.get('PUT kdb', 0):>8} "
+            f"{q.get('POLL kdbChanges', 0):>9} {q.get('GET version', 0):>12}"
+        )
+    print("  ms/delivery: clusterd CPU / N, of its event-loop thread (loop) and the whole process;")
+    print("  +tail: seconds clusterd stayed busy after the write returned (the deliveries'")
+    print("  echoes through the change feeds; a health check that fell in is counted too, see")
+    print("  GET version: N per health check); idle = two 200 ms samples under 5% of a core")
+    print()
+    print(
+        f"{{ version }} latency while one more parallel write runs (own process and connection, "
+        f"a query every {args.probe_interval * 1000:g} ms or back to back):"
+    )
+    print(f"  {'N':>5} {'write':>8} {'queries':>8} {'p50':>9} {'p99':>9} {'max':>9} {'errors':>7}")
+    for r in results:
+        if not r.latencies:
+            print(f"  {r.n:>5} {fmt_time(r.probed_write):>8} {0:>8}")
+            continue
+        lat = r.latencies
+        print(
+            f"  {r.n:>5} {fmt_time(r.probed_write):>8} {len(lat):>8} "
+            f"{percentile(lat, 0.5) * 1000:>6.1f} ms {percentile(lat, 0.99) * 1000:>6.1f} ms "
+            f"{max(lat) * 1000:>6.1f} ms {len(r.latency_errors):>7}"
+        )
+        for error in r.latency_errors[:3]:
+            print(f"        error: {error}")
     print()
     if len(results) > 1:
         print("growth with N (ratio of medians; equal to the ratio of the N's = linear):")
@@ -664,13 +1020,13 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             "dir_get": "direct GETs",
         }
         for op, name in names.items():
-            if op not in results[0].times:
-                continue
             steps = [
                 f"t({b.n})/t({a.n}) = {b.t(op) / a.t(op):5.2f}"
                 for a, b in itertools.pairwise(results)
+                if op in a.times and op in b.times
             ]
-            print(f"  {name:17} " + ",  ".join(steps))
+            if steps:
+                print(f"  {name:17} " + ",  ".join(steps))
         print()
     print("CPU during the parallel requests (seconds, median round; 2 cores = 2 s per s of wall):")
     print(
@@ -679,14 +1035,20 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     )
     for r in results:
         for op, name in [("par_write", "write"), ("par_read", "read")]:
-            i = sorted(range(len(r.times[op])), key=r.times[op].__getitem__)[len(r.times[op]) // 2]
+            i = median_round(r, op)
             u = r.usage[op][i]
             print(
                 f"  N={r.n:<5} {name:14} {r.times[op][i]:>7.3f} {u.loop:>13.3f} "
                 f"{u.other:>14.3f} {u.elektrads:>9.3f} {u.client:>7.3f}"
             )
-    print("  clusterd loop: its event-loop thread (GraphQL, ORM, httpx); other: its SQLite")
-    print("  worker thread (aiosqlite) and the thread pool that resolves addresses for httpx")
+    print("  until the request returned. clusterd loop: its event-loop thread (GraphQL, ORM,")
+    print("  httpx); other: its SQLite worker thread (aiosqlite) and the thread pool that")
+    print("  resolves addresses for httpx")
+
+
+def load() -> str:
+    """The load averages (1, 5, 15 min): others' work on this machine's cores."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine_line(args: argparse.Namespace) -> None:
@@ -697,6 +1059,7 @@ def machine_line(args: argparse.Namespace) -> None:
     revision = subprocess.run(describe, capture_output=True, text=True, check=False)
     print(f"code: elektra-web at {revision.stdout.strip() or 'unknown revision'}")
     print(f"machine: nproc={nproc}, {mem:.0f} GiB, Python {platform.python_version()}")
+    print(f"load average at start: {load()}")
     versions = ", ".join(
         f"{p} {version(p)}" for p in ["httpx", "httpcore", "uvicorn", "starlette", "tortoise-orm"]
     )
@@ -705,7 +1068,8 @@ def machine_line(args: argparse.Namespace) -> None:
     print(
         f"clusterd: own process, SQLite{pragmas}, "
         f"Settings(write_wait={args.write_wait:g}, call_timeout={args.call_timeout:g}, "
-        f"fanout_limit={args.fanout_limit}), health checks off, change-feed following "
+        f"fanout_limit={args.fanout_limit}), health checks "
+        f"{'on' if args.health_checks else 'off'}, change-feed following "
         f"{'on' if args.follow_feeds else 'off'}"
     )
     how = {
@@ -735,15 +1099,47 @@ def main() -> int:
     parser.add_argument(
         "--follow-feeds",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="let clusterd follow every instance's change feed, as it does by default "
-        "(off here: each follower holds one of the shared client's 2 x fanout-limit "
-        "connections in a long poll, so beyond that many instances other calls starve)",
+        default=True,
+        help="let clusterd follow every instance's change feed, as elektra-web clusterd "
+        "and up do (default: on; --no-follow-feeds to compare)",
+    )
+    parser.add_argument(
+        "--health-checks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let clusterd probe every instance every --health-interval seconds, as "
+        "elektra-web clusterd and up do (default: on; --no-health-checks to compare)",
+    )
+    parser.add_argument(
+        "--health-interval",
+        type=float,
+        help="seconds between health checks (default: clusterd's, Settings.health_interval)",
     )
     parser.add_argument(
         "--parallel-only",
         action="store_true",
-        help="skip the sequential baselines (for quick experiments)",
+        help="skip the sequential baselines through clusterd (the direct floor stays)",
+    )
+    parser.add_argument(
+        "--seq-max",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="skip the sequential baselines through clusterd for sizes above N "
+        "(default 1000: at 5,000 they take minutes per round)",
+    )
+    parser.add_argument(
+        "--tail-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for clusterd to be idle after a parallel write returned",
+    )
+    parser.add_argument(
+        "--probe-interval",
+        type=float,
+        default=0.01,
+        help="seconds between { version } queries during the probed write (back to back "
+        "when one takes longer; default 0.01)",
     )
     parser.add_argument(
         "--clusterd-sqlite",
@@ -760,7 +1156,11 @@ def main() -> int:
     parser.add_argument("--serve-elektrads", nargs=3, metavar=("COUNT", "BASEDIR", "PORTFILE"))
     parser.add_argument("--serve-clusterd", nargs=2, metavar=("DATABASE_URL", "PORTFILE"))
     parser.add_argument("--profile", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-version", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe_version:
+        probe_version(args.probe_version, args.probe_interval)
+        return 0
     if args.serve_elektrads:
         count, base, port_file = args.serve_elektrads
         serve_elektrads(int(count), Path(base), Path(port_file), args.addressing)
@@ -781,14 +1181,18 @@ def main() -> int:
         for n in args.sizes:
             workdir = Path(tmp) / f"n{n}"
             workdir.mkdir()
+            result = SizeResult(n)
             try:
-                results.append(run_size(n, args, workdir, say))
+                run_size(result, args, workdir, say)
             except (RuntimeError, httpx.HTTPError) as exc:  # one size failing ends only it
                 failed[n] = f"{type(exc).__name__}: {str(exc)[:400]}"
                 say(f"N={n}: FAILED: {failed[n]}")
+            if all(op in result.times for op in ["par_write", "par_read", "dir_put", "dir_get"]):
+                results.append(result)  # a measured round at least: report it
     report(results, args)
     for n, why in failed.items():
         print(f"N = {n}: FAILED ({why})")
+    print(f"load average at the end: {load()}")
     say("done")
     return 1 if failed else 0
 

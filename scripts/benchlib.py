@@ -25,3 +25,17 @@ def profile_on_signals(path: str) -> None:
 
     signal.signal(signal.SIGUSR1, begin)
     signal.signal(signal.SIGUSR2, end)
+
+
+def raise_file_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit (65,536 if that is
+    unlimited) and return it: a clusterd following N change feeds holds a socket per
+    instance, and an elektrad helper listens on a port per app and is connected to by
+    clusterd twice per app (feed long poll, delivery), past the usual soft limit of 1024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
