@@ -65,6 +65,7 @@ export function renderClusters(container, data, ctx) {
   const node = (cluster) => {
     const members = cluster.instances.map((m) => byId.get(m.id)).filter(Boolean);
     const pending = members.reduce((n, m) => n + m.pending.length, 0);
+    const failed = members.reduce((n, m) => n + m.failed.length, 0);
     const box = errorBox();
     const memberItems = members.map((m) =>
       h(
@@ -73,6 +74,7 @@ export function renderClusters(container, data, ctx) {
         statusDot(m.status),
         h('a', { href: `#/instance/${m.id}` }, m.name),
         m.pending.length ? h('span', { class: 'badge pending-count' }, `${m.pending.length} pending`) : null,
+        m.failed.length ? h('span', { class: 'badge failed-count' }, `⚠ ${m.failed.length} not applied`) : null,
         ctx.canManage
           ? h(
               'button',
@@ -166,6 +168,7 @@ export function renderClusters(container, data, ctx) {
         h('a', { href: `#/cluster/${cluster.id}`, class: 'name' }, cluster.name),
         h('span', { class: 'muted' }, `${members.length} member${members.length === 1 ? '' : 's'}`),
         pending ? h('span', { class: 'badge pending-count' }, `${pending} pending`) : null,
+        failed ? h('span', { class: 'badge failed-count' }, `⚠ ${failed} not applied`) : null,
       ),
       cluster.description ? h('p', { class: 'description' }, cluster.description) : null,
       memberItems.length ? h('ul', { class: 'members' }, memberItems) : null,

@@ -4,6 +4,7 @@
 import { h, replace, errorBox, showError, joinKey, parentOf } from './dom.js';
 import { describe } from './errors.js';
 import { validate, describeRules } from './validation.js';
+import { shortReason } from './deliveries.js';
 import {
   readKey,
   readSubtree,
@@ -77,6 +78,22 @@ export async function showKey(container, ctx, path) {
         h('strong', {}, locked.name),
         '; members cannot change it. ',
         lockLink(locked, path),
+      ),
+    );
+  }
+  // The cluster's value for it that this instance refused, or that waits.
+  for (const p of ctx.notApplied ? ctx.notApplied(path) : []) {
+    const failed = p.status === 'FAILED';
+    const ops = { DELETE: 'deletion', META: `metadata change (${p.meta})`, MOVE: 'move', COPY: 'copy' };
+    const what = p.op === 'SET' ? `The cluster's value ${JSON.stringify(p.value ?? '')}` : `The cluster's ${ops[p.op] || p.op}`;
+    parts.push(
+      h(
+        'p',
+        { class: `not-applied-note ${failed ? 'failed' : 'pending'}`, role: 'status' },
+        h('strong', {}, failed ? '⚠ Not applied here. ' : 'Not delivered yet. '),
+        failed ? `${what} was refused` : `${what} waits`,
+        p.lastError ? `: ${shortReason(p.lastError, p.path)}` : '',
+        failed ? '. This instance keeps its own value until the key changes again or the write is retried.' : '.',
       ),
     );
   }

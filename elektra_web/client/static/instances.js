@@ -1,4 +1,5 @@
-// The instances: status, last seen, version, cluster, pending deliveries;
+// The instances: status, last seen, version, cluster, pending deliveries and
+// refused ones ("not applied");
 // registering one, leaving a cluster, removing one.
 
 import { gql } from './api.js';
@@ -6,7 +7,7 @@ import { h, replace, ago, statusDot, errorBox, showError, flash } from './dom.js
 import { describe } from './errors.js';
 
 export const INSTANCE_FIELDS = `id name host description status lastSeen elektraVersion
-  cluster { id name } pending { operationId }`;
+  cluster { id name } pending { operationId } failed { operationId }`;
 
 /** The list of instances (re-rendered on every reload). */
 export function renderInstances(container, data, ctx) {
@@ -64,6 +65,7 @@ export function renderInstances(container, data, ctx) {
       );
     }
     const pending = inst.pending.length;
+    const failed = inst.failed.length;
     return h(
       'li',
       { class: 'instance', dataset: { id: inst.id, name: inst.name, status: inst.status } },
@@ -74,6 +76,17 @@ export function renderInstances(container, data, ctx) {
         h('a', { href: `#/instance/${inst.id}`, class: 'name' }, inst.name),
         h('span', { class: 'status-text' }, inst.status.toLowerCase()),
         pending ? h('span', { class: 'badge pending-count' }, `${pending} pending`) : null,
+        failed
+          ? h(
+              'a',
+              {
+                class: 'badge failed-count',
+                href: `#/instance/${inst.id}`,
+                title: `${failed} cluster write${failed === 1 ? '' : 's'} refused by ${inst.name}`,
+              },
+              `⚠ ${failed} not applied`,
+            )
+          : null,
       ),
       h(
         'div',

@@ -1,5 +1,6 @@
 // Per-member progress of cluster writes (operationProgress): applied,
-// pending (stays visible until it lands) or failed with the reason.
+// pending (stays visible until it lands), failed with the reason, or
+// superseded (a newer write of the key replaced it: done, not an error).
 
 import { h, replace, flash } from './dom.js';
 
@@ -10,8 +11,9 @@ const PROGRESS = `subscription($op: ID!) { operationProgress(operationId: $op) {
 const byCluster = new Map();
 const listeners = new Set();
 
-function changed(clusterId) {
-  for (const fn of listeners) fn(clusterId);
+/** ``info``: {failed: a member refused one, settled: a delivery was decided}. */
+function changed(clusterId, info = {}) {
+  for (const fn of listeners) fn(clusterId, info);
 }
 
 export function onProgress(fn) {
@@ -29,6 +31,7 @@ export function track(live, clusterId, label, writeResult) {
     at: new Date(),
   };
   for (const r of writeResult.results) entry.rows.set(r.instance.id, { ...r });
+  const anyFailed = writeResult.results.some((r) => r.delivery === 'FAILED');
   if (!byCluster.has(clusterId)) byCluster.set(clusterId, []);
   const list = byCluster.get(clusterId);
   list.unshift(entry);
@@ -42,22 +45,56 @@ export function track(live, clusterId, label, writeResult) {
       next: (data) => {
         const r = data.operationProgress;
         const old = entry.rows.get(r.instance.id);
-        entry.rows.set(r.instance.id, { ...r, changed: !old || old.delivery !== r.delivery });
+        const moved = !old || old.delivery !== r.delivery;
+        entry.rows.set(r.instance.id, { ...r, changed: moved });
         settle();
-        changed(clusterId);
+        changed(clusterId, { failed: moved && r.delivery === 'FAILED', settled: moved && r.delivery !== 'PENDING' });
       },
       complete: () => {
         settle();
-        changed(clusterId);
+        changed(clusterId, { settled: true });
       },
       error: () => changed(clusterId),
     });
   }
-  changed(clusterId);
+  changed(clusterId, { failed: anyFailed });
   return entry;
 }
 
-const LABELS = { APPLIED: 'applied', PENDING: 'pending', FAILED: 'failed' };
+const LABELS = { APPLIED: 'applied', PENDING: 'pending', FAILED: 'failed', SUPERSEDED: 'superseded' };
+/** Said after the member's name when clusterd gives no reason. */
+const NOTES = { SUPERSEDED: 'superseded by a newer write' };
+
+/** The line under a write's label: how many members are done, waiting, refused. */
+export function summarize(rows) {
+  const count = (d) => rows.filter((r) => r.delivery === d).length;
+  const pending = count('PENDING');
+  const failed = count('FAILED');
+  const superseded = count('SUPERSEDED');
+  const n = rows.length;
+  if (!n) return 'no members yet';
+  const newer = superseded ? ` (${superseded} superseded by a newer write)` : '';
+  if (pending) {
+    const parts = [`${n - pending - failed} of ${n} members applied${newer}`, `${pending} pending`];
+    if (failed) parts.push(`${failed} failed`);
+    return parts.join(', ');
+  }
+  if (failed) return `${failed} of ${n} members failed`;
+  return `all ${n} members applied${newer}`;
+}
+
+/** One member's delivery (an <li>). */
+export function deliveryItem(r) {
+  const note = r.error || NOTES[r.delivery];
+  return h(
+    'li',
+    { class: `delivery ${r.delivery.toLowerCase()}`, dataset: { instance: r.instance.id } },
+    h('span', { class: 'badge' }, LABELS[r.delivery] || r.delivery.toLowerCase()),
+    ' ',
+    h('a', { href: `#/instance/${r.instance.id}` }, r.instance.name),
+    note ? h('span', { class: r.delivery === 'FAILED' ? 'reason' : 'muted note' }, ` — ${note}`) : null,
+  );
+}
 
 /** Render the writes made to a cluster from this page into ``container``. */
 export function renderProgress(container, clusterId) {
@@ -67,23 +104,9 @@ export function renderProgress(container, clusterId) {
   const cards = list.slice(0, 5).map((entry) => {
     const rows = [...entry.rows.values()];
     const pending = rows.filter((r) => r.delivery === 'PENDING').length;
-    const failed = rows.filter((r) => r.delivery === 'FAILED').length;
-    const summary = !rows.length
-      ? 'no members yet'
-      : pending
-        ? `${rows.length - pending} of ${rows.length} members applied, ${pending} pending`
-        : failed
-          ? `${failed} of ${rows.length} members failed`
-          : `all ${rows.length} members applied`;
+    const summary = summarize(rows);
     const items = rows.map((r) => {
-      const li = h(
-        'li',
-        { class: `delivery ${r.delivery.toLowerCase()}`, dataset: { instance: r.instance.id } },
-        h('span', { class: 'badge' }, LABELS[r.delivery] || r.delivery),
-        ' ',
-        h('a', { href: `#/instance/${r.instance.id}` }, r.instance.name),
-        r.error ? h('span', { class: 'reason' }, ` — ${r.error}`) : null,
-      );
+      const li = deliveryItem(r);
       if (r.changed) {
         r.changed = false;
         queueMicrotask(() => flash(li));

@@ -10,12 +10,14 @@ import { runOps, readKey } from './ops.js';
 import { record, undo, redo, peekUndo, peekRedo, isBusy, onHistoryChange } from './undo.js';
 import { track, renderProgress, onProgress } from './progress.js';
 import { DRIFT_FIELDS, renderDrift } from './drift.js';
+import { WRITE_FIELDS, renderFailed, renderPending, renderClusterFailed, treeMarks } from './deliveries.js';
 
 const INSTANCE_HEAD = `query($id: ID!) { instance(id: $id) { id name host status lastSeen elektraVersion
-  cluster { id name } pending { operationId op path attempts lastError since } ${DRIFT_FIELDS} } }`;
+  cluster { id name } pending { ${WRITE_FIELDS} } failed { ${WRITE_FIELDS} } ${DRIFT_FIELDS} } }`;
 const CLUSTER_HEAD = `query($id: ID!) { cluster(id: $id) { id name description parent { id name }
-  children { id name } instances(recursive: true) { id name status cluster { id name } pending { operationId } }
-  ${DRIFT_FIELDS} } }`;
+  children { id name } instances(recursive: true) { id name status cluster { id name } pending { operationId } failed { operationId } }
+  failed { ${WRITE_FIELDS} } ${DRIFT_FIELDS} } }`;
+const PROGRESS = `subscription($op: ID!) { operationProgress(operationId: $op) { instance { id } delivery } }`;
 
 export function mountTarget(main, app, kind, id, params) {
   const target = { kind, id };
@@ -64,6 +66,11 @@ export function mountTarget(main, app, kind, id, params) {
     // An offline instance refuses every write: offer none until it is back.
     get canEdit() {
       return canEdit && !(kind === 'instance' && head && head.status === 'OFFLINE');
+    },
+    /** Cluster writes of ``path`` this instance has not applied (refused or waiting). */
+    notApplied(path) {
+      if (kind !== 'instance' || !head) return [];
+      return [...(head.failed || []), ...(head.pending || [])].filter((p) => p.path === path);
     },
   };
 
@@ -217,7 +224,8 @@ export function mountTarget(main, app, kind, id, params) {
       // Back online, or deliveries landed: what it holds may have changed
       // while clusterd could not follow it. Read the open keys again.
       const back = previous.status !== 'ONLINE' && head.status === 'ONLINE';
-      const landed = head.pending.length < previous.pending.length;
+      const landed =
+        head.pending.length < previous.pending.length || head.failed.length < previous.failed.length;
       if (back || landed) refreshTreeSoon();
     }
     if (!head) {
@@ -226,8 +234,10 @@ export function mountTarget(main, app, kind, id, params) {
       return;
     }
     document.title = `${head.name} · Elektra Web`;
-    if (kind === 'instance') renderInstanceHead();
-    else renderClusterHead();
+    if (kind === 'instance') {
+      renderInstanceHead();
+      watchClusters();
+    } else renderClusterHead();
   }
 
   let shownStatus = null;
@@ -245,7 +255,6 @@ export function mountTarget(main, app, kind, id, params) {
       ' · ',
       head.cluster ? ['in cluster ', h('a', { href: `#/cluster/${head.cluster.id}` }, head.cluster.name)] : 'in no cluster',
     );
-    const pending = head.pending;
     replace(
       side,
       head.status === 'OFFLINE'
@@ -256,32 +265,28 @@ export function mountTarget(main, app, kind, id, params) {
             head.cluster ? 'Cluster writes wait for it and are delivered when it returns.' : '',
           )
         : null,
+      renderFailed(head, { canEdit, onRetried: retried }),
       renderDrift(head.drift, {
         canEdit: keyCtx.canEdit,
         clusterName: head.cluster ? head.cluster.name : null,
         onResolved: driftResolved,
+        onStale: loadHead,
       }),
-      pending.length
-        ? [
-            h('h2', {}, `Waiting to be delivered here (${pending.length})`),
-            h(
-              'ul',
-              { class: 'pending-list' },
-              pending.map((p) =>
-                h(
-                  'li',
-                  { class: 'pending-write', dataset: { path: p.path } },
-                  h('span', { class: 'badge' }, 'pending'),
-                  ` ${p.op.toLowerCase()} ${p.path}`,
-                  h('span', { class: 'muted' }, ` · since ${ago(p.since)} · ${p.attempts} attempt${p.attempts === 1 ? '' : 's'}`),
-                  p.lastError ? h('span', { class: 'reason' }, ` · ${p.lastError}`) : null,
-                ),
-              ),
-            ),
-          ]
-        : [],
+      renderPending(head),
     );
-    side.hidden = !pending.length && !head.drift.length && head.status !== 'OFFLINE';
+    side.hidden = !side.firstChild;
+    tree.setMarks(treeMarks(head.failed, head.pending));
+    // The key shown: its note on what was not applied follows the lists.
+    const marks = JSON.stringify(keyCtx.notApplied(selected || '').map((p) => [p.operationId, p.status, p.lastError]));
+    if (selected && shownMarks !== null && marks !== shownMarks) select(selected);
+    shownMarks = marks;
+  }
+  let shownMarks = null;
+
+  /** After retryDeliveries: the refused writes are pending again; read the lists. */
+  async function retried() {
+    await loadHead();
+    loadHeadSoon();
   }
 
   function renderClusterHead() {
@@ -307,15 +312,22 @@ export function mountTarget(main, app, kind, id, params) {
                 h('a', { href: `#/instance/${m.id}` }, m.name),
                 m.cluster && m.cluster.id !== id ? h('span', { class: 'muted' }, ` (via ${m.cluster.name})`) : null,
                 m.pending.length ? h('span', { class: 'badge pending-count' }, `${m.pending.length} pending`) : null,
+                m.failed.length ? h('span', { class: 'badge failed-count' }, `⚠ ${m.failed.length} not applied`) : null,
               ),
             ),
           )
         : h('p', { class: 'muted' }, 'No members yet: its keys reach instances once they join (on the overview).'),
+      renderClusterFailed(head.failed, {
+        names: new Map(members.map((m) => [m.id, m.name])),
+        canEdit,
+        onRetried: retried,
+      }),
       renderDrift(head.drift, {
         canEdit,
         names: new Map(members.map((m) => [m.id, m.name])),
         clusterName: head.name,
         onResolved: driftResolved,
+        onStale: loadHead,
       }),
     );
     side.hidden = false;
@@ -323,9 +335,10 @@ export function mountTarget(main, app, kind, id, params) {
 
   async function driftResolved(result, action, d) {
     // Adopting is a write to the whole cluster: show its deliveries there.
-    if (action === 'ADOPT' && kind === 'cluster') track(app.live, id, `adopt ${d.path}`, result);
+    if (action === 'ADOPT') track(app.live, d.clusterId, `adopt ${d.path}`, result);
+    if (action === 'ADOPT_DELETION') track(app.live, d.clusterId, `delete ${d.path} (deleted on a member)`, result);
     await loadHead();
-    await afterWrite(d.path, null, 'SET');
+    await afterWrite(d.path, null, action === 'ADOPT_DELETION' ? 'DELETE' : 'SET');
   }
 
   // -- the key detail ------------------------------------------------------------------
@@ -475,10 +488,79 @@ export function mountTarget(main, app, kind, id, params) {
     }),
   );
   if (kind === 'cluster') {
-    const draw = (clusterId) => clusterId === id && renderProgress(progress, id);
+    const draw = (clusterId, info) => {
+      if (clusterId !== id) return;
+      renderProgress(progress, id);
+      // A member refused it (or one landed): the lists and counts change.
+      if (info && (info.failed || info.settled)) loadHeadSoon();
+    };
     stops.push(onProgress(draw));
     renderProgress(progress, id);
   }
+
+  // -- an instance: its cluster's writes it refuses ------------------------------------
+  // A refused write changes nothing on the instance (no configChanged for it):
+  // follow the writes of its cluster and the clusters above, and read the
+  // lists again once this instance's delivery of one is decided.
+  let watched = { key: null, stops: [] };
+  const operations = new Map(); // operationId -> stop
+  async function watchClusters() {
+    const clusterId = head && head.cluster ? head.cluster.id : '';
+    if (watched.key === clusterId) return;
+    for (const stop of watched.stops) stop();
+    watched = { key: clusterId, stops: [] };
+    if (!clusterId) return;
+    const chain = [clusterId];
+    try {
+      const data = await gql('{ clusters { id parent { id } } }');
+      const parents = new Map(data.clusters.map((c) => [c.id, c.parent ? c.parent.id : null]));
+      for (let up = parents.get(clusterId); up && !chain.includes(up); up = parents.get(up)) chain.push(up);
+    } catch {
+      /* its own cluster at least */
+    }
+    if (destroyed || watched.key !== clusterId) return;
+    for (const c of chain) {
+      watched.stops.push(
+        app.live.subscribe(
+          'subscription($c: ID) { configChanged(clusterId: $c) { operationId instance { id } cluster { id } } }',
+          { c },
+          {
+            next: (data) => {
+              const change = data.configChanged;
+              if (!change.instance && change.operationId) watchOperation(change.operationId);
+            },
+          },
+        ),
+      );
+    }
+  }
+  function watchOperation(operationId) {
+    if (operations.has(operationId) || operations.size >= 20) return;
+    const done = () => {
+      const stop = operations.get(operationId);
+      operations.delete(operationId);
+      if (stop) stop();
+    };
+    operations.set(
+      operationId,
+      app.live.subscribe(PROGRESS, { op: operationId }, {
+        next: (data) => {
+          const r = data.operationProgress;
+          if (r.instance.id !== id) return;
+          // FAILED, SUPERSEDED, APPLIED, or PENDING (refused for now): the lists change.
+          loadHeadSoon();
+          if (r.delivery !== 'PENDING') queueMicrotask(done);
+        },
+        complete: () => operations.delete(operationId),
+        error: () => operations.delete(operationId),
+      }),
+    );
+  }
+  stops.push(() => {
+    for (const stop of watched.stops) stop();
+    for (const stop of operations.values()) stop();
+    operations.clear();
+  });
   let treeTimer = null;
   function refreshTreeSoon() {
     clearTimeout(treeTimer);

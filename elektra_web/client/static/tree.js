@@ -20,6 +20,8 @@ export class KeyTree {
     this.nodes = new Map();
     this.roots = [];
     this.selected = null;
+    /** path -> {kind: 'failed'|'pending', reason}: cluster writes not applied there. */
+    this.marks = new Map();
     this.el = h('ul', { class: 'tree', role: 'tree', 'aria-label': 'Keys' });
     this.el.addEventListener('keydown', (event) => this.onKey(event));
   }
@@ -101,6 +103,19 @@ export class KeyTree {
     this.renderRoots();
   }
 
+  /** Mark the keys whose cluster writes were refused or wait (redraws the rows that change). */
+  setMarks(marks) {
+    const old = this.marks;
+    this.marks = marks;
+    for (const path of new Set([...old.keys(), ...marks.keys()])) {
+      const a = old.get(path);
+      const b = marks.get(path);
+      if (a && b && a.kind === b.kind && a.reason === b.reason) continue;
+      const n = this.nodes.get(path);
+      if (n && n.li) this.renderRow(n);
+    }
+  }
+
   isEmpty() {
     return this.roots.every((p) => !this.nodes.get(p).hasChildren && !this.nodes.get(p).exists);
   }
@@ -153,12 +168,24 @@ export class KeyTree {
     const lock = n.lockedBy
       ? h('span', { class: 'lock', title: `set by cluster ${n.lockedBy.name}` }, 'locked · ', n.lockedBy.name)
       : null;
+    const mark = this.marks.get(n.path);
+    const warn = mark
+      ? h(
+          'span',
+          {
+            class: `mark ${mark.kind}`,
+            title: `${mark.kind === 'failed' ? "The cluster's write was refused here" : "The cluster's write waits"}: ${mark.reason}`,
+          },
+          mark.kind === 'failed' ? '⚠ not applied' : 'pending',
+          mark.reason ? `: ${mark.reason}` : '',
+        )
+      : null;
     const count =
       n.hasChildren && n.children && !n.expanded
         ? h('span', { class: 'count' }, String(n.children.length))
         : null;
     const error = n.error ? h('span', { class: 'form-error inline' }, n.error) : null;
-    const row = h('div', { class: `row${selected ? ' selected' : ''}` }, twisty, label, value, lock, count, error);
+    const row = h('div', { class: `row${selected ? ' selected' : ''}` }, twisty, label, value, lock, warn, count, error);
     if (n.row && n.row.classList.contains('flash')) flash(row); // still being highlighted
     n.row = row;
     replace(li, row, n.expanded && n.ul ? n.ul : null);
