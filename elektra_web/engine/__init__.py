@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from ..models import Instance, InstanceStatus
 from .follower import FeedFollower
 from .health import check_forever
 from .outbox import ensure_source
@@ -47,6 +48,10 @@ class Engine:
         settings = services.settings
         services.fence_source = await ensure_source()
         services.breakers.configure(settings.retry_base, settings.retry_max)
+        offline = await Instance.filter(status=InstanceStatus.OFFLINE).values_list("id", flat=True)
+        for instance_id in offline:
+            # Known to be down before this start: not waited for until it answers.
+            services.breakers.failed(int(str(instance_id)), "offline when clusterd started")
         services.sender = self.sender
         await self.sender.start()
         if self.follower is not None:

@@ -25,7 +25,7 @@ from .events import DriftChanged, publish
 from .services import Services
 from .topology import chain_ids, locks_of
 
-__all__ = ["in_flight", "observe", "reconcile", "settled"]
+__all__ = ["in_flight", "observe", "reconcile", "settled", "settled_by_landings"]
 
 #: A read of a member that started less than this before a delivery of the
 #: key landed may have seen the value from before it: it proves nothing.
@@ -80,13 +80,27 @@ async def observe(
 async def settled(services: Services, pairs: Iterable[tuple[int, str]]) -> None:
     """These (instance, path) agree with their cluster again, or left it: no
     more drift there. One query when there is none (the common case)."""
-    wanted = set(pairs)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    await settled_by_landings(services, [(i, p, far) for i, p in pairs])
+
+
+async def settled_by_landings(
+    services: Services, landed: Iterable[tuple[int, str, dt.datetime]]
+) -> None:
+    """Deliveries of these (instance, path) were applied at these times: the
+    drift recorded there before is gone (drift seen after a landing is a
+    change made after it, and stays)."""
+    wanted = {(i, p): at for i, p, at in landed}
     if not wanted:
         return
     instance_ids = sorted({i for i, _ in wanted})
     paths = sorted({p for _, p in wanted})
     rows = await Drift.filter(instance_id__in=instance_ids, path__in=paths)
-    gone = [d for d in rows if (d.instance_id, d.path) in wanted]
+    gone = [
+        d
+        for d in rows
+        if (d.instance_id, d.path) in wanted and d.detected_at <= wanted[d.instance_id, d.path]
+    ]
     if not gone:
         return
     await Drift.filter(id__in=[d.id for d in gone]).delete()

@@ -168,6 +168,9 @@ class FeedFollower:
                 continue
             failures = 0
             self.last_answer[instance_id] = time.monotonic()
+            if self._services.breakers.succeeded(instance_id) and self._services.sender:
+                # It answers again: what waits for it goes now.
+                await self._services.sender.retry_now(instance_id)
             try:
                 await self._take(instance, host, epoch, revision, batch)
             except Exception:

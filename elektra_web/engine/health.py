@@ -94,7 +94,7 @@ async def check_all(services: Services, follower: FeedFollower | None = None) ->
     before = {i.id: (i.status, i.elektra_version) for i in asked}
 
     def probe_call(instance: Instance) -> Callable[[], Awaitable[object]]:
-        return lambda: probe(services, instance)
+        return lambda: probe(services, instance, refuse_credentials=True)
 
     results = await fan_out(
         {i.id: probe_call(i) for i in asked},
@@ -105,15 +105,19 @@ async def check_all(services: Services, follower: FeedFollower | None = None) ->
     alive = sorted(seen_ids)
     events: list[StatusChanged] = []
     for instance in asked:
-        if not results[instance.id].ok:
-            instance.status = InstanceStatus.OFFLINE
         status, version = before[instance.id]
         back = False
+        error = results[instance.id].error
+        if error is not None:
+            instance.status = InstanceStatus.OFFLINE
         if instance.status is InstanceStatus.ONLINE:
             alive.append(instance.id)
             back = services.breakers.succeeded(instance.id) or status is not InstanceStatus.ONLINE
+        elif isinstance(error, CredentialsRefused):
+            why = f"{instance.name} refused clusterd's credentials ({error.status})"
+            services.breakers.failed(instance.id, why)
         else:
-            services.breakers.failed(instance.id, "no answer to the health check")
+            services.breakers.failed(instance.id, f"{instance.name} did not answer a health check")
         if (instance.status, instance.elektra_version) != (status, version):
             await Instance.filter(id=instance.id).update(
                 status=instance.status, elektra_version=instance.elektra_version

@@ -193,11 +193,13 @@ async def reapply(
 async def settle(services: Services, operation: Operation, counts: Counter[int]) -> WriteResultData:
     """Have the operation's deliveries sent now and wait up to ``write_wait``
     for each member's to land (or to fail to reach it); what has not landed
-    by then is PENDING, and goes on in the background. A member whose circuit
-    is open (it just failed to answer) is not waited for at all."""
+    by then is PENDING, and goes on in the background. A member whose last
+    call failed (its circuit is open or half-open) is not waited for at all."""
     wanted = str(operation.id)
     breakers = services.breakers
-    waiting = {i: n for i, n in counts.items() if not breakers.is_open(i)}
+    # A member whose last call failed is not waited for (a half-open circuit
+    # too: the sender's attempt or a health check is the probe, not a write).
+    waiting = {i: n for i, n in counts.items() if not breakers.is_tripped(i)}
     skipped: dict[str, list[int]] = {}
     for instance_id in counts.keys() - waiting.keys():
         skipped.setdefault(breakers.reason(instance_id) or "", []).append(instance_id)

@@ -120,6 +120,8 @@ class _Outcomes:
     """What a round learned and has not recorded yet."""
 
     applied: list[Delivery] = field(default_factory=list)
+    #: When each applied delivery's answer came (drift seen later is real).
+    answered: list[dt.datetime] = field(default_factory=list)
     superseded: list[Delivery] = field(default_factory=list)
     failed: list[tuple[Delivery, str]] = field(default_factory=list)
     #: Refused for now: retried after a backoff of their own.
@@ -139,11 +141,21 @@ class _Outcomes:
             or self.reached
         )
 
+    def apply(self, delivery: Delivery) -> None:
+        self.applied.append(delivery)
+        self.answered.append(_now())
+
     def take(self) -> _Outcomes:
         taken = _Outcomes(
-            self.applied, self.superseded, self.failed, self.later, self.unreachable, self.reached
+            self.applied,
+            self.answered,
+            self.superseded,
+            self.failed,
+            self.later,
+            self.unreachable,
+            self.reached,
         )
-        self.applied, self.superseded, self.failed, self.later = [], [], [], []
+        self.applied, self.answered, self.superseded, self.failed, self.later = [], [], [], [], []
         self.unreachable, self.reached = {}, set()
         return taken
 
@@ -351,7 +363,7 @@ class Sender:
                     return
                 outcomes.reached.add(instance.id)
                 if exc.status == 404 and delivery.kind is not OperationKind.SET:
-                    outcomes.applied.append(delivery)  # deleted already: a retry
+                    outcomes.apply(delivery)  # deleted already: a retry
                 elif exc.name in _TRANSIENT:
                     outcomes.later.append((delivery, f"{instance.name} refused: {exc.message}"))
                 else:
@@ -361,7 +373,7 @@ class Sender:
                 return
             else:
                 outcomes.reached.add(instance.id)
-                outcomes.applied.append(delivery)
+                outcomes.apply(delivery)
 
     async def renew(self, ids: list[int]) -> set[int]:
         """Extend this replica's lease on ``ids``; those it still holds. A
@@ -382,14 +394,20 @@ class Sender:
     # -- recording --------------------------------------------------------------
 
     async def _record_while(self, outcomes: _Outcomes, done: asyncio.Event) -> None:
-        while not done.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), self._settings.flush_interval)
+        """Record what ``outcomes`` holds every ``flush_interval`` until
+        ``done``, and then what came in meanwhile, so that nothing is left."""
+        while True:
+            finished = done.is_set()
+            if not finished:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), self._settings.flush_interval)
             if outcomes:
                 try:
                     await self._record(outcomes.take())
                 except Exception:
                     log.exception("recording delivery outcomes failed")
+            if finished:
+                return
 
     async def _record(self, taken: _Outcomes) -> None:
         services = self._services
@@ -440,12 +458,12 @@ class Sender:
             await publish(services, DeliveriesLanded(tuple(landings)))
         await publish(services, *status_events)
         settled = [
-            (d.instance_id, d.path)
-            for d in taken.applied
+            (d.instance_id, d.path, at)
+            for d, at in zip(taken.applied, taken.answered, strict=True)
             if d.kind in (OperationKind.SET, OperationKind.DELETE)
         ]
         if settled:
-            await drift.settled(services, settled)
+            await drift.settled_by_landings(services, settled)
 
     async def _record_unreachable(
         self, taken: _Outcomes, now: dt.datetime, landings: list[Landing]

@@ -109,10 +109,11 @@ class Reads:
         return node
 
     def _fail_fast(self, instance: Instance) -> None:
-        """An instance that just failed to answer is not asked again until
-        its circuit half-opens: the read fails at once."""
+        """An instance whose last call failed is not asked until a probe (a
+        delivery, a health check, its change feed) got an answer: the read
+        fails at once."""
         breakers = self.services.breakers
-        if breakers.is_open(instance.id):
+        if breakers.is_tripped(instance.id):
             raise InstanceUnreachable(
                 f"{instance.name} is unreachable: {breakers.reason(instance.id)}"
             )
