@@ -27,6 +27,7 @@ class _Circuit:
     failures: int
     retry_at: float  # time.monotonic()
     reason: str
+    failed_at: float
 
 
 class Breakers:
@@ -45,12 +46,20 @@ class Breakers:
         circuit = self._open.get(instance_id)
         failures = circuit.failures + 1 if circuit else 1
         pause = min(self.limit, self.base * 2.0 ** min(failures - 1, 20)) * random.uniform(0.8, 1.2)
-        self._open[instance_id] = _Circuit(failures, time.monotonic() + pause, reason)
+        now = time.monotonic()
+        self._open[instance_id] = _Circuit(failures, now + pause, reason, now)
         return pause
 
-    def succeeded(self, instance_id: int) -> bool:
-        """A call got an answer: close the circuit; whether it was open."""
-        return self._open.pop(instance_id, None) is not None
+    def succeeded(self, instance_id: int, sent_at: float | None = None) -> bool:
+        """A call got an answer: close the circuit; whether it was open. An
+        answer to a request sent (``sent_at``, monotonic) before the last
+        failure proves nothing about now (a long poll sent while all was
+        well) and closes nothing."""
+        circuit = self._open.get(instance_id)
+        if circuit is None or (sent_at is not None and sent_at < circuit.failed_at):
+            return False
+        del self._open[instance_id]
+        return True
 
     def is_open(self, instance_id: int) -> bool:
         """Whether calls to the instance are to be skipped now (open, not yet

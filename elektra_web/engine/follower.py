@@ -158,6 +158,7 @@ class FeedFollower:
             if instance is None:
                 return
             host, epoch, revision = self._position(instance)
+            sent_at = time.monotonic()
             try:
                 batch = await self._services.feed_client(instance).changes(
                     since=revision, wait=self._settings.follow_wait, epoch=epoch
@@ -168,7 +169,8 @@ class FeedFollower:
                 continue
             failures = 0
             self.last_answer[instance_id] = time.monotonic()
-            if self._services.breakers.succeeded(instance_id) and self._services.sender:
+            breakers = self._services.breakers
+            if breakers.succeeded(instance_id, sent_at) and self._services.sender:
                 # It answers again: what waits for it goes now.
                 await self._services.sender.retry_now(instance_id)
             try:

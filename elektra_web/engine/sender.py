@@ -130,6 +130,8 @@ class _Outcomes:
     unreachable: dict[int, tuple[str, list[Delivery]]] = field(default_factory=dict)
     #: Instances that answered (whatever they said).
     reached: set[int] = field(default_factory=set)
+    #: Instances whose queue of this round is done.
+    finished: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(
@@ -139,6 +141,7 @@ class _Outcomes:
             or self.later
             or self.unreachable
             or self.reached
+            or self.finished
         )
 
     def apply(self, delivery: Delivery) -> None:
@@ -154,9 +157,10 @@ class _Outcomes:
             self.later,
             self.unreachable,
             self.reached,
+            self.finished,
         )
         self.applied, self.answered, self.superseded, self.failed, self.later = [], [], [], [], []
-        self.unreachable, self.reached = {}, set()
+        self.unreachable, self.reached, self.finished = {}, set(), set()
         return taken
 
 
@@ -167,7 +171,8 @@ class Sender:
         self._services = services
         self._settings = services.settings
         self._due: set[int] = set()
-        self._busy: set[int] = set()
+        #: Instances a round of this replica is sending to, and which round.
+        self._busy: dict[int, object] = {}
         self._wake = asyncio.Event()
         self._calls = asyncio.Semaphore(self._settings.fanout_limit)
         self._rounds: set[asyncio.Task[None]] = set()
@@ -243,27 +248,33 @@ class Sender:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            free = self._due - self._busy
+            free = {i for i in self._due if i not in self._busy}
             self._due -= free
             # An open circuit waits: the ticker brings it back when it is due.
             ready = {i for i in free if not breakers.is_open(i)}
             if not ready:
                 continue
-            self._busy |= ready
-            task = asyncio.create_task(self._round(ready))
+            token = object()
+            for instance_id in ready:
+                self._busy[instance_id] = token
+            task = asyncio.create_task(self._round(ready, token))
             self._rounds.add(task)
-            task.add_done_callback(lambda t, ids=ready: self._round_done(t, ids))  # type: ignore[misc]
+            task.add_done_callback(self._rounds.discard)
 
-    def _round_done(self, task: asyncio.Task[None], ids: set[int]) -> None:
-        self._rounds.discard(task)
-        self._busy -= ids
+    def _free(self, ids: Iterable[int], token: object) -> None:
+        """The round ``token`` is done with these instances: a kick that came
+        meanwhile starts another round for them."""
+        for instance_id in ids:
+            if self._busy.get(instance_id) is token:
+                del self._busy[instance_id]
         if self._due:
             self._wake.set()
 
     # -- a round ----------------------------------------------------------------
 
-    async def _round(self, ids: set[int]) -> None:
+    async def _round(self, ids: set[int], token: object) -> None:
         claimed: list[int] = []
+        released: set[int] = set()
         try:
             claimed = await self._claim(sorted(ids))
             if len(claimed) < len(ids):
@@ -272,13 +283,15 @@ class Sender:
                 others = tuple(sorted(ids - set(claimed)))
                 await publish(self._services, Kick(self._services.replica_id, others))
             if claimed:
-                await self._send(claimed)
+                await self._send(claimed, token, released)
         except Exception:
             log.exception("delivering to %d instances failed", len(ids))
         finally:
-            if claimed:
+            rest = [i for i in claimed if i not in released]
+            if rest:
                 with contextlib.suppress(Exception):
-                    await self._release(claimed)
+                    await self._release(rest)
+            self._free(ids, token)
 
     async def _claim(self, ids: list[int]) -> list[int]:
         """The instances of ``ids`` this replica may send to now (their lease
@@ -300,7 +313,10 @@ class Sender:
         for chunk in _chunks(ids):
             await Instance.filter(id__in=chunk, sender=me).update(sender=None, sender_until=None)
 
-    async def _send(self, claimed: list[int]) -> None:
+    async def _send(self, claimed: list[int], token: object, released: set[int]) -> None:
+        """Send the claimed instances' queues. Each instance is released (its
+        lease, and for this replica's next round) as soon as its queue is
+        done: one slow member does not hold back the next write to the others."""
         now = _now()
         instances: dict[int, Instance] = {}
         queues: dict[int, list[Delivery]] = defaultdict(list)
@@ -316,9 +332,10 @@ class Sender:
             keep, dropped = coalesce(queue)
             outcomes.superseded += dropped
             queues[instance_id] = [d for d in keep if d.next_attempt_at <= now]
+        outcomes.finished.update(i for i in claimed if not queues.get(i) or i not in instances)
         lease = _Lease(self, claimed)
         done = asyncio.Event()
-        recorder = asyncio.create_task(self._record_while(outcomes, done))
+        recorder = asyncio.create_task(self._record_while(outcomes, done, token, released))
         try:
             async with asyncio.TaskGroup() as group:
                 for instance_id, queue in queues.items():
@@ -334,6 +351,14 @@ class Sender:
         self, instance: Instance, queue: list[Delivery], outcomes: _Outcomes, lease: _Lease
     ) -> None:
         """One instance's deliveries, in order, while the lease holds."""
+        try:
+            await self._send_each(instance, queue, outcomes, lease)
+        finally:
+            outcomes.finished.add(instance.id)
+
+    async def _send_each(
+        self, instance: Instance, queue: list[Delivery], outcomes: _Outcomes, lease: _Lease
+    ) -> None:
         for position, delivery in enumerate(queue):
             if not await lease.holds(instance.id):
                 log.warning("lost the lease on %s; another replica sends", instance.name)
@@ -393,7 +418,9 @@ class Sender:
 
     # -- recording --------------------------------------------------------------
 
-    async def _record_while(self, outcomes: _Outcomes, done: asyncio.Event) -> None:
+    async def _record_while(
+        self, outcomes: _Outcomes, done: asyncio.Event, token: object, released: set[int]
+    ) -> None:
         """Record what ``outcomes`` holds every ``flush_interval`` until
         ``done``, and then what came in meanwhile, so that nothing is left."""
         while True:
@@ -402,8 +429,14 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(done.wait(), self._settings.flush_interval)
             if outcomes:
+                taken = outcomes.take()
                 try:
-                    await self._record(outcomes.take())
+                    await self._record(taken)
+                    ready = sorted(taken.finished - released)
+                    if ready:
+                        await self._release(ready)
+                        released.update(ready)
+                        self._free(ready, token)
                 except Exception:
                     log.exception("recording delivery outcomes failed")
             if finished:

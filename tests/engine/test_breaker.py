@@ -35,3 +35,12 @@ def test_after_the_pause_one_try_goes_through_and_success_closes() -> None:
     assert breakers.succeeded(1) is True
     assert not breakers.is_tripped(1) and breakers.reason(1) is None
     assert breakers.succeeded(1) is False
+
+
+def test_an_answer_to_a_request_sent_before_the_failure_closes_nothing() -> None:
+    breakers = Breakers(base=10, limit=10)
+    sent_before = time.monotonic()
+    breakers.failed(1, "no answer within 2s")
+    assert breakers.succeeded(1, sent_at=sent_before) is False  # an old long poll
+    assert breakers.is_tripped(1)
+    assert breakers.succeeded(1, sent_at=time.monotonic()) is True
