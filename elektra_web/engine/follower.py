@@ -154,6 +154,12 @@ class FeedFollower:
     async def _follow(self, instance_id: int) -> None:
         failures = 0
         while True:
+            if instance_id in self._services.stale_instances:
+                self._services.stale_instances.discard(instance_id)
+                fresh = await Instance.get_or_none(id=instance_id)
+                if fresh is None:
+                    return
+                self._instances[instance_id] = fresh
             instance = self._instances.get(instance_id)
             if instance is None:
                 return
@@ -213,7 +219,14 @@ class FeedFollower:
 
     async def _changes(self, instance: Instance, raw: list[dict[str, Any]]) -> None:
         changes = [c for c in map(_parse, raw) if c is not None]
-        ours = await self._services_operations([c.tag for c in changes if c.tag])
+        ours = await self._ours([c.tag for c in changes if c.tag])
+        if any(c.tag not in ours for c in changes):
+            # A change from outside is checked against the instance's cluster
+            # as it is now (another replica may have moved it meanwhile).
+            fresh = await Instance.get_or_none(id=instance.id)
+            if fresh is None:
+                return
+            instance = self._instances[instance.id] = fresh
         cluster_ids = await self._sink.chain(instance.cluster_id)
         outside = False
         for change in changes:
@@ -250,7 +263,7 @@ class FeedFollower:
             if waiting:
                 await self._services.sender.retry_now(instance.id)
 
-    async def _services_operations(self, tags: list[str]) -> set[str]:
+    async def _ours(self, tags: list[str]) -> set[str]:
         """The tags that name operations of (any replica of) clusterd."""
         known = self._services.operations
         ours = {t for t in tags if known.get(t)}

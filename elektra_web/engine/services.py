@@ -88,6 +88,8 @@ class Services:
     #: Operation ids recently seen, and whether they are clusterd's: a change
     #: feed's echo of our own write is recognized without a query.
     operations: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+    #: Instances changed through this replica since the engine last read them.
+    stale_instances: set[int] = field(default_factory=set)
     #: Open websockets by token, to end them when their token is revoked.
     sessions: Sessions = field(default_factory=Sessions)
     #: This clusterd process, in leases it holds on instances.
@@ -130,6 +132,11 @@ class Services:
         self.operations.move_to_end(operation_id)
         while len(self.operations) > _REMEMBERED_OPERATIONS:
             self.operations.popitem(last=False)
+
+    def instance_changed(self, instance_id: int) -> None:
+        """The instance's row changed (cluster, host, token): what the engine
+        holds of it is read again before it is used next."""
+        self.stale_instances.add(instance_id)
 
     def kick(self, *instance_ids: int) -> None:
         """Have these instances' pending deliveries sent now."""

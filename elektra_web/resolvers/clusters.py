@@ -99,7 +99,7 @@ async def update_cluster(caller: Caller, cluster_id: int | str, data: ClusterInp
     return cluster
 
 
-async def delete_cluster(caller: Caller, cluster_id: int | str) -> int:
+async def delete_cluster(services: Services, caller: Caller, cluster_id: int | str) -> int:
     """Delete a cluster without sub-clusters. Its members leave it and keep
     its keys, unlocked."""
     caller.require(Role.ADMIN)
@@ -111,8 +111,14 @@ async def delete_cluster(caller: Caller, cluster_id: int | str) -> int:
             "delete or move them first"
         )
     async with in_transaction():
+        members = await Instance.filter(cluster_id=cluster.id).values_list("id", flat=True)
         await Instance.filter(cluster_id=cluster.id).update(cluster_id=None)
+        await Delivery.filter(instance_id__in=list(members), status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.SUPERSEDED
+        )
         await cluster.delete()
+    for member in members:
+        services.instance_changed(int(str(member)))
     return cluster.id
 
 
@@ -135,11 +141,12 @@ async def assign_instance(
         raise AlreadyInCluster(
             f"{instance.name} is already in cluster {current.name}", cluster=current.name
         )
+    services.instance_changed(instance.id)
     await outbox.join(services, cluster, instance)
     return instance
 
 
-async def unassign_instance(caller: Caller, instance_id: int | str) -> Instance:
+async def unassign_instance(services: Services, caller: Caller, instance_id: int | str) -> Instance:
     """The instance leaves its cluster and keeps the cluster's keys, unlocked."""
     caller.require(Role.ADMIN)
     instance = await get_instance(caller, instance_id)
@@ -152,6 +159,7 @@ async def unassign_instance(caller: Caller, instance_id: int | str) -> Instance:
             status=DeliveryStatus.SUPERSEDED
         )
     await instance.refresh_from_db()
+    services.instance_changed(instance.id)
     return instance
 
 

@@ -107,6 +107,10 @@ async def update_instance(
         await instance.save()
     except IntegrityError as exc:
         raise InstanceExists(f"{instance.host} is already registered") from exc
+    services.instance_changed(instance.id)
+    if reprobe and services.sender is not None:
+        # A new token or address: what waited for it goes now.
+        await services.sender.retry_now(instance.id)
     return instance
 
 

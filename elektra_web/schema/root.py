@@ -155,7 +155,8 @@ class Mutation:
 
     @audited_mutation()
     async def delete_cluster(self, info: Info, id: strawberry.ID) -> strawberry.ID:
-        return strawberry.ID(str(await clusters.delete_cluster(info.context.caller, id)))
+        ctx = info.context
+        return strawberry.ID(str(await clusters.delete_cluster(ctx.services, ctx.caller, id)))
 
     @audited_mutation()
     async def assign_instance(
@@ -167,7 +168,8 @@ class Mutation:
 
     @audited_mutation()
     async def unassign_instance(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
-        left = await clusters.unassign_instance(info.context.caller, instance_id)
+        ctx = info.context
+        left = await clusters.unassign_instance(ctx.services, ctx.caller, instance_id)
         return InstanceType.from_model(left)
 
     @audited_mutation()

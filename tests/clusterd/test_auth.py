@@ -355,10 +355,19 @@ def test_a_wrong_instance_token_keeps_cluster_writes_pending_until_it_is_fixed(
     with serve_in_thread(config, int(guarded.rsplit(":", 1)[1])):
         written = set_key(clusterd, target(cluster=cluster), "user:/mode", "safe")
         assert results(written) == {"w": "PENDING"}
-        pending = clusterd.ok(
-            "query($i: ID!) { instance(id: $i) { pending { lastError } } }", i=instance
-        )
-        assert "credentials (401)" in pending["instance"]["pending"][0]["lastError"]
+
+        def reason() -> str:
+            pending = clusterd.ok(
+                "query($i: ID!) { instance(id: $i) { pending { lastError } } }", i=instance
+            )
+            return str(pending["instance"]["pending"][0]["lastError"])
+
+        # It was down a moment ago (the reason says so at first); the next
+        # attempt finds the real cause.
+        deadline = time.monotonic() + 10
+        while "credentials (401)" not in reason():
+            assert time.monotonic() < deadline, reason()
+            time.sleep(0.1)
         clusterd.ok(
             'mutation($i: ID!) { updateInstance(id: $i, input: {token: "second"}) { id } }',
             i=instance,

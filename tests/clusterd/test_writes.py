@@ -130,10 +130,10 @@ def test_an_offline_member_gets_the_write_when_it_comes_back(
         "query($i: ID!) { instance(id: $i) { pending { op path attempts lastError } } }",
         i=instances[1],
     )["instance"]["pending"]
-    assert [(p["op"], p["path"]) for p in pending] == [
-        ("SET", "user:/app/mode"),
-        ("SET", "user:/app/mode"),
-    ]
+    # The first may be SUPERSEDED already (an attempt meanwhile coalesced
+    # the queue); the newest waits.
+    assert 1 <= len(pending) <= 2
+    assert {(p["op"], p["path"]) for p in pending} == {("SET", "user:/app/mode")}
     # Tried once, or known unreachable already (health check): not tried again.
     assert pending[0]["lastError"]
     offline.start()

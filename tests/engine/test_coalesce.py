@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 
 from elektra_web.engine.sender import coalesce
 from elektra_web.models import Delivery, OperationKind
@@ -16,7 +17,7 @@ def delivery(
 ) -> Delivery:
     return Delivery(
         id=next(_ids),
-        operation_id="op",
+        operation_id=str(uuid.uuid4()),
         instance_id=1,
         kind=kind,
         path=path,
