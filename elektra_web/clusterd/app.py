@@ -47,6 +47,9 @@ __all__ = ["ClusterdConfig", "create_app"]
 
 log = logging.getLogger("elektra_web.clusterd")
 
+#: Seconds an idle connection to an elektrad is kept.
+_KEEPALIVE = 3.0
+
 
 @dataclass
 class ClusterdConfig:
@@ -152,6 +155,9 @@ def create_app(config: ClusterdConfig) -> Starlette:
                 limits=httpx.Limits(
                     max_connections=config.settings.fanout_limit * 2,
                     max_keepalive_connections=4,
+                    # Below the daemons' own idle timeout (uvicorn's 5 s): a
+                    # connection they are closing is never reused.
+                    keepalive_expiry=_KEEPALIVE,
                 )
             ),
             timeout=config.settings.call_timeout,
@@ -160,7 +166,9 @@ def create_app(config: ClusterdConfig) -> Starlette:
         feed_http = httpx.AsyncClient(
             # One long poll per followed instance: a connection or two each.
             transport=PerOriginTransport(
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=2)
+                limits=httpx.Limits(
+                    max_connections=None, max_keepalive_connections=2, keepalive_expiry=_KEEPALIVE
+                )
             ),
             timeout=config.settings.call_timeout,
             follow_redirects=False,

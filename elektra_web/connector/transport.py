@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_ORIGIN_LIMITS", "PerOriginTransport"]
 #: Per origin: a few keep-alive connections (one elektrad rarely has more than
 #: a few calls in flight from one clusterd), more if that many are busy at once.
 DEFAULT_ORIGIN_LIMITS = httpx.Limits(
-    max_connections=64, max_keepalive_connections=4, keepalive_expiry=5.0
+    max_connections=64, max_keepalive_connections=4, keepalive_expiry=3.0
 )
 
 _Origin = tuple[str, str, int]
