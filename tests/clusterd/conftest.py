@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from elektra_web.engine.services import Settings
 
 from ..elektrad.conftest import serve_in_thread
 from ..support import servers
+from ..support.clusterd_process import wait_ready
 
 #: Fast timings for tests: short waits, quick retries, frequent health checks.
 TEST_SETTINGS = Settings(
@@ -114,15 +114,7 @@ def spawn_clusterd(
     if home is not None:
         env["HOME"] = str(home)
     process = subprocess.Popen(command, env=env, stdout=output, stderr=output and subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/graphql?query={{version{{api}}}}", headers=AUTH)
-            return process
-        except httpx.TransportError:
-            assert process.poll() is None, "clusterd exited"
-            assert time.monotonic() < deadline, "clusterd did not start"
-            time.sleep(0.05)
+    return wait_ready(process, port, ADMIN_TOKEN)
 
 
 class Elektrad:

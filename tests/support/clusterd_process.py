@@ -40,8 +40,15 @@ def spawn(
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=output, stderr=output and subprocess.STDOUT
     )
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    deadline = time.monotonic() + 30
+    return wait_ready(process, port, admin_token)
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes], port: int, token: str, seconds: float = 30
+) -> subprocess.Popen[bytes]:
+    """``process`` once clusterd on ``port`` answers (it must not exit first)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + seconds
     while True:
         try:
             httpx.get(f"http://127.0.0.1:{port}/graphql?query={{version{{api}}}}", headers=headers)
