@@ -39,7 +39,7 @@ from ..connector.client import canonical_name
 from ..connector.exceptions import ConnectorError
 from ..models import Delivery, DeliveryStatus, Instance, Operation, OperationKind
 from . import drift
-from .events import ConfigChanged, publish
+from .events import ConfigChanged, DeliveriesLanded, Landing, publish
 from .services import Services
 from .topology import chain_ids
 
@@ -366,6 +366,7 @@ class _Sink:
             events, self._events = self._events, []
             moved, self._moved = self._moved, {}
             now = _now()
+            landings: list[Landing] = []
             for (operation, op, path, meta), instance_ids in echoes.items():
                 # A delete's echo may be of a key below the one deleted: only
                 # an exact match confirms (the sender's answer does the rest).
@@ -373,11 +374,24 @@ class _Sink:
                 if op is OperationKind.META:
                     filters["meta_key"] = meta
                 for start in range(0, len(instance_ids), _CHUNK):
-                    await Delivery.filter(
+                    pending = Delivery.filter(
                         instance_id__in=instance_ids[start : start + _CHUNK],
                         status=DeliveryStatus.PENDING,
                         **filters,
+                    )
+                    # Usually none: the sender recorded the answer already.
+                    found = await pending.values_list("id", "instance_id")
+                    if not found:
+                        continue
+                    await Delivery.filter(
+                        id__in=[row[0] for row in found], status=DeliveryStatus.PENDING
                     ).update(status=DeliveryStatus.APPLIED, applied_at=now, last_error=None)
+                    landings += [
+                        Landing(operation, int(row[1]), DeliveryStatus.APPLIED) for row in found
+                    ]
+            if landings:
+                # Confirmed by their echo (their answer was lost or is late).
+                await publish(self._services, DeliveriesLanded(tuple(landings)))
             await publish(self._services, *events)
             if moved:
                 rows = []
