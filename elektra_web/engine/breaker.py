@@ -42,11 +42,17 @@ class Breakers:
         self.base, self.limit = base, limit
 
     def failed(self, instance_id: int, reason: str) -> float:
-        """A call failed: open the circuit; the seconds until the next try."""
+        """A call failed: open the circuit; the seconds until the next try.
+        While it is open already (a health check that failed during the pause)
+        only the reason is updated: the pause is not pushed further, so the
+        next try (the sender's) still comes when it was due."""
         circuit = self._open.get(instance_id)
+        now = time.monotonic()
+        if circuit is not None and now < circuit.retry_at:
+            circuit.reason = reason
+            return circuit.retry_at - now
         failures = circuit.failures + 1 if circuit else 1
         pause = min(self.limit, self.base * 2.0 ** min(failures - 1, 20)) * random.uniform(0.8, 1.2)
-        now = time.monotonic()
         self._open[instance_id] = _Circuit(failures, now + pause, reason, now)
         return pause
 

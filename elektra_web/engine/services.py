@@ -41,7 +41,7 @@ class Settings:
     retry_base: float = 1.0
     retry_max: float = 60.0
     #: Seconds an elektrad may hold a change-feed poll open.
-    follow_wait: float = 25.0
+    follow_wait: float = 55.0
     #: Seconds a replica's claim on an instance (following its feed, sending
     #: its deliveries) lasts unless renewed; another replica takes over after.
     follow_lease: float = 15.0

@@ -8,21 +8,34 @@ from elektra_web.engine.breaker import Breakers
 
 
 def test_a_failure_opens_the_circuit_for_a_growing_pause() -> None:
-    breakers = Breakers(base=10, limit=100)
+    breakers = Breakers(base=0.001, limit=100)
     first = breakers.failed(1, "connection refused")
+    deadline = time.monotonic() + 5
+    while breakers.is_open(1):
+        assert time.monotonic() < deadline
     second = breakers.failed(1, "connection refused")
-    assert 8 <= first <= 12 and 16 <= second <= 24
+    assert 0.0008 <= first <= 0.0012 and 0.0016 <= second <= 0.0024
     assert breakers.is_open(1) and breakers.is_tripped(1)
     assert breakers.reason(1) == "connection refused"
     assert breakers.failures(1) == 2
     assert not breakers.is_open(2)
 
 
+def test_a_failure_during_the_pause_only_updates_the_reason() -> None:
+    breakers = Breakers(base=10, limit=100)
+    first = breakers.failed(1, "no answer")
+    again = breakers.failed(1, "refused clusterd's credentials (401)")
+    assert again <= first and breakers.failures(1) == 1
+    assert breakers.reason(1) == "refused clusterd's credentials (401)"
+
+
 def test_the_pause_is_capped() -> None:
     breakers = Breakers(base=1, limit=5)
+    pause = 0.0
     for _ in range(30):
         pause = breakers.failed(1, "down")
-    assert pause <= 5 * 1.2
+        breakers._open[1].retry_at = 0  # as if the pause were over
+    assert pause <= 5 * 1.2 and breakers.failures(1) == 30
 
 
 def test_after_the_pause_one_try_goes_through_and_success_closes() -> None:
