@@ -154,13 +154,7 @@ class FeedFollower:
     async def _follow(self, instance_id: int) -> None:
         failures = 0
         while True:
-            if instance_id in self._services.stale_instances:
-                self._services.stale_instances.discard(instance_id)
-                fresh = await Instance.get_or_none(id=instance_id)
-                if fresh is None:
-                    return
-                self._instances[instance_id] = fresh
-            instance = self._instances.get(instance_id)
+            instance = await self._current(instance_id)
             if instance is None:
                 return
             host, epoch, revision = self._position(instance)
@@ -179,11 +173,26 @@ class FeedFollower:
             if breakers.succeeded(instance_id, sent_at) and self._services.sender:
                 # It answers again: what waits for it goes now.
                 await self._services.sender.retry_now(instance_id)
+            # Changed while the poll was out (it joined a cluster)? Its changes
+            # are told with its cluster as it is now.
+            instance = await self._current(instance_id)
+            if instance is None:
+                return
             try:
                 await self._take(instance, host, epoch, revision, batch)
             except Exception:
                 log.exception("taking the changes of %s failed", instance.name)
                 await asyncio.sleep(self._settings.retry_max)
+
+    async def _current(self, instance_id: int) -> Instance | None:
+        """The instance as last read; read again if this replica changed it."""
+        if instance_id in self._services.stale_instances:
+            self._services.stale_instances.discard(instance_id)
+            fresh = await Instance.get_or_none(id=instance_id)
+            if fresh is None:
+                return None
+            self._instances[instance_id] = fresh
+        return self._instances.get(instance_id)
 
     def _position(self, instance: Instance) -> tuple[str, Any, Any]:
         known = self._positions.get(instance.id)
