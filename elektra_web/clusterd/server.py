@@ -12,31 +12,39 @@ from collections.abc import Sequence
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from .app import ClusterdConfig, create_app
 
-__all__ = ["serve", "up"]
+__all__ = ["serve", "up", "uvicorn_config"]
 
 log = logging.getLogger("elektra_web.clusterd")
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
+    """How clusterd is served (``scripts/bench-graphql`` serves its baseline
+    the same way)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        # A line per request only where the operator asked for info: writing
+        # it costs every request, and "warning" means quiet.
+        access_log=log_level in ("debug", "info"),
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        # Compression costs a lot of memory per websocket (uvicorn#1862).
+        ws_per_message_deflate=False,
+        # A GraphQL message is small; a huge one is an attack.
+        ws_max_size=1024 * 1024,
+    )
 
 
 def serve(config: ClusterdConfig, host: str, port: int, *, log_level: str = "info") -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit status."""
     _raise_file_limit()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=host,
-            port=port,
-            log_level=log_level,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-            # Compression costs a lot of memory per websocket (uvicorn#1862).
-            ws_per_message_deflate=False,
-            # A GraphQL message is small; a huge one is an attack.
-            ws_max_size=1024 * 1024,
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(config), host, port, log_level))
     log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)
     server.run()
     return 0 if server.started else 1
