@@ -42,6 +42,7 @@ from ..schema.context import Context
 from ..schema.root import schema
 from .auth import authenticate, is_ide_page, secret_from_init, unauthenticated
 from .database import migrate, tortoise_config
+from .graphiql import graphiql_routes, render_page
 
 __all__ = ["ClusterdConfig", "create_app"]
 
@@ -100,6 +101,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 return
             scope.setdefault("state", {})["caller"] = caller
         await super().__call__(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, whose files clusterd serves (``graphiql/``)."""
+        return render_page()
 
     def parse_json(self, data: str | bytes) -> Any:
         """A request's JSON: an object, or 400 (strawberry answers 500 to a
@@ -213,6 +218,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
     routes = [
         # The bundled web client: the page at "/", its modules under /static/.
         *client_routes(),
+        # GraphiQL's scripts and stylesheets (the page itself: GET /graphql).
+        *graphiql_routes(),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
