@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 
@@ -19,9 +16,11 @@ from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
+from .cache import ParsedDocuments, ValidDocuments
 from .cluster import ClusterType
 from .context import Info
 from .enums import DriftAction
+from .errors import ClassifyErrors, MaskUnexpected, classify
 from .inputs import (
     AddInstanceInput,
     CreateClusterInput,
@@ -37,25 +36,33 @@ from .writes import TargetInput, WriteResult
 
 __all__ = ["schema"]
 
-log = logging.getLogger("elektra_web.clusterd")
 
-
-@strawberry.type
+@strawberry.type(description="The versions of what answers.")
 class Version:
-    api: int
-    clusterd: str
+    api: int = strawberry.field(description="The version of this API: 1.")
+    clusterd: str = strawberry.field(description='clusterd\'s release, e.g. "0.1.0".')
 
 
-@strawberry.type
+#: An ``id`` argument that names an instance.
+InstanceId = Annotated[strawberry.ID, strawberry.argument(description="The instance's id.")]
+#: An ``id`` argument that names a cluster.
+ClusterId = Annotated[strawberry.ID, strawberry.argument(description="The cluster's id.")]
+
+
+@strawberry.type(
+    description="Reads. Every request needs a token (HTTP: 'Authorization: Bearer TOKEN', else "
+    "401 and UNAUTHENTICATED); any role may read all but tokens and auditLog (ADMIN). A refusal "
+    "is an error with extensions.code (FORBIDDEN, NOT_FOUND, ...)."
+)
 class Query:
-    @strawberry.field
+    @strawberry.field(description="Every registered instance, by name.")
     async def instances(self, info: Info) -> list[InstanceType]:
         return [
             InstanceType.from_model(i) for i in await instances.list_instances(info.context.caller)
         ]
 
-    @strawberry.field
-    async def instance(self, info: Info, id: strawberry.ID) -> InstanceType | None:
+    @strawberry.field(description="The instance with this id; null if there is none.")
+    async def instance(self, info: Info, id: InstanceId) -> InstanceType | None:
         try:
             return InstanceType.from_model(await instances.get_instance(info.context.caller, id))
         except ClusterdError as exc:
@@ -63,14 +70,16 @@ class Query:
                 return None
             raise
 
-    @strawberry.field
+    @strawberry.field(
+        description="Every cluster, nested ones too, by name (the top-level ones have no parent)."
+    )
     async def clusters(self, info: Info) -> list[ClusterType]:
         return [
             ClusterType.from_model(c) for c in await clusters.list_clusters(info.context.caller)
         ]
 
-    @strawberry.field
-    async def cluster(self, info: Info, id: strawberry.ID) -> ClusterType | None:
+    @strawberry.field(description="The cluster with this id; null if there is none.")
+    async def cluster(self, info: Info, id: ClusterId) -> ClusterType | None:
         try:
             return ClusterType.from_model(await clusters.get_cluster(info.context.caller, id))
         except ClusterdError as exc:
@@ -78,11 +87,11 @@ class Query:
                 return None
             raise
 
-    @strawberry.field
+    @strawberry.field(description="The versions of the API and of clusterd.")
     def version(self) -> Version:
         return Version(api=1, clusterd=__version__)
 
-    @strawberry.field(description="Who is signed in.")
+    @strawberry.field(description="Who is signed in: the request's token.")
     def me(self, info: Info) -> Me:
         caller = info.context.caller
         caller.require(Role.VIEWER)
@@ -90,21 +99,37 @@ class Query:
         token_id = strawberry.ID(str(caller.token_id)) if caller.token_id is not None else None
         return Me(name=caller.name, role=caller.role, token_id=token_id)
 
-    @strawberry.field(description="All API tokens, revoked ones too (admins only).")
+    @strawberry.field(
+        description="All API tokens, revoked ones too, by id. Needs ADMIN (else FORBIDDEN)."
+    )
     async def tokens(self, info: Info) -> list[TokenType]:
         return [TokenType.from_model(t) for t in await tokens.list_tokens(info.context.caller)]
 
     @strawberry.field(
-        description="Changes asked of clusterd, newest first (admins only). Page back with "
-        "before: the id of the last entry seen."
+        description="Changes asked of clusterd, newest first. Page back with before: the id of "
+        "the last entry seen. Needs ADMIN (else FORBIDDEN)."
     )
     async def audit_log(
         self,
         info: Info,
-        first: int = 100,
-        before: strawberry.ID | None = None,
-        actor: str | None = None,
-        action: str | None = None,
+        first: Annotated[
+            int, strawberry.argument(description="How many entries: 1 to 1000 (else BAD_INPUT).")
+        ] = 100,
+        before: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only entries older than the one with this id."),
+        ] = None,
+        actor: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only entries of this actor, spelled exactly as AuditEntry.actor, "
+                'e.g. "alice (token 2)".'
+            ),
+        ] = None,
+        action: Annotated[
+            str | None,
+            strawberry.argument(description='Only entries of this action, e.g. "setKey".'),
+        ] = None,
     ) -> list[AuditEntryType]:
         entries = await audit.audit_log(
             info.context.caller, first=first, before=before, actor=actor, action=action
@@ -113,7 +138,42 @@ class Query:
 
 
 #: ``from`` is a Python keyword: the argument is ``from_`` here, ``from`` in GraphQL.
-From = Annotated[str, strawberry.argument(name="from")]
+From = Annotated[
+    str,
+    strawberry.argument(
+        name="from", description="The key to move or copy, with its subtree; either spelling."
+    ),
+]
+To = Annotated[
+    str,
+    strawberry.argument(
+        description="Its new name (the subtree goes below it); either spelling, with a namespace."
+    ),
+]
+#: The ``path`` of a write.
+WritePath = Annotated[
+    str,
+    strawberry.argument(
+        description='The key, in either spelling ("user:/app/port" or "user/app/port"), with a '
+        "namespace: a cascading name (/app) is refused."
+    ),
+]
+#: The ``target`` of a write.
+Where = Annotated[TargetInput, strawberry.argument(description="The instance or the cluster.")]
+#: The metadata name of setMeta and deleteMeta.
+MetaName = Annotated[
+    str, strawberry.argument(description='The metadata entry\'s name, e.g. "check/type".')
+]
+
+#: Who may write, and how a write can be refused (the end of each write's description).
+_WRITE = (
+    " Needs EDITOR. Target says how a write to an instance and to a cluster differ. Refused "
+    "with NOT_FOUND (no such instance or cluster), INVALID_KEY_NAME, KEY_LOCKED (another "
+    "cluster sets the key: change it there), INSTANCE_UNREACHABLE (an instance target), "
+    "BAD_INPUT."
+)
+#: Who may manage instances and clusters.
+_ADMIN = " Needs ADMIN."
 
 
 async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult:
@@ -121,76 +181,167 @@ async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult
     return WriteResult.from_data(await write(ctx.services, ctx.caller, target.to_target(), change))
 
 
-@strawberry.type
+@strawberry.type(
+    description="Changes. Each call is written to the audit log, with who asked and the "
+    "outcome. The writes of configuration, resolveDrift and retryDeliveries need EDITOR; the "
+    "rest ADMIN (else FORBIDDEN)."
+)
 class Mutation:
-    @audited_mutation()
-    async def add_instance(self, info: Info, input: AddInstanceInput) -> InstanceType:
+    @audited_mutation(
+        description="Register an elektrad. It is asked for its version at once; one that does "
+        "not answer is registered anyway, OFFLINE."
+        + _ADMIN
+        + " Refused with INVALID_HOST (not a usable URL, or an address clusterd may not call), "
+        "INSTANCE_EXISTS (the URL, or the same elektrad under another URL, is registered "
+        "already), BAD_INPUT (the name is taken, or the elektrad refuses the token)."
+    )
+    async def add_instance(
+        self,
+        info: Info,
+        input: Annotated[AddInstanceInput, strawberry.argument(description="The instance.")],
+    ) -> InstanceType:
         ctx = info.context
         added = await instances.add_instance(ctx.services, ctx.caller, input.to_data())
         return InstanceType.from_model(added)
 
-    @audited_mutation()
+    @audited_mutation(
+        description="Change an instance's name, URL, token, description or label."
+        + _ADMIN
+        + " Refused as addInstance, and with NOT_FOUND."
+    )
     async def update_instance(
-        self, info: Info, id: strawberry.ID, input: UpdateInstanceInput
+        self,
+        info: Info,
+        id: InstanceId,
+        input: Annotated[UpdateInstanceInput, strawberry.argument(description="What changes.")],
     ) -> InstanceType:
         ctx = info.context
         updated = await instances.update_instance(ctx.services, ctx.caller, id, input.to_data())
         return InstanceType.from_model(updated)
 
-    @audited_mutation()
-    async def remove_instance(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    @audited_mutation(
+        description="Forget an instance, with the writes waiting for it; its elektrad and its "
+        "keys are not touched. Answers its id." + _ADMIN + " NOT_FOUND if there is none."
+    )
+    async def remove_instance(self, info: Info, id: InstanceId) -> strawberry.ID:
         return strawberry.ID(str(await instances.remove_instance(info.context.caller, id)))
 
-    @audited_mutation()
-    async def create_cluster(self, info: Info, input: CreateClusterInput) -> ClusterType:
+    @audited_mutation(
+        description="A new cluster."
+        + _ADMIN
+        + " Refused with BAD_INPUT (the name is taken), NOT_FOUND (no such parent)."
+    )
+    async def create_cluster(
+        self,
+        info: Info,
+        input: Annotated[CreateClusterInput, strawberry.argument(description="The cluster.")],
+    ) -> ClusterType:
         created = await clusters.create_cluster(info.context.caller, input.to_data())
         return ClusterType.from_model(created)
 
-    @audited_mutation()
+    @audited_mutation(
+        description="Rename a cluster, change its description or drift policy, or nest it "
+        "elsewhere."
+        + _ADMIN
+        + " Refused with NOT_FOUND, BAD_INPUT (the name is taken), CLUSTER_CYCLE (the new parent "
+        "is the cluster or inside it), KEY_LOCKED (the new parent, or one of its ancestors, sets "
+        "a key it or a cluster inside it sets)."
+    )
     async def update_cluster(
-        self, info: Info, id: strawberry.ID, input: UpdateClusterInput
+        self,
+        info: Info,
+        id: ClusterId,
+        input: Annotated[UpdateClusterInput, strawberry.argument(description="What changes.")],
     ) -> ClusterType:
         updated = await clusters.update_cluster(info.context.caller, id, input.to_data())
         return ClusterType.from_model(updated)
 
-    @audited_mutation()
-    async def delete_cluster(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    @audited_mutation(
+        description="Delete a cluster that has no clusters inside it; answers its id. Its "
+        "members leave it and keep its keys, unlocked."
+        + _ADMIN
+        + " Refused with NOT_FOUND, BAD_INPUT (clusters are nested in it)."
+    )
+    async def delete_cluster(self, info: Info, id: ClusterId) -> strawberry.ID:
         ctx = info.context
         return strawberry.ID(str(await clusters.delete_cluster(ctx.services, ctx.caller, id)))
 
-    @audited_mutation()
+    @audited_mutation(
+        description="Make an instance a member of a cluster (an instance is in one cluster at "
+        "most). It receives the keys of the cluster and of its ancestors, which are locked on "
+        "it from then on. Already a member of this cluster: nothing changes."
+        + _ADMIN
+        + " Refused with NOT_FOUND, ALREADY_IN_CLUSTER (it is in another cluster: unassign it "
+        "first)."
+    )
     async def assign_instance(
-        self, info: Info, cluster_id: strawberry.ID, instance_id: strawberry.ID
+        self,
+        info: Info,
+        cluster_id: ClusterId,
+        instance_id: InstanceId,
     ) -> InstanceType:
         ctx = info.context
         assigned = await clusters.assign_instance(ctx.services, ctx.caller, cluster_id, instance_id)
         return InstanceType.from_model(assigned)
 
-    @audited_mutation()
-    async def unassign_instance(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
+    @audited_mutation(
+        description="Take an instance out of its cluster. It keeps the cluster's keys, "
+        "unlocked; its drift and the cluster writes it refused are forgotten. In no cluster: "
+        "nothing changes." + _ADMIN + " NOT_FOUND if there is no such instance."
+    )
+    async def unassign_instance(self, info: Info, instance_id: InstanceId) -> InstanceType:
         ctx = info.context
         left = await clusters.unassign_instance(ctx.services, ctx.caller, instance_id)
         return InstanceType.from_model(left)
 
-    @audited_mutation()
-    async def set_key(self, info: Info, target: TargetInput, path: str, value: str) -> WriteResult:
+    @audited_mutation(
+        description="Set a key's value, creating the key if needed. On an instance: "
+        "VALIDATION_FAILED if its check/* metadata refuses the value." + _WRITE
+    )
+    async def set_key(
+        self,
+        info: Info,
+        target: Where,
+        path: WritePath,
+        value: Annotated[str, strawberry.argument(description="The new value.")],
+    ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.SET, path, value))
 
-    @audited_mutation(description="Recursive, like kdb rm -r.")
-    async def delete_key(self, info: Info, target: TargetInput, path: str) -> WriteResult:
+    @audited_mutation(
+        description="Delete a key and everything below it, like kdb rm -r. On a cluster: "
+        "NOT_FOUND if the cluster sets nothing at or below path." + _WRITE
+    )
+    async def delete_key(self, info: Info, target: Where, path: WritePath) -> WriteResult:
         return await _write(info, target, Change(OperationKind.DELETE, path))
 
-    @audited_mutation()
-    async def move_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
+    @audited_mutation(
+        description="Move a key and its subtree to another name, replacing what is there. On "
+        "a cluster: NOT_FOUND if the cluster sets nothing at or below from; BAD_INPUT for a "
+        "destination inside from." + _WRITE
+    )
+    async def move_key(self, info: Info, target: Where, from_: From, to: To) -> WriteResult:
         return await _write(info, target, Change(OperationKind.MOVE, from_, target=to))
 
-    @audited_mutation()
-    async def copy_key(self, info: Info, target: TargetInput, from_: From, to: str) -> WriteResult:
+    @audited_mutation(
+        description="Copy a key and its subtree to another name, replacing what is there. On "
+        "a cluster: NOT_FOUND if the cluster sets nothing at or below from; BAD_INPUT for a "
+        "destination inside from." + _WRITE
+    )
+    async def copy_key(self, info: Info, target: Where, from_: From, to: To) -> WriteResult:
         return await _write(info, target, Change(OperationKind.COPY, from_, target=to))
 
-    @audited_mutation()
+    @audited_mutation(
+        description="Set one metadata entry of a key. On a cluster: NOT_FOUND if the cluster "
+        "does not set the key. On an instance: VALIDATION_FAILED for a malformed check/* entry "
+        '(e.g. check/type = "nonsense").' + _WRITE
+    )
     async def set_meta(
-        self, info: Info, target: TargetInput, path: str, key: str, value: str
+        self,
+        info: Info,
+        target: Where,
+        path: WritePath,
+        key: MetaName,
+        value: Annotated[str, strawberry.argument(description="The entry's new value.")],
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, value, meta_key=key))
 
@@ -198,79 +349,81 @@ class Mutation:
         description="Settle drift of one key on one member: REAPPLY the cluster's value "
         "there, ADOPT the member's value into the cluster (a write to every member), or, for a "
         "key deleted on the member, ADOPT_DELETION (delete it from the cluster and every "
-        "member). Refused if the member's value changed since the drift was shown, or a write "
-        "of the key to it is in flight."
+        "member). The member is read again first. Needs EDITOR. Refused with NOT_FOUND (no "
+        "such instance, no drift there, or the cluster no longer sets the key), BAD_INPUT (the "
+        "member's value changed since the drift was shown, agrees again, or a write of the key "
+        "to it is in flight; or the action does not fit), INSTANCE_UNREACHABLE, and as the "
+        "writes are."
     )
     async def resolve_drift(
-        self, info: Info, instance_id: strawberry.ID, path: str, action: DriftAction
+        self,
+        info: Info,
+        instance_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
+        path: Annotated[
+            str,
+            strawberry.argument(description="The drifted key, exactly as Drift.path spells it."),
+        ],
+        action: Annotated[DriftAction, strawberry.argument(description="How to settle it.")],
     ) -> WriteResult:
         ctx = info.context
         result = await drift.resolve_drift(ctx.services, ctx.caller, instance_id, path, action)
         return WriteResult.from_data(result)
 
     @audited_mutation(
-        description="Send the cluster writes an instance refused (its failed list) again."
+        description="Send the cluster writes an instance refused (its failed list) again, "
+        "after fixing what made it refuse them: they are PENDING until they land. Answers the "
+        "instance. Needs EDITOR; NOT_FOUND if there is no such instance."
     )
-    async def retry_deliveries(self, info: Info, instance_id: strawberry.ID) -> InstanceType:
+    async def retry_deliveries(self, info: Info, instance_id: InstanceId) -> InstanceType:
         ctx = info.context
         instance = await writes.retry_refused(ctx.services, ctx.caller, instance_id)
         return InstanceType.from_model(instance)
 
-    @audited_mutation()
+    @audited_mutation(
+        description="Remove one metadata entry of a key. On a cluster: NOT_FOUND if the "
+        "cluster does not set the key." + _WRITE
+    )
     async def delete_meta(
-        self, info: Info, target: TargetInput, path: str, key: str
+        self, info: Info, target: Where, path: WritePath, key: MetaName
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, None, meta_key=key))
 
-    @audited_mutation(description="A new API token; its secret is shown only in this answer.")
-    async def create_token(self, info: Info, input: CreateTokenInput) -> CreatedToken:
+    @audited_mutation(
+        description="A new API token; its secret is shown only in this answer. Needs ADMIN; "
+        "BAD_INPUT for an empty or too long name."
+    )
+    async def create_token(
+        self,
+        info: Info,
+        input: Annotated[CreateTokenInput, strawberry.argument(description="The token.")],
+    ) -> CreatedToken:
         token, secret = await tokens.create_token(info.context.caller, input.name, input.role)
         return CreatedToken(token=TokenType.from_model(token), secret=secret)
 
-    @audited_mutation(description="Revoke a token: refused from now on, its websockets closed.")
-    async def revoke_token(self, info: Info, id: strawberry.ID) -> TokenType:
+    @audited_mutation(
+        description="Revoke a token: refused from the next request on, its open websockets "
+        "closed at once (again: nothing changes). Answers the token. Needs ADMIN; NOT_FOUND "
+        "if there is none."
+    )
+    async def revoke_token(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The token's id.")],
+    ) -> TokenType:
         ctx = info.context
         token = await tokens.revoke_token(ctx.services.sessions, ctx.caller, id)
         return TokenType.from_model(token)
-
-
-def _unexpected(error: GraphQLError) -> bool:
-    return error.original_error is not None and not isinstance(error.original_error, ClusterdError)
 
 
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Refusals (ClusterdError) are answers, not faults; the rest are
-        logged where they are masked (``MaskUnexpected``)."""
-
-
-class MaskUnexpected(MaskErrors):
-    """Replaces an unexpected error (a bug, not a refusal) by "Internal
-    error" with an id, and logs the original with the same id: the client
-    sees no trace or path, the operator can find the trace from the id."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=_unexpected)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:12]
-        log.error(
-            "unexpected error %s in %s: %s",
-            error_id,
-            ".".join(map(str, error.path or ())) or "the request",
-            error.message,
-            exc_info=error.original_error,
-        )
-        return GraphQLError(
-            f"Internal error (id {error_id}); the server's log has the details.",
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": "INTERNAL", "errorId": error_id},
-        )
+        """Client errors get their code here (``errors.classify``); refusals
+        (ClusterdError) are answers, not faults; bugs are logged where they
+        are masked (``MaskUnexpected``)."""
+        parsed = execution_context is not None and execution_context.graphql_document is not None
+        classify(errors, parsed=parsed)
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -296,7 +449,12 @@ schema: Any = Schema(
     extensions=[
         # Hostile queries are refused before they run: not Unicode, too deep,
         # too many aliases (one field asked a thousand times), too long.
+        ClassifyErrors,
         RefuseInvalidText,
+        # A text parsed or validated before is not again (schema/cache.py): after
+        # the check of the variables, before the limits, which a valid text passed.
+        ParsedDocuments,
+        ValidDocuments,
         *LIMITS,
         MaskUnexpected,
     ],

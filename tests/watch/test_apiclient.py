@@ -74,7 +74,7 @@ def test_query_returns_data_and_raises_errors_with_their_code(clusterd: Clusterd
         "no cluster with id 999",
         ["deleteCluster"],
     )
-    assert invalid.code == "GRAPHQL_ERROR" and "nonsense" in invalid.message
+    assert invalid.code == "GRAPHQL_VALIDATION_FAILED" and "nonsense" in invalid.message
     assert query_sync(clusterd.url, "{ clusters { name } }", token=ADMIN_TOKEN) == {
         "clusters": [{"name": "prod"}]
     }

@@ -1,0 +1,165 @@
+"""What a GraphQL error is, decided in one place: the client's mistake (its
+real message and a code, never logged as a fault), a refusal of clusterd's
+(``ClusterdError``, its own code), or a bug (masked as INTERNAL, logged with
+a trace).
+
+Codes of the client's mistakes, in the order a request meets them::
+
+    GRAPHQL_PARSE_FAILED          the document is not GraphQL
+    OPERATION_RESOLUTION_FAILURE  no operation, several without operationName,
+                                  or an unknown operationName
+    GRAPHQL_VALIDATION_FAILED     the document does not fit the schema
+    BAD_USER_INPUT                a variable is missing or of the wrong type,
+                                  an unknown enum value or input field
+    BAD_INPUT, LIMITS, ...        clusterd's own checks (``exceptions.py``)
+
+These are request errors: nothing ran, and the answer has no ``data``
+(``clusterd/graphql_http.py`` picks the status). The names are Apollo
+Server's, which many clients already know.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import GraphQLError, OperationDefinitionNode
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from ..exceptions import ClusterdError
+
+__all__ = [
+    "BAD_USER_INPUT",
+    "INTERNAL",
+    "OPERATION_RESOLUTION_FAILURE",
+    "PARSE_FAILED",
+    "VALIDATION_FAILED",
+    "ClassifyErrors",
+    "MaskUnexpected",
+    "classify",
+    "is_request_error",
+]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL"
+
+
+def _code(error: GraphQLError) -> str | None:
+    code = (error.extensions or {}).get("code")
+    return code if isinstance(code, str) else None
+
+
+def _tag(error: GraphQLError, code: str) -> None:
+    if _code(error) is None:
+        error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def classify(errors: list[GraphQLError], *, parsed: bool) -> None:
+    """Give each error of the client's making its code (in place).
+
+    An error without a ``path`` arose before any field ran: a parse error
+    (the document did not parse), or an error of graphql-core's preparation
+    (a variable's coercion), which points at the document (``nodes``) or has
+    no cause of its own. An error without a path, without nodes and with a
+    foreign cause is an exception of the server's, and stays a bug.
+    """
+    for error in errors:
+        if _code(error) is not None or error.path is not None:
+            continue
+        if not parsed:
+            _tag(error, PARSE_FAILED)
+        elif error.nodes or error.original_error is None:
+            _tag(error, BAD_USER_INPUT)
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """Whether the error stopped the request before anything ran (no data)."""
+    return error.path is None and _code(error) != INTERNAL
+
+
+def _select_operation(
+    operations: list[OperationDefinitionNode], name: str | None
+) -> GraphQLError | None:
+    """GraphQL's GetOperation(): the error when it selects nothing."""
+    if not operations:
+        return GraphQLError("The document has no operation to run.")
+    if name is None:
+        if len(operations) > 1:
+            return GraphQLError(
+                "The document has several operations: send operationName to pick one."
+            )
+        return None
+    if not any(op.name is not None and op.name.value == name for op in operations):
+        return GraphQLError(f"The document has no operation named '{name}'.")
+    return None
+
+
+class ClassifyErrors(SchemaExtension):
+    """Codes for parse, operation selection and validation errors, set where
+    each phase ends (first in the extension list: it sees what the others
+    added). Coercion errors get theirs in ``Schema.process_errors``."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        for parse_error in context.pre_execution_errors or ():
+            _tag(parse_error, PARSE_FAILED)
+        document = context.graphql_document
+        if document is None:
+            return
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        # The name the client sent: strawberry's ``operation_name`` falls back
+        # to the first operation's, which would run it instead of failing.
+        asked: str | None = getattr(context, "_provided_operation_name", None)
+        error = _select_operation(operations, asked)
+        if error is not None:
+            _tag(error, OPERATION_RESOLUTION_FAILURE)
+            # Raised, not set: strawberry would otherwise pick the first
+            # operation (or fail with a plain-text 400) before validating.
+            raise error
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            _tag(error, VALIDATION_FAILED)
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    return (
+        _code(error) is None
+        and error.original_error is not None
+        and not isinstance(error.original_error, ClusterdError)
+    )
+
+
+class MaskUnexpected(MaskErrors):
+    """Replaces an unexpected error (a bug, not a refusal) by "Internal
+    error" with an id, and logs the original with the same id: the client
+    sees no trace or path, the operator can find the trace from the id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "unexpected error %s in %s: %s",
+            error_id,
+            ".".join(map(str, error.path or ())) or "the request",
+            error.message,
+            exc_info=error.original_error,
+        )
+        return GraphQLError(
+            f"Internal error (id {error_id}); the server's log has the details.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": INTERNAL, "errorId": error_id},
+        )
