@@ -26,7 +26,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData, process_result
 from strawberry.http.streaming import MultipartSubscriptionTransport
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -202,6 +202,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 "'Accept: text/event-stream'",
                 OPERATION_RESOLUTION_FAILURE,
             ) from exc
+        except CannotGetOperationTypeError as exc:
+            raise RequestError(exc.as_http_error_reason(), OPERATION_RESOLUTION_FAILURE) from exc
         except MissingQueryError as exc:
             # Not a well-formed request: 400 in either media type.
             raise RequestError("the request has no GraphQL query", "BAD_REQUEST", 400) from exc

@@ -24,8 +24,9 @@ import logging
 import uuid
 from collections.abc import Iterator
 
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from ..exceptions import ClusterdError
 
@@ -48,6 +49,10 @@ OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL"
+
+#: strawberry's own errors of operation selection: an unknown operationName,
+#: no operation at all, or an operation the transport does not run.
+_SELECTION = (CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def _code(error: GraphQLError) -> str | None:
@@ -72,7 +77,9 @@ def classify(errors: list[GraphQLError], *, parsed: bool) -> None:
     for error in errors:
         if _code(error) is not None or error.path is not None:
             continue
-        if not parsed:
+        if isinstance(error.original_error, _SELECTION):
+            _tag(error, OPERATION_RESOLUTION_FAILURE)
+        elif not parsed:
             _tag(error, PARSE_FAILED)
         elif error.nodes or error.original_error is None:
             _tag(error, BAD_USER_INPUT)
@@ -83,20 +90,15 @@ def is_request_error(error: GraphQLError) -> bool:
     return error.path is None and _code(error) != INTERNAL
 
 
-def _select_operation(
-    operations: list[OperationDefinitionNode], name: str | None
-) -> GraphQLError | None:
-    """GraphQL's GetOperation(): the error when it selects nothing."""
-    if not operations:
-        return GraphQLError("The document has no operation to run.")
-    if name is None:
-        if len(operations) > 1:
-            return GraphQLError(
-                "The document has several operations: send operationName to pick one."
-            )
-        return None
-    if not any(op.name is not None and op.name.value == name for op in operations):
-        return GraphQLError(f"The document has no operation named '{name}'.")
+def _several_unnamed(document: DocumentNode, asked: str | None) -> GraphQLError | None:
+    """GraphQL's GetOperation(): several operations need a name. (No
+    operation, or an unknown name, strawberry refuses itself.)"""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if asked is None and len(operations) > 1:
+        return GraphQLError(
+            "The document has several operations: send operationName to pick one.",
+            extensions={"code": OPERATION_RESOLUTION_FAILURE},
+        )
     return None
 
 
@@ -110,19 +112,15 @@ class ClassifyErrors(SchemaExtension):
         context = self.execution_context
         for parse_error in context.pre_execution_errors or ():
             _tag(parse_error, PARSE_FAILED)
-        document = context.graphql_document
-        if document is None:
+        if context.graphql_document is None:
             return
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         # The name the client sent: strawberry's ``operation_name`` falls back
         # to the first operation's, which would run it instead of failing.
         asked: str | None = getattr(context, "_provided_operation_name", None)
-        error = _select_operation(operations, asked)
+        error = _several_unnamed(context.graphql_document, asked)
         if error is not None:
-            _tag(error, OPERATION_RESOLUTION_FAILURE)
-            # Raised, not set: strawberry would otherwise pick the first
-            # operation (or fail with a plain-text 400) before validating.
-            raise error
+            # Set before validation, which then does not run: the answer.
+            context.pre_execution_errors = [error]
 
     def on_validate(self) -> Iterator[None]:
         yield

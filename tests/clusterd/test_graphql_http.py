@@ -4,6 +4,7 @@ subscriptions streamed over HTTP (multipart/mixed and server-sent events)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -16,6 +17,7 @@ import pytest
 from .api import create_cluster, set_key, target
 from .conftest import ADMIN_TOKEN, Clusterd
 from .test_auth import make_token, revoke
+from .ws import connect
 
 SPEC = "application/graphql-response+json"
 MULTIPART = 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json'
@@ -86,7 +88,7 @@ def test_operations_are_selected_by_name(clusterd: Clusterd) -> None:
     unknown = post(clusterd, {"query": document, "operationName": "C"})
     assert unknown.status_code == 400
     assert unknown.headers["content-type"] == SPEC
-    assert "no operation named 'C'" in unknown.json()["errors"][0]["message"]
+    assert unknown.json()["errors"][0]["message"] == 'Unknown operation named "C".'
     assert codes(unknown) == ["OPERATION_RESOLUTION_FAILURE"]
 
 
@@ -310,3 +312,34 @@ def test_an_http_stream_ends_when_its_token_is_revoked(
     assert '"payload":null' in text.replace(" ", "")
     with stream.changed:
         assert stream.changed.wait_for(lambda: stream.ended, 10)
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        (
+            "subscription($c: ID) { configChanged(clusterId: $c) { op } }",
+            {"c": {}},
+            "BAD_USER_INPUT",
+        ),
+        ("subscription { nonsense }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "subscription A { configChanged { op } } subscription B { configChanged { op } }",
+            {},
+            "OPERATION_RESOLUTION_FAILURE",
+        ),
+    ],
+    ids=["bad-variable", "validation", "two-operations-unnamed"],
+)
+def test_a_websocket_subscription_gets_the_same_client_codes(
+    clusterd: Clusterd, document: str, variables: dict[str, Any], code: str
+) -> None:
+    async def exchange() -> dict[str, Any]:
+        async with connect(clusterd.url) as socket:
+            await socket.subscribe(document, **variables)
+            return await socket.receive()
+
+    message = asyncio.run(exchange())
+    assert message["type"] == "error", message
+    assert "INTERNAL" not in json.dumps(message)
+    assert [e["extensions"]["code"] for e in message["payload"]] == [code]
