@@ -14,31 +14,48 @@ from strawberry.scalars import JSON
 from .. import models
 from ..exceptions import ClusterdError
 from ..resolvers import audit
-from ..resolvers.auth import Role
 from ..resolvers.tokens import role_of
 from .context import Info
+from .enums import Role
 
 __all__ = ["AuditEntryType", "Audited", "CreatedToken", "Me", "TokenType"]
 
 
-@strawberry.type(name="Me", description="Who is signed in.")
+@strawberry.type(name="Me", description="Who is signed in: the holder of the request's token.")
 class Me:
-    name: str
-    role: Role
-    token_id: strawberry.ID | None
+    name: str = strawberry.field(
+        description="The token's name and id, e.g. \"alice (token 2)\": the audit log's actor."
+    )
+    role: Role = strawberry.field(description="What the token may do.")
+    token_id: strawberry.ID | None = strawberry.field(
+        description="The id of the token (see tokens). Null only for clusterd acting on its "
+        "own, never over the API."
+    )
 
 
-@strawberry.type(name="Token", description="An API token (its secret is never shown again).")
+@strawberry.type(
+    name="Token",
+    description="An API token: whoever sends its secret acts with its role until it is "
+    "revoked. Its secret is never shown again after createToken.",
+)
 class TokenType:
-    id: strawberry.ID
-    name: str
-    role: Role
-    prefix: str = strawberry.field(description="The secret's first characters.")
-    created_at: dt.datetime
-    created_by: str
-    last_used_at: dt.datetime | None = strawberry.field(description="To the minute.")
-    revoked_at: dt.datetime | None
-    revoked_by: str | None
+    id: strawberry.ID = strawberry.field(description="Its id, for revokeToken.")
+    name: str = strawberry.field(description='Whose or what for, e.g. "alice" or "deploy bot".')
+    role: Role = strawberry.field(description="What its holder may do.")
+    prefix: str = strawberry.field(
+        description='The secret\'s first 8 characters (e.g. "ewt_Ab3x"), to tell tokens apart.'
+    )
+    created_at: dt.datetime = strawberry.field(description="When it was created.")
+    created_by: str = strawberry.field(
+        description='Who created it: an actor as in the audit log, e.g. "admin (token 1)".'
+    )
+    last_used_at: dt.datetime | None = strawberry.field(
+        description="When it last signed a request in, to the minute; null if never."
+    )
+    revoked_at: dt.datetime | None = strawberry.field(
+        description="When it was revoked; null while it is valid."
+    )
+    revoked_by: str | None = strawberry.field(description="Who revoked it; null while it is valid.")
 
     @classmethod
     def from_model(cls, model: models.Token) -> TokenType:
@@ -55,24 +72,41 @@ class TokenType:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A new token and, this once, its secret.")
 class CreatedToken:
-    token: TokenType
+    token: TokenType = strawberry.field(description="The new token.")
     secret: str = strawberry.field(
         description="Sign in with this: send it as 'Authorization: Bearer SECRET', or as "
         '{"token": SECRET} in the websocket\'s connection_init. Shown only now.'
     )
 
 
-@strawberry.type(name="AuditEntry", description="One change asked of clusterd.")
+@strawberry.type(
+    name="AuditEntry",
+    description="One change asked of clusterd: a mutation, or an `elektra-web token` command.",
+)
 class AuditEntryType:
-    id: strawberry.ID
-    at: dt.datetime
-    actor: str
-    action: str = strawberry.field(description='The mutation, e.g. "setKey".')
-    arguments: JSON = strawberry.field(description="Secrets left out.")
-    outcome: str = strawberry.field(description='"OK" or the error code it was refused with.')
-    operation_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(
+        description="Grows with each entry: pass the last one seen as auditLog's before."
+    )
+    at: dt.datetime = strawberry.field(description="When it was asked.")
+    actor: str = strawberry.field(
+        description='Who asked: a token\'s name and id, e.g. "alice (token 2)" (as Me.name), '
+        'or "user@host (command line)".'
+    )
+    action: str = strawberry.field(
+        description='The mutation, e.g. "setKey", or the command, e.g. "token create".'
+    )
+    arguments: JSON = strawberry.field(
+        description="Its arguments as a JSON object (Python field names, e.g. instance_id); "
+        'secrets (token, secret, password) replaced by "***".'
+    )
+    outcome: str = strawberry.field(
+        description='"OK", or the error code it was refused with (e.g. "FORBIDDEN"), or "INTERNAL".'
+    )
+    operation_id: strawberry.ID | None = strawberry.field(
+        description="For a write that succeeded: its WriteResult.operationId; else null."
+    )
 
     @classmethod
     def from_model(cls, model: models.AuditEntry) -> AuditEntryType:

@@ -8,7 +8,7 @@ import strawberry
 
 from .. import models
 from ..engine.topology import members
-from .config_key import ConfigKeyType
+from .config_key import ConfigKeyType, Depth, KeyPath
 from .context import Info
 from .drift import DriftType
 from .enums import DriftPolicy
@@ -17,12 +17,18 @@ if TYPE_CHECKING:
     from .instance import InstanceType, PendingWrite
 
 
-@strawberry.type(name="Cluster")
+@strawberry.type(
+    name="Cluster",
+    description="A group of instances with configuration of its own, which every member "
+    "receives and which is locked on the members. Clusters nest: a member also receives (and "
+    "is locked on) the keys of its cluster's ancestors, and along one chain of clusters each "
+    "key has one owner.",
+)
 class ClusterType:
     model: strawberry.Private[models.Cluster]
-    id: strawberry.ID
-    name: str
-    description: str | None
+    id: strawberry.ID = strawberry.field(description="Its id, for cluster(id) and Target.")
+    name: str = strawberry.field(description="Unique among clusters; at most 200 characters.")
+    description: str | None = strawberry.field(description="Free text; null if none.")
     drift_policy: DriftPolicy = strawberry.field(
         description="What happens when a member's copy of a key this cluster sets is "
         "changed outside clusterd."
@@ -56,19 +62,26 @@ class ClusterType:
         ).order_by("id")
         return [PendingWrite.from_model(d) for d in rows]
 
-    @strawberry.field
+    @strawberry.field(description="The cluster it is nested in; null for a top-level cluster.")
     async def parent(self, info: Info) -> ClusterType | None:
         parent = await info.context.cluster(self.model.parent_id)
         return ClusterType.from_model(parent) if parent else None
 
-    @strawberry.field
+    @strawberry.field(description="The clusters nested directly in it.")
     async def children(self, info: Info) -> list[ClusterType]:
         rows = await info.context.children.load(self.model.id)
         return [ClusterType.from_model(c) for c in rows]
 
-    @strawberry.field
+    @strawberry.field(description="Its members.")
     async def instances(
-        self, info: Info, recursive: bool = False
+        self,
+        info: Info,
+        recursive: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also the members of the clusters nested in it, at any depth."
+            ),
+        ] = False,
     ) -> list[Annotated[InstanceType, strawberry.lazy(".instance")]]:
         from .instance import InstanceType
 
@@ -78,11 +91,18 @@ class ClusterType:
             rows = await info.context.members.load(self.model.id)
         return [InstanceType.from_model(i) for i in rows]
 
-    @strawberry.field(description="The cluster's own key at path (exists: false when missing).")
-    async def key(self, info: Info, path: str) -> ConfigKeyType:
+    @strawberry.field(
+        description="The cluster's own key at path, from clusterd's database (exists: false "
+        "when the cluster does not set it). INVALID_KEY_NAME for a malformed path."
+    )
+    async def key(self, info: Info, path: KeyPath) -> ConfigKeyType:
         return ConfigKeyType.from_data(await info.context.reads.cluster_key(self.model, path))
 
-    @strawberry.field(description="The key at path and the cluster's keys below it to depth.")
-    async def keys(self, info: Info, path: str, depth: int = 1) -> list[ConfigKeyType]:
+    @strawberry.field(
+        description="The key at path (even if the cluster does not set it), then the keys the "
+        "cluster sets below it, to depth levels, in name order. INVALID_KEY_NAME for a "
+        "malformed path."
+    )
+    async def keys(self, info: Info, path: KeyPath, depth: Depth = 1) -> list[ConfigKeyType]:
         found = await info.context.reads.cluster_keys(self.model, path, depth)
         return [ConfigKeyType.from_data(k) for k in found]

@@ -12,22 +12,48 @@ from .context import Info
 if TYPE_CHECKING:
     from .cluster import ClusterType
 
+#: The ``path`` argument of the reads.
+KeyPath = Annotated[
+    str,
+    strawberry.argument(
+        description='A key name, in either spelling: "user:/app/port" or "user/app/port".'
+    ),
+]
+#: The ``depth`` argument of the reads.
+Depth = Annotated[
+    int,
+    strawberry.argument(
+        description="How many levels below path: 0 is the key alone, 1 adds its children, "
+        "and so on (below 0 counts as 0)."
+    ),
+]
 
-@strawberry.type(name="MetaEntry")
+
+@strawberry.type(name="MetaEntry", description="One metadata entry of a key.")
 class MetaEntry:
-    key: str
-    value: str
+    key: str = strawberry.field(description='Its name, e.g. "check/type".')
+    value: str = strawberry.field(description="Its value.")
 
 
-@strawberry.type(name="ConfigKey")
+@strawberry.type(
+    name="ConfigKey",
+    description="A configuration key: of an instance (read live from its elektrad) or of a "
+    "cluster (stored by clusterd).",
+)
 class ConfigKeyType:
     path: str = strawberry.field(description='Canonical full name, e.g. "user:/app/port".')
     name: str = strawberry.field(description='The last part, e.g. "port".')
-    exists: bool
-    value: str | None
-    meta: list[MetaEntry]
+    exists: bool = strawberry.field(
+        description="Whether the key exists (on a cluster: whether the cluster sets it). A "
+        "missing key can still have children."
+    )
+    value: str | None = strawberry.field(
+        description="Its value; null when it does not exist or has none."
+    )
+    meta: list[MetaEntry] = strawberry.field(description="Its metadata, by name.")
     children: list[str] = strawberry.field(
-        description="Full names of the direct children (like kdb ls, one level)."
+        description="Full names of the direct children (like kdb ls, one level), in name "
+        "order; a name there may only lead to deeper keys (exists: false)."
     )
     data: strawberry.Private[ConfigKeyData]
 

@@ -9,16 +9,23 @@ import strawberry
 from .. import models
 
 
-@strawberry.type(name="Drift")
+@strawberry.type(
+    name="Drift",
+    description="A key a cluster sets whose copy on a member was changed outside clusterd, "
+    "while no write of it to the member was in flight. Gone when the two agree again; settle it "
+    "with resolveDrift.",
+)
 class DriftType:
-    instance_id: strawberry.ID
-    cluster_id: strawberry.ID
-    path: str
+    instance_id: strawberry.ID = strawberry.field(description="The member.")
+    cluster_id: strawberry.ID = strawberry.field(
+        description="The cluster that sets the key: the member's own or one of its ancestors."
+    )
+    path: str = strawberry.field(description="The key's canonical name.")
     expected: str | None = strawberry.field(description="The cluster's value.")
     actual: str | None = strawberry.field(
         description="The member's value; null if the key was deleted there."
     )
-    detected_at: dt.datetime
+    detected_at: dt.datetime = strawberry.field(description="When it was recorded or last changed.")
 
     @classmethod
     def from_model(cls, drift: models.Drift) -> DriftType:

@@ -9,12 +9,21 @@ from ..resolvers.instances import InstanceInput
 from .enums import DriftPolicy, Role
 
 
-@strawberry.input
+@strawberry.input(description="A new instance.")
 class AddInstanceInput:
-    name: str
-    host: str
-    description: str | None = None
-    visibility: str | None = None
+    name: str = strawberry.field(
+        description="Unique among instances; 1 to 200 characters (spaces around are removed)."
+    )
+    host: str = strawberry.field(
+        description='The URL of its elektrad, e.g. "http://web-01:33333": http or https, without '
+        "user info, query or fragment. Normalized: case, a default port and a trailing slash do "
+        "not matter."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text.")
+    visibility: str | None = strawberry.field(
+        default=None,
+        description='A label for clients, at most 50 characters; null for "user".',
+    )
     token: str | None = strawberry.field(
         default=None,
         description="The bearer token its elektrad requires. Stored by clusterd, sent with "
@@ -27,12 +36,22 @@ class AddInstanceInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to an instance: a field left out or null stays as it is.")
 class UpdateInstanceInput:
-    name: str | None = None
-    host: str | None = None
-    description: str | None = None
-    visibility: str | None = None
+    name: str | None = strawberry.field(
+        default=None, description="A new name, unique among instances; 1 to 200 characters."
+    )
+    host: str | None = strawberry.field(
+        default=None,
+        description="A new URL of its elektrad (as in addInstance); it is asked for its version "
+        "again at once.",
+    )
+    description: str | None = strawberry.field(
+        default=None, description="A new description (it cannot be removed, only replaced)."
+    )
+    visibility: str | None = strawberry.field(
+        default=None, description="A new label, at most 50 characters."
+    )
     token: str | None = strawberry.field(
         default=None, description='A new token for its elektrad; "" for none.'
     )
@@ -43,33 +62,51 @@ class UpdateInstanceInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new API token.")
 class CreateTokenInput:
-    name: str = strawberry.field(description='Whose or what for, e.g. "alice" or "deploy bot".')
-    role: Role
+    name: str = strawberry.field(
+        description='Whose or what for, e.g. "alice" or "deploy bot"; 1 to 200 characters, '
+        "need not be unique."
+    )
+    role: Role = strawberry.field(description="What its holder may do.")
 
 
-@strawberry.input
+@strawberry.input(description="A new cluster, without members or keys.")
 class CreateClusterInput:
-    name: str
-    description: str | None = None
-    parent_id: strawberry.ID | None = None
-    drift_policy: DriftPolicy | None = None
+    name: str = strawberry.field(
+        description="Unique among clusters; 1 to 200 characters (spaces around are removed)."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The cluster to nest it in; null for a top-level cluster."
+    )
+    drift_policy: DriftPolicy | None = strawberry.field(
+        default=None, description="Null for REPORT."
+    )
 
     def to_data(self) -> ClusterInput:
         return ClusterInput(self.name, self.description, self.parent_id, self.drift_policy)
 
 
-@strawberry.input
+@strawberry.input(
+    description="Changes to a cluster: a field left out stays as it is, and so does one that "
+    "is null, except parentId."
+)
 class UpdateClusterInput:
-    name: str | None = None
-    description: str | None = None
+    name: str | None = strawberry.field(
+        default=None, description="A new name, unique among clusters; 1 to 200 characters."
+    )
+    description: str | None = strawberry.field(
+        default=None, description="A new description (it cannot be removed, only replaced)."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="The new parent; null makes the cluster top-level; omitted keeps it.",
     )
 
-    drift_policy: DriftPolicy | None = None
+    drift_policy: DriftPolicy | None = strawberry.field(
+        default=None, description="A new drift policy."
+    )
 
     def to_data(self) -> ClusterInput:
         parent = KEEP if self.parent_id is strawberry.UNSET else self.parent_id

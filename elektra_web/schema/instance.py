@@ -9,7 +9,7 @@ import strawberry
 
 from .. import models
 from ..models import DeliveryStatus
-from .config_key import ConfigKeyType
+from .config_key import ConfigKeyType, Depth, KeyPath
 from .context import Info
 from .drift import DriftType
 from .enums import InstanceStatus, OperationKind
@@ -24,16 +24,20 @@ if TYPE_CHECKING:
     "(FAILED, with the reason).",
 )
 class PendingWrite:
-    operation_id: strawberry.ID
-    instance_id: strawberry.ID
-    op: OperationKind
-    path: str
+    operation_id: strawberry.ID = strawberry.field(
+        description="The write it is part of (as in WriteResult and the audit log)."
+    )
+    instance_id: strawberry.ID = strawberry.field(description="The instance it is for.")
+    op: OperationKind = strawberry.field(description="SET, DELETE or META.")
+    path: str = strawberry.field(description="The key's canonical name.")
     value: str | None = strawberry.field(description="SET: the value; META: the entry's value.")
     meta: str | None = strawberry.field(description="META: the metadata entry's name.")
-    status: DeliveryStatus
-    attempts: int
-    last_error: str | None
-    since: dt.datetime
+    status: DeliveryStatus = strawberry.field(description="PENDING or FAILED.")
+    attempts: int = strawberry.field(description="Sends tried so far (0 after a retry).")
+    last_error: str | None = strawberry.field(
+        description="Why it waits (PENDING) or was refused (FAILED); null if not tried yet."
+    )
+    since: dt.datetime = strawberry.field(description="When the write was stored.")
 
     @classmethod
     def from_model(cls, d: models.Delivery) -> PendingWrite:
@@ -51,17 +55,32 @@ class PendingWrite:
         )
 
 
-@strawberry.type(name="Instance")
+@strawberry.type(
+    name="Instance",
+    description="A machine's elektrad, registered with clusterd, and its configuration.",
+)
 class InstanceType:
     model: strawberry.Private[models.Instance]
-    id: strawberry.ID
-    name: str
-    host: str = strawberry.field(description="Base URL of its elektrad, normalized.")
-    description: str | None
-    visibility: str
-    status: InstanceStatus
-    last_seen: dt.datetime | None
-    elektra_version: str | None = strawberry.field(description="As its elektrad reports it.")
+    id: strawberry.ID = strawberry.field(description="Its id, for instance(id) and Target.")
+    name: str = strawberry.field(description="Unique among instances; at most 200 characters.")
+    host: str = strawberry.field(
+        description='Base URL of its elektrad, normalized, e.g. "http://web-01:33333".'
+    )
+    description: str | None = strawberry.field(description="Free text; null if none.")
+    visibility: str = strawberry.field(
+        description='A label for clients (default "user", at most 50 characters); clusterd '
+        "itself does nothing with it."
+    )
+    status: InstanceStatus = strawberry.field(
+        description="Whether its elektrad answers, as of the last health check."
+    )
+    last_seen: dt.datetime | None = strawberry.field(
+        description="When its elektrad last answered a health check (or its change feed "
+        "answered); null if it never did."
+    )
+    elektra_version: str | None = strawberry.field(
+        description="The Elektra version its elektrad reports; null until it answered."
+    )
     has_token: bool = strawberry.field(
         description="Whether clusterd sends a token to its elektrad (the token is never shown)."
     )
@@ -81,7 +100,7 @@ class InstanceType:
             has_token=model.token is not None,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The cluster it is a member of; null if none.")
     async def cluster(
         self, info: Info
     ) -> Annotated[ClusterType, strawberry.lazy(".cluster")] | None:
@@ -92,18 +111,31 @@ class InstanceType:
 
     @strawberry.field(
         description="The key at path, read live (exists: false when missing). Null, with an "
-        "INSTANCE_UNREACHABLE error, when the instance cannot be reached."
+        "INSTANCE_UNREACHABLE error, when the instance cannot be reached; with INVALID_KEY_NAME "
+        "for a malformed path; with BAD_INPUT when one request asks for more than 20,000 key and "
+        "keys fields of instances."
     )
-    async def key(self, info: Info, path: str) -> ConfigKeyType | None:
+    async def key(self, info: Info, path: KeyPath) -> ConfigKeyType | None:
         return ConfigKeyType.from_data(await info.context.reads.instance_key(self.model, path))
 
-    @strawberry.field(description="The key at path and its existing descendants to depth.")
-    async def keys(self, info: Info, path: str, depth: int = 1) -> list[ConfigKeyType] | None:
+    @strawberry.field(
+        description="The key at path (even if missing), then its existing descendants to depth "
+        "levels (at most 63, else BAD_INPUT), in name order, read live. Null with an error as "
+        "for key."
+    )
+    async def keys(self, info: Info, path: KeyPath, depth: Depth = 1) -> list[ConfigKeyType] | None:
         found = await info.context.reads.instance_keys(self.model, path, depth)
         return [ConfigKeyType.from_data(k) for k in found]
 
-    @strawberry.field(description="Names of keys whose name contains the query.")
-    async def find(self, info: Info, query: str) -> list[str] | None:
+    @strawberry.field(
+        description="Canonical names of the keys whose name (in either spelling) contains the "
+        "query, read live. Null, with INSTANCE_UNREACHABLE, when the instance cannot be reached."
+    )
+    async def find(
+        self,
+        info: Info,
+        query: Annotated[str, strawberry.argument(description='Text to look for, e.g. "app/".')],
+    ) -> list[str] | None:
         return await info.context.reads.instance_find(self.model, query)
 
     @strawberry.field(description="Keys its cluster sets that were changed here outside clusterd.")

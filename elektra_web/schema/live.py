@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -17,19 +18,34 @@ from .instance import InstanceType
 from .writes import InstanceResult
 
 
-@strawberry.type(name="ConfigChange")
+@strawberry.type(
+    name="ConfigChange",
+    description="One changed key: of an instance (made through clusterd, or on the machine "
+    "itself and seen in its elektrad's change feed) or of a cluster's own config.",
+)
 class ConfigChangeType:
     event: strawberry.Private[ConfigChanged]
     operation_id: strawberry.ID | None = strawberry.field(
-        description="Null for a change made on the instance, outside clusterd."
+        description="The write that made it (WriteResult.operationId); null for a change made "
+        "on the instance, outside clusterd."
     )
-    op: OperationKind
-    path: str
-    value: str | None
-    previous: str | None
+    op: OperationKind = strawberry.field(
+        description="SET, DELETE or META (a move or copy arrives as one change per key)."
+    )
+    path: str = strawberry.field(description="The key's canonical name.")
+    value: str | None = strawberry.field(
+        description="SET: the new value; META: the entry's new value (null: removed); DELETE: null."
+    )
+    previous: str | None = strawberry.field(
+        description="The value (META: the entry's value) before the change; null if there was "
+        "none or it is not known."
+    )
     meta: str | None = strawberry.field(description="For META: the metadata entry's name.")
-    origin: str = strawberry.field(description='"clusterd" or "instance".')
-    at: dt.datetime
+    origin: str = strawberry.field(
+        description='"clusterd" (made through clusterd) or "instance" (made on the machine, '
+        "outside clusterd)."
+    )
+    at: dt.datetime = strawberry.field(description="When clusterd learned of it.")
 
     @classmethod
     def from_event(cls, event: ConfigChanged) -> ConfigChangeType:
@@ -45,20 +61,34 @@ class ConfigChangeType:
             at=dt.datetime.fromtimestamp(event.at, dt.UTC),
         )
 
-    @strawberry.field(description="Null for a change to a cluster's own config.")
+    @strawberry.field(
+        description="The instance whose key changed; null for a change to a cluster's own "
+        "config (or an instance removed since)."
+    )
     async def instance(self, info: Info) -> InstanceType | None:
         if self.event.instance_id is None:
             return None
         found = await live.recent_instance(info.context.services, self.event.instance_id)
         return InstanceType.from_model(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="The cluster whose config changed, or the instance's cluster; null for an "
+        "instance in no cluster."
+    )
     async def cluster(self, info: Info) -> ClusterType | None:
         found = await info.context.cluster(self.event.cluster_id)
         return ClusterType.from_model(found) if found else None
 
 
-@strawberry.type(name="Subscription")
+@strawberry.type(
+    name="Subscription",
+    description="Live updates: over a websocket (graphql-transport-ws, the token in "
+    'connection_init as {"token": TOKEN}), or over HTTP with Accept: multipart/mixed;'
+    "subscriptionSpec=1.0 or text/event-stream. Any role may subscribe. Each filter argument "
+    "that is given must name an existing instance or cluster (else NOT_FOUND); null or left "
+    "out, it filters nothing. A subscriber that falls more than 1,000 events behind is ended "
+    "with SUBSCRIBER_TOO_SLOW.",
+)
 class Subscription:
     @strawberry.subscription(
         description="Changes to keys, filtered by instance, cluster (its own config and "
@@ -67,18 +97,39 @@ class Subscription:
     async def config_changed(
         self,
         info: Info,
-        instance_id: strawberry.ID | None = None,
-        cluster_id: strawberry.ID | None = None,
-        path_prefix: str | None = None,
+        instance_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the keys of this instance."),
+        ] = None,
+        cluster_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only the cluster's own keys and its members' (members of the "
+                "clusters nested in it too)."
+            ),
+        ] = None,
+        path_prefix: Annotated[
+            str | None,
+            strawberry.argument(
+                description='Only keys at or below this name, e.g. "user:/app"; a cascading '
+                'name ("/app") matches in every namespace. INVALID_KEY_NAME if malformed.'
+            ),
+        ] = None,
     ) -> AsyncGenerator[ConfigChangeType, None]:
         ctx = info.context
         events = live.config_changes(ctx.services, ctx.caller, instance_id, cluster_id, path_prefix)
         async for event in events:
             yield ConfigChangeType.from_event(event)
 
-    @strawberry.subscription(description="ONLINE/OFFLINE transitions from health checks.")
+    @strawberry.subscription(
+        description="An instance, each time its status changes (ONLINE, OFFLINE) in a health check."
+    )
     async def instance_status_changed(
-        self, info: Info, instance_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        instance_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this instance.")
+        ] = None,
     ) -> AsyncGenerator[InstanceType, None]:
         ctx = info.context
         async for instance in live.status_changes(ctx.services, ctx.caller, instance_id):
@@ -89,7 +140,14 @@ class Subscription:
         "completes when none is PENDING."
     )
     async def operation_progress(
-        self, info: Info, operation_id: strawberry.ID
+        self,
+        info: Info,
+        operation_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A write's WriteResult.operationId; NOT_FOUND if there is none."
+            ),
+        ],
     ) -> AsyncGenerator[InstanceResult, None]:
         ctx = info.context
         async for result in live.operation_progress(ctx.services, ctx.caller, operation_id):
@@ -101,8 +159,15 @@ class Subscription:
     async def drift_changed(
         self,
         info: Info,
-        instance_id: strawberry.ID | None = None,
-        cluster_id: strawberry.ID | None = None,
+        instance_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only drift on this member.")
+        ] = None,
+        cluster_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only drift of keys this cluster, or a cluster nested in it, sets."
+            ),
+        ] = None,
     ) -> AsyncGenerator[DriftEvent, None]:
         ctx = info.context
         async for drift in live.drift_changes(ctx.services, ctx.caller, instance_id, cluster_id):
@@ -116,14 +181,21 @@ class Subscription:
             )
 
 
-@strawberry.type
+@strawberry.type(description="Drift of one key on one member, detected or resolved.")
 class DriftEvent:
-    instance_id: strawberry.ID
-    cluster_id: strawberry.ID
-    path: str
-    expected: str | None
-    actual: str | None
-    resolved: bool
+    instance_id: strawberry.ID = strawberry.field(description="The member.")
+    cluster_id: strawberry.ID = strawberry.field(
+        description="The cluster that sets the key: the member's own or one of its ancestors."
+    )
+    path: str = strawberry.field(description="The key's canonical name.")
+    expected: str | None = strawberry.field(description="The cluster's value.")
+    actual: str | None = strawberry.field(
+        description="The member's value; null if the key was deleted there."
+    )
+    resolved: bool = strawberry.field(
+        description="False: drift detected (or its values changed); true: it is gone, the "
+        "values agree again (e.g. a delivery of the key landed)."
+    )
 
 
 def _result(result: InstanceResultData) -> InstanceResult:

@@ -9,10 +9,31 @@ from .enums import DeliveryStatus
 from .instance import InstanceType
 
 
-@strawberry.input(name="Target", description="Where a write goes: exactly one of the two.")
+@strawberry.input(
+    name="Target",
+    one_of=True,
+    description="Where a write goes: exactly one of the two fields, not null (@oneOf). To an "
+    "instance, the change is sent to its elektrad at once: the answer says APPLIED, or the "
+    "write is refused with an error. To a cluster, it is stored with one delivery per member "
+    "(members of nested clusters too) and sent to them; the answer waits for them up to "
+    "clusterd's --write-wait (5 s by default), members not done by then are PENDING (follow "
+    "them with operationProgress), and a member's refusal is its FAILED result, not an error.",
+)
 class TargetInput:
-    instance_id: strawberry.ID | None = None
-    cluster_id: strawberry.ID | None = None
+    instance_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The instance's id."
+    )
+    cluster_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The cluster's id."
+    )
+
+    def __post_init__(self) -> None:
+        # @oneOf fields have no default in GraphQL: the one not given is
+        # UNSET here, and None for the rest of clusterd (and the audit log).
+        if self.instance_id is strawberry.UNSET:
+            self.instance_id = None
+        if self.cluster_id is strawberry.UNSET:
+            self.cluster_id = None
 
     def to_target(self) -> Target:
         return Target(
@@ -21,11 +42,16 @@ class TargetInput:
         )
 
 
-@strawberry.type(name="InstanceResult")
+@strawberry.type(name="InstanceResult", description="Where a write stands on one instance.")
 class InstanceResult:
-    instance: InstanceType
-    delivery: DeliveryStatus
-    error: str | None
+    instance: InstanceType = strawberry.field(description="The instance.")
+    delivery: DeliveryStatus = strawberry.field(
+        description="Of several changes to it (a subtree), the first that applies of FAILED, "
+        "PENDING, SUPERSEDED, APPLIED."
+    )
+    error: str | None = strawberry.field(
+        description="FAILED: why it refused; PENDING: why it waits, if known; else null."
+    )
 
 
 @strawberry.type(
@@ -34,8 +60,12 @@ class InstanceResult:
     "nested clusters included).",
 )
 class WriteResult:
-    operation_id: strawberry.ID
-    results: list[InstanceResult]
+    operation_id: strawberry.ID = strawberry.field(
+        description="The write's id: follow it with operationProgress; also in the audit log."
+    )
+    results: list[InstanceResult] = strawberry.field(
+        description="One per instance, by name: as they stood when the answer was sent."
+    )
 
     @classmethod
     def from_data(cls, data: WriteResultData) -> WriteResult:
