@@ -44,10 +44,15 @@ def _mount(text: str) -> MountSpec:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(default: str | None = "info") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+        "--log-level",
+        # A subcommand's own default would replace the level given before it
+        # ('elektra-web --log-level warning clusterd' ran at info): only the
+        # top-level parser has one.
+        default=argparse.SUPPRESS if default is None else default,
+        choices=["debug", "info", "warning", "error"],
     )
     return common
 
@@ -154,9 +159,9 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = _common()
+    common = _common(None)
     parser = argparse.ArgumentParser(
-        prog="elektra-web", description=(__doc__ or "").splitlines()[0], parents=[common]
+        prog="elektra-web", description=(__doc__ or "").splitlines()[0], parents=[_common()]
     )
     parser.add_argument("--version", action="version", version=f"elektra-web {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)

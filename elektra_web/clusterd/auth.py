@@ -38,11 +38,16 @@ def _bearer(value: object) -> str | None:
 
 
 async def authenticate(connection: HTTPConnection) -> Caller:
-    """The caller of an HTTP request, from its ``Authorization`` header."""
+    """The caller of an HTTP request, from its ``Authorization`` header.
+
+    A token that signed in recently signs in again without a query: the app's
+    ``Sessions`` (``app.state.services``, set by the lifespan) keeps its caller
+    until it is revoked (``events/sessions.py``)."""
     secret = _bearer(connection.headers.get("authorization"))
     if secret is None:
         raise Unauthenticated("send an API token: 'Authorization: Bearer TOKEN'")
-    return await authenticate_secret(secret)
+    services = getattr(getattr(connection.scope.get("app"), "state", None), "services", None)
+    return await authenticate_secret(secret, services.sessions if services else None)
 
 
 def secret_from_init(params: object, connection: HTTPConnection) -> str | None:

@@ -1,5 +1,6 @@
-"""Open websockets by the token that opened them, so that revoking a token
-ends them at once, in this process and (by a periodic sweep) in the others.
+"""Who is signed in with which token, in this process: the open websockets, and
+the callers of recent requests (by the digest of their secret). Revoking a token
+ends both at once, in this process and (by a periodic sweep) in the others.
 """
 
 from __future__ import annotations
@@ -7,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
+from collections import OrderedDict
 from typing import Protocol
 
 from ..models import Token
@@ -18,6 +21,11 @@ log = logging.getLogger("elektra_web.clusterd")
 
 #: graphql-transport-ws closes a refused connection with 4403 Forbidden.
 CLOSE_REVOKED = 4403
+#: Tokens whose callers are kept (least recently used out first).
+MAX_CALLERS = 1000
+#: Seconds a kept caller is trusted without looking at the database: a backstop
+#: should a sweep fail; the sweeps forget a revoked token's callers sooner.
+CALLER_TTL = 10.0
 
 
 class Closable(Protocol):
@@ -25,15 +33,59 @@ class Closable(Protocol):
 
 
 class Sessions:
-    def __init__(self) -> None:
+    def __init__(self, *, max_callers: int = MAX_CALLERS, caller_ttl: float = CALLER_TTL) -> None:
         # Weak: a socket that closed on its own leaves by itself.
         self._open: dict[int, weakref.WeakSet[Closable]] = {}
+        # digest -> (token id, caller, when it was looked up): so that a request
+        # signs in without a query (resolvers.tokens.authenticate_secret).
+        self._callers: OrderedDict[str, tuple[int, object, float]] = OrderedDict()
+        self._max_callers = max_callers
+        self._caller_ttl = caller_ttl
+        # Counts the tokens ended: a caller looked up before an end may be of
+        # the token that ended, and is not kept (``remember``).
+        self._ends = 0
 
     def add(self, token_id: int, socket: Closable) -> None:
         self._open.setdefault(token_id, weakref.WeakSet()).add(socket)
 
+    # -- callers of recent requests ------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        """Take before looking a token up, give to ``remember`` after."""
+        return self._ends
+
+    def recall(self, digest: str) -> object | None:
+        """The caller kept for a secret's digest, if any and still fresh."""
+        entry = self._callers.get(digest)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[2] > self._caller_ttl:
+            del self._callers[digest]
+            return None
+        self._callers.move_to_end(digest)
+        return entry[1]
+
+    def remember(self, digest: str, token_id: int, caller: object, epoch: int) -> None:
+        """Keep the caller a token signs in, looked up (valid) since ``epoch``."""
+        if epoch != self._ends:
+            return  # a token ended meanwhile: perhaps this one, from a stale read
+        self._callers[digest] = (token_id, caller, time.monotonic())
+        self._callers.move_to_end(digest)
+        while len(self._callers) > self._max_callers:
+            self._callers.popitem(last=False)
+
+    def _forget(self, token_id: int) -> None:
+        self._ends += 1
+        for digest in [d for d, entry in self._callers.items() if entry[0] == token_id]:
+            del self._callers[digest]
+
+    # -- revocation ----------------------------------------------------------
+
     async def end(self, token_id: int) -> None:
-        """Close every open websocket of a token."""
+        """Forget a token's callers (its next request is looked up, and refused)
+        and close every open websocket of it."""
+        self._forget(token_id)
         sockets = list(self._open.pop(token_id, ()))
         for socket in sockets:
             # It may have closed meanwhile; closing twice is not an error here.
@@ -43,14 +95,15 @@ class Sessions:
             log.info("closed %d websocket(s) of revoked token %d", len(sockets), token_id)
 
     async def sweep(self) -> None:
-        """End the sockets of tokens revoked elsewhere (another replica, the
-        command line)."""
-        ids = [token_id for token_id, sockets in self._open.items() if sockets]
+        """End the tokens revoked (or deleted) elsewhere: by another replica, the
+        command line, or in the database itself."""
+        ids = {token_id for token_id, sockets in self._open.items() if sockets}
+        ids.update(token_id for token_id, _, _ in self._callers.values())
         if not ids:
             return
-        revoked = Token.filter(id__in=ids, revoked_at__not_isnull=True)
-        for token in await revoked.only("id"):
-            await self.end(token.id)
+        valid = Token.filter(id__in=ids, revoked_at=None).values_list("id", flat=True)
+        for token_id in ids.difference(await valid):
+            await self.end(token_id)
 
     async def sweep_forever(self, interval: float) -> None:
         while True:
@@ -58,4 +111,4 @@ class Sessions:
             try:
                 await self.sweep()
             except Exception:  # a database hiccup must not end the sweeps
-                log.exception("sweeping revoked tokens' websockets failed")
+                log.exception("sweeping revoked tokens failed")

@@ -193,6 +193,81 @@ def test_a_revoked_token_is_refused_at_once(clusterd: Clusterd) -> None:
     assert error_code(clusterd.query('mutation { revokeToken(id: "99") { id } }')) == "NOT_FOUND"
 
 
+#: How long a revocation made elsewhere may take to count here: the sweep
+#: interval, plus room for a busy machine.
+SWEEP_BOUND = TEST_SETTINGS.token_sweep_interval + 2.0
+
+
+def refused_within(caller: Clusterd, seconds: float) -> float:
+    """Seconds until ``caller``'s token is refused (asking every 50 ms); fails
+    if it is still accepted after ``seconds``."""
+    started = time.monotonic()
+    while True:
+        response = caller.query("{ me { role } }")
+        if response.get("errors"):
+            assert error_code(response) == "UNAUTHENTICATED", response
+            assert "revoked" in response["errors"][0]["message"]
+            return time.monotonic() - started
+        assert time.monotonic() - started < seconds, "the revoked token is still accepted"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often each token digest is looked up in the database (clusterd
+    runs in this process, in a thread)."""
+    from elektra_web.models import Token
+
+    counts: dict[str, int] = {}
+    original = Token.get_or_none
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        if "digest" in kwargs:
+            counts[kwargs["digest"]] = counts.get(kwargs["digest"], 0) + 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Token, "get_or_none", counting)
+    return counts
+
+
+def test_a_token_is_looked_up_once_and_refused_on_the_next_request_once_revoked(
+    clusterd: Clusterd, lookups: dict[str, int]
+) -> None:
+    token_id, secret = make_token(clusterd, "VIEWER")
+    viewer = clusterd.as_(secret)
+    for _ in range(5):
+        assert viewer.ok("{ me { role } }") == {"me": {"role": "VIEWER"}}
+    assert lookups[hashlib.sha256(secret.encode()).hexdigest()] == 1
+    revoke(clusterd, token_id)
+    assert error_code(viewer.query("{ me { role } }")) == "UNAUTHENTICATED"
+    assert "revoked" in viewer.query("{ me { role } }")["errors"][0]["message"]
+    assert clusterd.ok("{ me { role } }") == {"me": {"role": "ADMIN"}}
+
+
+@pytest.mark.parametrize("where", ["command line", "database"])
+def test_a_token_revoked_elsewhere_is_refused_within_the_sweep_interval(
+    tmp_path: Path, where: str
+) -> None:
+    database = tmp_path / "c.sqlite3"
+    config = ClusterdConfig(database_url=f"sqlite://{database}", settings=TEST_SETTINGS)
+    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        admin = Clusterd(url, http)
+        token_id, secret = make_token(admin, "EDITOR")
+        editor = admin.as_(secret)
+        for _ in range(3):  # signed in, and kept
+            assert editor.ok("{ me { role } }") == {"me": {"role": "EDITOR"}}
+        if where == "command line":
+            revoked = elektra_web("token", "--database", f"sqlite://{database}", "revoke", token_id)
+            assert revoked.returncode == 0, revoked.stderr
+        else:
+            with sqlite3.connect(database) as db:
+                # In the format the ORM writes its timestamps in.
+                (now,) = db.execute("SELECT created_at FROM token WHERE id = 1").fetchone()
+                db.execute("UPDATE token SET revoked_at = ? WHERE id = ?", (now, int(token_id)))
+        refused_within(editor, SWEEP_BOUND)
+        assert admin.ok("{ me { role } }") == {"me": {"role": "ADMIN"}}
+
+
 def test_bad_token_names_are_refused(clusterd: Clusterd) -> None:
     for name in ["", "   ", "x" * 201]:
         response = clusterd.query(
@@ -445,7 +520,8 @@ def test_token_commands_create_list_and_revoke(tmp_path: Path) -> None:
         listed = elektra_web("token", "--database", database, "list", "--json")
         assert '"name": "ci"' in listed.stdout and secret not in listed.stdout
         assert elektra_web("token", "--database", database, "revoke", "1").returncode == 0
-        assert Clusterd(url, http, secret).query("{ me { role } }")["errors"]
+        # Another process: this clusterd learns of it at its next sweep.
+        refused_within(Clusterd(url, http, secret), SWEEP_BOUND)
         log = Clusterd(url, http).ok("{ auditLog { action actor } }")["auditLog"]
     assert [e["action"] for e in log] == ["token revoke", "token create"]
     assert log[0]["actor"].endswith("(command line)")

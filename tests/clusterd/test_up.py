@@ -69,6 +69,8 @@ def test_up_prints_a_sign_in_link_for_the_first_admin_once(tmp_path: Path) -> No
             assert Clusterd(url, http, None).query("{ instances { id } }")["errors"]
     finally:
         stop(process)
+    # --log-level warning: no line per request, neither clusterd's nor elektrad's.
+    assert ' HTTP/1.1" ' not in first_output.read_text()
     again_output = tmp_path / "again.log"
     process = up(tmp_path, port, again_output)
     try:

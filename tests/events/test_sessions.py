@@ -1,0 +1,45 @@
+"""The callers ``Sessions`` keeps between requests (no database: ``end`` and
+the bookkeeping only; the sweep is tested through clusterd in test_auth.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from elektra_web.events.sessions import Sessions
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_ending_a_token_forgets_its_callers_and_no_one_else() -> None:
+    sessions = Sessions()
+    sessions.remember("a1", 1, "caller 1", sessions.epoch)
+    sessions.remember("a2", 1, "caller 1 again", sessions.epoch)
+    sessions.remember("b", 2, "caller 2", sessions.epoch)
+    await sessions.end(1)
+    assert (sessions.recall("a1"), sessions.recall("a2")) == (None, None)
+    assert sessions.recall("b") == "caller 2"
+
+
+async def test_a_lookup_that_began_before_an_end_is_not_kept() -> None:
+    """A request that read the token before it was revoked must not keep it:
+    the next request would be let in until the next sweep."""
+    sessions = Sessions()
+    epoch = sessions.epoch  # the lookup starts ...
+    await sessions.end(1)  # ... the token is revoked meanwhile ...
+    sessions.remember("a", 1, "caller 1", epoch)  # ... and the stale read comes back
+    assert sessions.recall("a") is None
+    sessions.remember("a", 1, "caller 1", sessions.epoch)
+    assert sessions.recall("a") == "caller 1"
+
+
+async def test_callers_are_bounded_and_expire() -> None:
+    sessions = Sessions(max_callers=3, caller_ttl=0.2)
+    for n in range(5):
+        sessions.remember(f"d{n}", n, f"caller {n}", sessions.epoch)
+    assert [sessions.recall(f"d{n}") for n in range(5)] == [
+        None, None, "caller 2", "caller 3", "caller 4"
+    ]  # fmt: skip
+    await asyncio.sleep(0.25)
+    assert sessions.recall("d4") is None
