@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -155,9 +155,12 @@ async def _supersede_refused(instance_ids: list[int], steps: list[Step]) -> None
             )
 
 
-async def join(services: Services, cluster: Cluster, instance: Instance) -> None:
-    """A new member receives the keys of its cluster and its ancestors, as
-    one operation with a revision of its own (the values are today's)."""
+async def join(services: Services, cluster: Cluster, instances: Sequence[Instance]) -> None:
+    """New members (or members whose cluster moved) receive the keys of their
+    cluster and its ancestors, as one operation with a revision of its own
+    (the values are today's)."""
+    if not instances:
+        return
     chain = [cluster, *await ancestors(cluster)]
     async with in_transaction():
         revision = await next_revision()
@@ -168,8 +171,9 @@ async def join(services: Services, cluster: Cluster, instance: Instance) -> None
         operation = await Operation.create(
             kind=OperationKind.SET, path="/", cluster=cluster, revision=revision
         )
-        await enqueue(operation, [instance], steps)
-    services.kick(instance.id)
+        await enqueue(operation, list(instances), steps)
+    for instance in instances:
+        services.kick(instance.id)
 
 
 async def reapply(

@@ -74,9 +74,17 @@ async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
         raise BadInput(f"a cluster named {name!r} exists already") from exc
 
 
-async def update_cluster(caller: Caller, cluster_id: int | str, data: ClusterInput) -> Cluster:
+async def update_cluster(
+    services: Services, caller: Caller, cluster_id: int | str, data: ClusterInput
+) -> Cluster:
+    """Rename, describe, set the drift policy or move a cluster. A moved
+    cluster's members (its sub-clusters' too) receive the keys of their new
+    ancestors, locked from then on; the old ancestors' keys stay, unlocked,
+    as when a member leaves a cluster."""
     caller.require(Role.ADMIN)
     cluster = await get_cluster(caller, cluster_id)
+    old_parent = cluster.parent_id
+    old_chain = {c.id for c in await ancestors(cluster)}
     if data.name is not None and data.name != cluster.name:
         cluster.name = _name(data.name)
         await _refuse_name_taken(cluster.name, exclude=cluster.id)
@@ -96,7 +104,24 @@ async def update_cluster(caller: Caller, cluster_id: int | str, data: ClusterInp
         await cluster.save()
     except IntegrityError as exc:
         raise BadInput(f"a cluster named {cluster.name!r} exists already") from exc
+    if cluster.parent_id != old_parent:
+        await _moved(services, cluster, old_chain)
     return cluster
+
+
+async def _moved(services: Services, cluster: Cluster, old_chain: set[int]) -> None:
+    """After ``cluster`` got another parent: deliver the new chain's keys to
+    its members and its sub-clusters' members; drift of keys of ancestors it
+    left is no drift any more."""
+    left = old_chain - {c.id for c in await ancestors(cluster)}
+    subtree = [cluster, *await descendants(cluster)]
+    for each in subtree:
+        joined = await Instance.filter(cluster_id=each.id)
+        if left:
+            await Drift.filter(instance_id__in=[m.id for m in joined], cluster_id__in=left).delete()
+        for member in joined:
+            services.instance_changed(member.id)
+        await outbox.join(services, each, joined)
 
 
 async def delete_cluster(services: Services, caller: Caller, cluster_id: int | str) -> int:
@@ -142,7 +167,7 @@ async def assign_instance(
             f"{instance.name} is already in cluster {current.name}", cluster=current.name
         )
     services.instance_changed(instance.id)
-    await outbox.join(services, cluster, instance)
+    await outbox.join(services, cluster, [instance])
     return instance
 
 

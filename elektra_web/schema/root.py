@@ -16,7 +16,7 @@ from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
-from .cache import ParsedDocuments, ValidDocuments
+from .cache import KnownDocuments
 from .cluster import ClusterType
 from .context import Info
 from .enums import DriftAction
@@ -241,7 +241,8 @@ class Mutation:
 
     @audited_mutation(
         description="Rename a cluster, change its description or drift policy, or nest it "
-        "elsewhere."
+        "elsewhere: its members (and its sub-clusters') then receive the keys of the new "
+        "ancestors, locked from then on; keys of ancestors it left stay on them, unlocked."
         + _ADMIN
         + " Refused with NOT_FOUND, BAD_INPUT (the name is taken), CLUSTER_CYCLE (the new parent "
         "is the cluster or inside it), KEY_LOCKED (the new parent, or one of its ancestors, sets "
@@ -253,7 +254,8 @@ class Mutation:
         id: ClusterId,
         input: Annotated[UpdateClusterInput, strawberry.argument(description="What changes.")],
     ) -> ClusterType:
-        updated = await clusters.update_cluster(info.context.caller, id, input.to_data())
+        ctx = info.context
+        updated = await clusters.update_cluster(ctx.services, ctx.caller, id, input.to_data())
         return ClusterType.from_model(updated)
 
     @audited_mutation(
@@ -453,8 +455,7 @@ schema: Any = Schema(
         RefuseInvalidText,
         # A text parsed or validated before is not again (schema/cache.py): after
         # the check of the variables, before the limits, which a valid text passed.
-        ParsedDocuments,
-        ValidDocuments,
+        KnownDocuments,
         *LIMITS,
         MaskUnexpected,
     ],

@@ -30,19 +30,13 @@ from elektra_web.clusterd.app import ClusterdConfig
 from ..elektrad.conftest import free_port
 from ..support.clusterd_process import spawn
 from ..support.faults import FaultProxy, matching
+from ..support.waiting import wait_until
 from .api import add_instance, assign, create_cluster, results, set_key, target
 from .conftest import ADMIN_TOKEN, AUTH, TEST_SETTINGS, Clusterd, Elektrad, serve_clusterd
 
 Daemons = Callable[..., list[Elektrad]]
 
 # -- helpers ------------------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], object], seconds: float = 20, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 INSTANCES = (

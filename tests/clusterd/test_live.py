@@ -12,6 +12,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from ..support.waiting import wait_until
 from .api import add_instance, assign, create_cluster, set_key, target
 from .conftest import ADMIN_TOKEN, Clusterd, Elektrad
 from .ws import connect
@@ -200,15 +201,6 @@ def drifting(
     return cluster, "user:/app/port", daemons, instances
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_drift_is_detected_reported_and_reapplied(
     clusterd: Clusterd, drifting: tuple[str, str, list[Elektrad], list[str]]
 ) -> None:
@@ -248,7 +240,7 @@ def test_drift_is_detected_reported_and_reapplied(
     )
     assert reapplied["resolveDrift"]["results"] == [{"delivery": "APPLIED"}]
     assert daemons[0].value(path) == "8080"
-    wait_for(
+    wait_until(
         lambda: (
             not clusterd.ok(
                 "query($i: ID!) { instance(id: $i) { drift { path } } }", i=instances[0]
@@ -262,7 +254,7 @@ def test_adopting_drift_makes_it_the_cluster_value_everywhere(
 ) -> None:
     cluster, path, daemons, instances = drifting
     httpx.put(f"{daemons[1].url}/kdb/{path}", content=b"7070")
-    wait_for(
+    wait_until(
         lambda: bool(
             clusterd.ok("query($i: ID!) { instance(id: $i) { drift { path } } }", i=instances[1])[
                 "instance"
@@ -283,7 +275,7 @@ def test_adopting_drift_makes_it_the_cluster_value_everywhere(
         p=path,
     )
     assert key["cluster"]["key"]["value"] == "7070"
-    wait_for(
+    wait_until(
         lambda: (
             not clusterd.ok("query($c: ID!) { cluster(id: $c) { drift { path } } }", c=cluster)[
                 "cluster"
@@ -301,7 +293,7 @@ def test_a_repair_policy_puts_the_cluster_value_back_by_itself(
         c=cluster,
     )
     httpx.delete(f"{daemons[0].url}/kdb/{path}")
-    wait_for(lambda: daemons[0].value(path) == "8080")
+    wait_until(lambda: daemons[0].value(path) == "8080")
 
 
 INIT = {"type": "connection_init", "payload": {"token": ADMIN_TOKEN}}

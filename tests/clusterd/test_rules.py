@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from ..support.waiting import wait_until
 from .api import add_instance, assign, create_cluster, error_code, set_key, target
 from .conftest import AUTH, Clusterd, Elektrad
 
@@ -220,3 +221,34 @@ def test_a_member_that_leaves_keeps_the_keys_unlocked(
     response = set_key(clusterd, target(instance=instance), "user:/app/port", "1")
     assert not response.get("errors")  # and unlocked
     assert daemon.value("user:/app/port") == "1"
+
+
+def test_a_moved_cluster_delivers_its_new_ancestors_keys_and_frees_the_old(
+    clusterd: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(clusterd, "web", daemon.url)
+    old, new = create_cluster(clusterd, "old"), create_cluster(clusterd, "new")
+    team = create_cluster(clusterd, "team", parent=old)
+    set_key(clusterd, target(cluster=old), "user:/app/from-old", "1")
+    set_key(clusterd, target(cluster=new), "user:/app/from-new", "2")
+    assign(clusterd, team, instance)
+    assert daemon.value("user:/app/from-old") == "1"
+    assert daemon.value("user:/app/from-new") is None
+
+    moved = clusterd.query(
+        "mutation($c: ID!, $p: ID!) { updateCluster(id: $c, input: {parentId: $p}) "
+        "{ parent { name } } }",
+        c=team,
+        p=new,
+    )
+    assert moved["data"]["updateCluster"]["parent"] == {"name": "new"}
+    wait_until(lambda: daemon.value("user:/app/from-new") == "2")
+    # The new ancestor's key is locked on the member, the old one's is free.
+    assert error_code(set_key(clusterd, target(instance=instance), "user:/app/from-new", "x")) == (
+        "KEY_LOCKED"
+    )
+    assert not set_key(clusterd, target(instance=instance), "user:/app/from-old", "x").get("errors")
+    assert daemon.value("user:/app/from-old") == "x"
+    pending = clusterd.ok("query($i: ID!) { instance(id: $i) { pending { value } } }", i=instance)
+    assert pending["instance"]["pending"] == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 
 import httpx
 import websockets
 
+from ..support.waiting import wait_until
 from .api import add_instance
 from .conftest import ADMIN_TOKEN, Clusterd, Elektrad
 
@@ -57,10 +57,10 @@ def test_health_checks_follow_an_instance_going_down_and_up(
 
     assert status()[0] == "ONLINE"
     daemon.stop()
-    wait_for(lambda: status()[0] == "OFFLINE")
+    wait_until(lambda: status()[0] == "OFFLINE")
     seen_before = status()[1]
     daemon.start()
-    wait_for(lambda: status()[0] == "ONLINE")
+    wait_until(lambda: status()[0] == "ONLINE")
     assert status()[1] is not None and status()[1] != seen_before
 
 
@@ -74,10 +74,3 @@ def test_a_malformed_request_is_a_graphql_error_not_a_crash(clusterd: Clusterd) 
     assert httpx.codes.is_success(
         clusterd.http.post("/graphql", json={"query": "{ version { api } }"}).status_code
     )
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from ..support.waiting import wait_until
 from .api import (
     RESULT,
     add_instance,
@@ -17,13 +18,6 @@ from .api import (
     target,
 )
 from .conftest import Clusterd, Elektrad
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def cluster_of(
