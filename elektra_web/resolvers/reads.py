@@ -21,6 +21,10 @@ from .auth import Caller, Role
 from .names import parse_key
 from .writes import refusal
 
+#: Levels below a key one read of an instance may ask for: an elektrad
+#: preloads at most 64 levels, the key's own included.
+MAX_DEPTH = 63
+
 __all__ = ["ConfigKeyData", "Reads"]
 
 
@@ -68,6 +72,8 @@ class Reads:
         """The key at ``path`` and the existing keys below it, ``depth`` levels."""
         self.caller.require(Role.VIEWER)
         name = parse_key(path)
+        if depth > MAX_DEPTH:
+            raise BadInput(f"depth must be at most {MAX_DEPTH}, not {depth}")
         depth = max(depth, 0)
         root = await self._load(instance, name, depth + 1)
         return [_instance_key(instance, n) for n in _flatten(root, depth)]

@@ -154,3 +154,17 @@ def test_followed_feeds_never_starve_reads_of_connections(
         body = clusterd.query('{ instances { key(path: "user:/a") { exists } } }')
     assert body.get("errors") is None, body["errors"]
     assert len(body["data"]["instances"]) == 6
+
+
+def test_a_read_deeper_than_an_elektrad_serves_is_refused_in_our_words(
+    clusterd: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(clusterd, "web", daemon.url)
+    document = (
+        'query($i: ID!, $d: Int!) { instance(id: $i) { keys(path: "user:/", depth: $d) { path } } }'
+    )
+    assert clusterd.ok(document, i=instance, d=63)["instance"]["keys"][0]["path"] == "user:/"
+    error = clusterd.error(document, i=instance, d=64)
+    assert error["message"] == "depth must be at most 63, not 64"
+    assert error["extensions"]["code"] == "BAD_INPUT"
