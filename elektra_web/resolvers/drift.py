@@ -21,6 +21,7 @@ from ..exceptions import BadInput, InstanceUnreachable, NotFound
 from ..models import Cluster, ClusterKey, Drift, OperationKind
 from .auth import Caller, Role
 from .instances import get_instance
+from .names import parse_key
 from .writes import Change, Target, WriteResultData, write
 
 __all__ = ["DriftAction", "resolve_drift"]
@@ -37,6 +38,7 @@ async def resolve_drift(
 ) -> WriteResultData:
     caller.require(Role.EDITOR)
     instance = await get_instance(caller, instance_id)
+    path = str(parse_key(path))  # either spelling, as everywhere else
     drift = await Drift.get_or_none(instance_id=instance.id, path=path)
     if drift is None:
         raise NotFound(f"{instance.name} has no drift at {path}")

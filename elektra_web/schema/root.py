@@ -363,7 +363,7 @@ class Mutation:
         instance_id: Annotated[strawberry.ID, strawberry.argument(description="The member.")],
         path: Annotated[
             str,
-            strawberry.argument(description="The drifted key, exactly as Drift.path spells it."),
+            strawberry.argument(description="The drifted key, in either spelling."),
         ],
         action: Annotated[DriftAction, strawberry.argument(description="How to settle it.")],
     ) -> WriteResult:
