@@ -3,22 +3,26 @@
 Clients send the same few documents again and again (the web client's, ``watch``'s, a
 script's), and parsing and validating one cost more than answering a small one
 (``scripts/bench-graphql``). Both depend on the document's text only (and the token limit,
-which is fixed), never on the variables or the caller, so both are kept by text:
+which is fixed), never on the variables or the caller, so ``KnownDocuments`` keeps both
+by text:
 
-- ``ParsedDocuments``: the parsed documents, by text and parse options (``max_tokens``
-  from ``MaxTokensLimiter``). A text that does not parse, or has too many tokens, is not
-  kept: strawberry parses it again and refuses it as it would without the cache (not
-  strawberry's ``ParserCache``, which raises the parse error out of its hook, past the
-  extensions that give it its code: ``ClassifyErrors``).
-- ``ValidDocuments``: the texts that passed the whole validation, the limits
-  (``schema/limits.py``) and GraphQL's own rules: such a text skips both next time. Only
-  passing texts are kept, so a refused document is validated and refused each time, with
-  the errors of that request. Not strawberry's ``ValidationCache``: that one keys its
-  cache by the validation rules too, which the limiters make anew for every request (it
-  never hits), and it replaces errors an earlier check set (``RefuseInvalidText``'s, for
-  variables that are not Unicode) by the document's own, none: it would let them through.
+- the parsed documents, by text and parse options (``max_tokens``, from ``Limits``). A
+  text that does not parse, or has too many tokens, is not kept: strawberry parses it
+  again and refuses it as it would without the cache (not strawberry's ``ParserCache``,
+  which raises the parse error out of its hook, past the extension that gives it its
+  code: ``ClassifyErrors``);
+- the texts that passed the whole validation, the limits (``schema/limits.py``) and
+  GraphQL's own rules: such a text skips both next time. Only passing texts are kept, so
+  a refused document is validated and refused each time, with the errors of that
+  request. Not strawberry's ``ValidationCache``: that one keys its cache by the
+  validation rules too, which strawberry's limiters make anew for every request (it
+  never hit), and it replaces errors an earlier check set (``RefuseInvalidText``'s, for
+  variables that are not Unicode) by the document's own, none: it would let them
+  through.
 
-Both are bounded: ``MAX_DOCUMENTS`` texts of ``MAX_TEXT`` characters in all, least
+One extension, not two: each costs every request its share of strawberry's hooks.
+
+Both caches are bounded: ``MAX_DOCUMENTS`` texts of ``MAX_TEXT`` characters in all, least
 recently used out first, and a text over ``MAX_ONE_TEXT`` is never kept. A parsed document
 takes about 100 bytes per character of its text (2 MB for one of 5,000 tokens), so the
 bound is on the text: a caller sending ever new texts costs what it would without the
@@ -36,7 +40,7 @@ from typing import cast
 from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
-__all__ = ["MAX_DOCUMENTS", "MAX_ONE_TEXT", "MAX_TEXT", "ParsedDocuments", "ValidDocuments"]
+__all__ = ["MAX_DOCUMENTS", "MAX_ONE_TEXT", "MAX_TEXT", "KnownDocuments"]
 
 #: Texts each cache keeps: many times the documents clients really send (the web
 #: client's are under 300 characters each).
@@ -87,47 +91,47 @@ class _Lru:
         return len(self._values)
 
 
-class ParsedDocuments(SchemaExtension):
-    """Parses each text once."""
+class KnownDocuments(SchemaExtension):
+    """Parses each text once, and validates it until it passed.
 
-    documents = _Lru()
+    Goes after the checks that depend on more than the text (``RefuseInvalidText``
+    looks at the variables too) and before ``Limits``: a refusal set earlier is left
+    alone, and a known valid text skips the limits as well as GraphQL's rules.
+    """
+
+    #: (text, parse options) -> the parsed document.
+    parsed = _Lru()
+    #: (schema, text) of the texts that passed validation.
+    valid = _Lru()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._known = False
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         text = context.query
         if context.graphql_document is None and text:
             key = (text, *sorted(context.parse_options.items()))
-            document = self.documents.get(key)
+            document = self.parsed.get(key)
             if document is None:
                 # One that does not parse is left to strawberry, which parses it again
                 # and answers the error as it would without the cache.
                 with contextlib.suppress(GraphQLError):
                     document = parse(text, **context.parse_options)
-                    self.documents.put(key, text, document)
+                    self.parsed.put(key, text, document)
             context.graphql_document = cast("DocumentNode | None", document)
         yield
 
-
-class ValidDocuments(SchemaExtension):
-    """Skips validation for a text that passed it before (in the same schema).
-
-    Goes after the checks that depend on more than the text (``RefuseInvalidText`` looks
-    at the variables too) and before ``LimitsFirst``: a refusal set earlier is left alone,
-    and a known text skips the limits as well as GraphQL's rules.
-    """
-
-    valid = _Lru()
-
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        key = (context.schema, context.query or "")
-        known = False
-        if context.pre_execution_errors is None and context.query:
-            known = self.valid.get(key) is not None
-            if known:
-                # Set: LimitsFirst and strawberry's own validation see it and run nothing.
+        text = context.query
+        if context.pre_execution_errors is None and text:
+            self._known = self.valid.get((context.schema, text)) is not None
+            if self._known:
+                # Set: Limits and strawberry's own validation see it and run nothing.
                 context.pre_execution_errors = []
         yield
-        # Validation ran in full and found nothing: remember the text.
-        if not known and context.query and context.pre_execution_errors == []:
-            self.valid.put(key, context.query, True)
+        # Validated in full, and nothing found: remember the text.
+        if not self._known and text and context.pre_execution_errors == []:
+            self.valid.put((context.schema, text), text, True)

@@ -12,7 +12,7 @@ import strawberry.schema.schema as strawberry_schema
 
 import elektra_web.schema.cache as cache
 import elektra_web.schema.limits as limits
-from elektra_web.schema.cache import MAX_DOCUMENTS, MAX_ONE_TEXT, ParsedDocuments, ValidDocuments
+from elektra_web.schema.cache import MAX_DOCUMENTS, MAX_ONE_TEXT, KnownDocuments
 
 from .api import error_code
 from .conftest import Clusterd
@@ -24,8 +24,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     process, in a thread): the limits alone, and GraphQL's rules."""
     counts = {"parse": 0, "validate": 0}
     # Kept across apps and tests: start from none.
-    ParsedDocuments.documents.clear()
-    ValidDocuments.valid.clear()
+    KnownDocuments.parsed.clear()
+    KnownDocuments.valid.clear()
 
     def counting(name: str, function: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -96,4 +96,3 @@ def test_the_caches_are_bounded() -> None:
     assert sum(1 for n in range(40) if documents.get(("big", n)) is not None) <= (
         cache.MAX_TEXT // MAX_ONE_TEXT
     )
-    assert isinstance(ParsedDocuments.documents, cache._Lru)
