@@ -20,6 +20,7 @@ from ..client import client_routes
 from ..connector.transport import PerOriginTransport
 from ..connector.urls import normalize_host
 from ..engine import Engine
+from ..engine.metrics import Metrics
 from ..engine.services import Services, Settings
 from ..events import bus_for
 from ..exceptions import ClusterdError
@@ -30,6 +31,7 @@ from ..resolvers.tokens import create_token, ensure_token, has_tokens
 from .database import migrate, tortoise_config
 from .graphiql import graphiql_routes
 from .graphql_app import GraphQLApp
+from .monitoring import Monitor
 
 __all__ = ["ClusterdConfig", "create_app"]
 
@@ -58,10 +60,17 @@ class ClusterdConfig:
     #: Called with a new admin token's secret when the database has no token
     #: at all: how ``elektra-web up`` signs in its first user.
     on_first_admin: Callable[[str], None] | None = None
+    #: Serve ``GET /metrics`` (Prometheus) to holders of an API token.
+    metrics: bool = False
+    #: Instances that get a metric of their own (the feed lag of the ones
+    #: furthest behind); 0: no metric has a label per instance.
+    metrics_instance_labels: int = 0
 
 
 def create_app(config: ClusterdConfig) -> Starlette:
     services_ref: dict[str, Services] = {}
+    metrics = Metrics(instance_labels=config.metrics_instance_labels) if config.metrics else None
+    monitor = Monitor(config.database_url, metrics, services_ref)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,7 +107,9 @@ def create_app(config: ClusterdConfig) -> Starlette:
         )
         bus = bus_for(config.database_url, maxsize=config.settings.subscriber_queue)
         await bus.start()
-        services = Services(http, bus, settings=config.settings, feed_http=feed_http)
+        services = Services(
+            http, bus, settings=config.settings, feed_http=feed_http, metrics=metrics
+        )
         engine = Engine(
             services, follow_feeds=config.follow_feeds, health_checks=config.health_checks
         )
@@ -108,7 +119,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
         background: list[asyncio.Task[Any]] = [
             asyncio.create_task(
                 services.sessions.sweep_forever(config.settings.token_sweep_interval)
-            )
+            ),
+            *monitor.start(),
         ]
         if not _shared(config.database_url):
             # Only this process uses an SQLite file: claims left by a previous
@@ -119,8 +131,10 @@ def create_app(config: ClusterdConfig) -> Starlette:
         try:
             await _register(services, config.register)
             await engine.start()
+            monitor.ready = True
             yield
         finally:
+            monitor.ready = False  # /readyz: 503 from the first moment of stopping
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -134,6 +148,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
 
     graphql = GraphQLApp(services_ref, config.settings)
     routes = [
+        # /healthz, /readyz, and /metrics with --metrics (no token for the first two).
+        *monitor.routes(),
         # The bundled web client: the page at "/", its modules under /static/.
         *client_routes(),
         # GraphiQL's scripts and stylesheets (the page itself: GET /graphql).

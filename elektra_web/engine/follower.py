@@ -183,6 +183,9 @@ class FeedFollower:
             except Exception:
                 log.exception("taking the changes of %s failed", instance.name)
                 await asyncio.sleep(self._settings.retry_max)
+            else:
+                if self._services.metrics is not None:
+                    self._services.metrics.feed_changes(instance, batch.get("changes") or ())
 
     async def _current(self, instance_id: int) -> Instance | None:
         """The instance as last read; read again if this replica changed it."""

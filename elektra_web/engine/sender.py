@@ -485,6 +485,15 @@ class Sender:
             Landing(str(d.operation_id), d.instance_id, DeliveryStatus.PENDING, error)
             for d, error in taken.later
         ]
+        if services.metrics is not None:
+            services.metrics.recorded(
+                taken.applied,
+                taken.answered,
+                superseded=len(taken.superseded),
+                failed=len(taken.failed),
+                retried=len(taken.later),
+                unreachable=sum(len(left) for _, left in taken.unreachable.values()),
+            )
         status_events = await self._record_unreachable(taken, now, landings)
         status_events += await self._record_reached(taken.reached - set(taken.unreachable), now)
         if landings:

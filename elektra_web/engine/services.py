@@ -23,6 +23,7 @@ from .breaker import Breakers
 _REMEMBERED_OPERATIONS = 100_000
 
 if TYPE_CHECKING:
+    from .metrics import Metrics
     from .sender import Sender
 
 
@@ -98,6 +99,9 @@ class Services:
     recent_instances: dict[int, tuple[float, asyncio.Task[Instance | None]]] = field(
         default_factory=dict
     )
+    #: What the engine, the subscriptions and the GraphQL endpoint observe for
+    #: ``GET /metrics`` (None: metrics are off, nothing is observed).
+    metrics: Metrics | None = None
 
     @functools.cached_property
     def allowed_networks(self) -> tuple[Network, ...]:

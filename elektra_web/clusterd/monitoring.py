@@ -1,0 +1,105 @@
+"""clusterd's ``/healthz``, ``/readyz`` and ``/metrics``.
+
+- ``GET /healthz``: 200 ``ok`` while the process serves (no token).
+- ``GET /readyz``: 200 when clusterd can serve, else 503 (no token); the body names
+  the checks, each ``ok`` or ``fail``: ``started`` (the lifespan finished starting and
+  is not stopping), ``database`` (a trivial query answers within 2 s), ``migrations``
+  (every migration of this release is applied). A load balancer sends requests to a
+  replica only while it is ready.
+- ``GET /metrics`` (only with ``--metrics``, else 404): Prometheus's text format, for
+  a valid API token of any role (``Authorization: Bearer``, else 401). A VIEWER may
+  read everything the metrics tell anyway; the numbers are in ``engine/metrics.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from tortoise.connection import get_connection
+
+from ..engine.metrics import Metrics
+from ..engine.services import Services
+from ..exceptions import Unauthenticated
+from ..models import migrations as migrations_package
+from ..monitoring import alive, metrics_response, readiness, watch_event_loop
+from .auth import authenticate, unauthenticated
+from .database import APP, tortoise_config
+
+__all__ = ["Monitor"]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+#: Seconds the readiness check waits for the database.
+_CHECK_TIMEOUT = 2.0
+#: The migrations this release needs (the modules of ``models/migrations``).
+_MIGRATIONS = frozenset(
+    module.name
+    for module in pkgutil.iter_modules(migrations_package.__path__)
+    if not module.name.startswith("_")
+)
+
+
+class Monitor:
+    """Health and metrics of one clusterd app. The lifespan sets ``ready`` once it
+    has started, and clears it first thing when it stops."""
+
+    def __init__(
+        self, database_url: str, metrics: Metrics | None, services_ref: dict[str, Services]
+    ) -> None:
+        self.metrics = metrics
+        self.ready = False
+        self._services_ref = services_ref
+        self._connection: str = tortoise_config(database_url)["apps"][APP]["default_connection"]
+
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route("/healthz", alive, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+        ]
+        if self.metrics is not None:
+            routes.append(Route("/metrics", self.scrape, methods=["GET"]))
+        return routes
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """The background tasks of the metrics (for the lifespan to cancel)."""
+        if self.metrics is None:
+            return []
+        return [asyncio.create_task(watch_event_loop(self.metrics.loop_lag.observe))]
+
+    async def readyz(self, request: Request) -> Response:
+        started = self.ready
+        database = migrations = False
+        if started:
+            try:
+                async with asyncio.timeout(_CHECK_TIMEOUT):
+                    applied = await self._applied_migrations()
+                database = True
+                migrations = _MIGRATIONS.issubset(applied)
+            except Exception as exc:  # the driver's errors, TimeoutError
+                log.warning("readiness: the database did not answer: %s", exc or repr(exc))
+        return readiness({"started": started, "database": database, "migrations": migrations})
+
+    async def _applied_migrations(self) -> set[str]:
+        """The names of the migrations the database has (one query, which also
+        shows the database answers)."""
+        _, rows = await get_connection(self._connection).execute_query(
+            f"SELECT name FROM tortoise_migrations WHERE app = '{APP}'"
+        )
+        return {str(row["name"]) for row in rows}
+
+    async def scrape(self, request: Request) -> Response:
+        assert self.metrics is not None
+        try:
+            await authenticate(request)
+        except Unauthenticated as exc:
+            return unauthenticated(exc)
+        services = self._services_ref.get("services")
+        await self.metrics.refresh(
+            self._connection, services.bus.subscriber_count if services is not None else 0
+        )
+        return metrics_response(self.metrics.registry)
