@@ -6,22 +6,27 @@ elektra-web elektrad    serve this machine's key database over REST
 elektra-web schema      print clusterd's GraphQL schema (SDL)
 elektra-web watch       print each configuration change as a JSON line
 elektra-web token       create, list and revoke clusterd's API tokens
+elektra-web config show the settings a daemon runs with, and where each came from
+elektra-web print-systemd-unit   a hardened systemd unit for elektrad or clusterd
+
+The options of ``up``, ``clusterd`` and ``elektrad`` can also come from the
+environment and a TOML file (``config.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from . import __version__, token_command
+from . import __version__, config, logs, token_command
+from . import systemd as systemd_units
 from .elektrad.mounts import MountSpec
 
 if TYPE_CHECKING:
@@ -34,6 +39,11 @@ DEFAULT_CLUSTERD_PORT = 33334
 
 
 def default_data_dir() -> Path:
+    """elektrad's data directory: the service's state directory under
+    systemd (``StateDirectory=``), else one in the user's data directory."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0])
     return platformdirs.user_data_path("elektra-web") / "elektrad"
 
 
@@ -53,6 +63,13 @@ def _common(default: str | None = "info") -> argparse.ArgumentParser:
         # top-level parser has one.
         default=argparse.SUPPRESS if default is None else default,
         choices=["debug", "info", "warning", "error"],
+    )
+    common.add_argument(
+        "--log-format",
+        default=argparse.SUPPRESS if default is None else logs.FORMATS[0],
+        choices=logs.FORMATS,
+        help="text for people (default), or json: one object per line with time, level, "
+        "logger, message and the request or operation id",
     )
     return common
 
@@ -102,7 +119,26 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="sqlite:///path/file.sqlite3 or postgres://user@host/db "
-        "(default: an SQLite file in the user's data directory)",
+        "(default: an SQLite file in the service's state directory under systemd, "
+        "else in the user's data directory)",
+    )
+    parser.add_argument(
+        "--database-url-file",
+        type=Path,
+        metavar="FILE",
+        help="read the database URL from this file instead (it may hold a password)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        metavar="SECRET",
+        help="an admin token with this secret is created at start unless it exists (others "
+        "can read it in the process list: prefer --admin-token-file or ELEKTRA_WEB_ADMIN_TOKEN)",
+    )
+    parser.add_argument(
+        "--admin-token-file",
+        type=Path,
+        metavar="FILE",
+        help="the same with the secret in this file (e.g. a systemd credential)",
     )
     parser.add_argument(
         "--allow-network",
@@ -166,14 +202,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"elektra-web {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", parents=[common], help="start Elektra Web on this machine")
+    config.add_config_option(up, "up")
     _add_clusterd_options(up)
     up.add_argument("--elektrad-port", type=int, default=DEFAULT_ELEKTRAD_PORT)
     _add_elektrad_options(up, with_address=False)
     clusterd = commands.add_parser("clusterd", parents=[common], help="the GraphQL API")
+    config.add_config_option(clusterd, "clusterd")
     _add_clusterd_options(clusterd)
     elektrad = commands.add_parser(
         "elektrad", parents=[common], help="serve this machine's key database"
     )
+    config.add_config_option(elektrad, "elektrad")
     _add_elektrad_options(elektrad, with_address=True)
     commands.add_parser("schema", parents=[common], help="print clusterd's GraphQL SDL")
     watch = commands.add_parser(
@@ -186,7 +225,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_watch_options(watch)
     token_command.add_parser(commands, common)
+    _add_config_command(commands, common)
+    unit = commands.add_parser(
+        "print-systemd-unit",
+        parents=[common],
+        help="print a hardened systemd unit for elektrad or clusterd",
+        description="Print a systemd unit for the daemon: install it with "
+        "'elektra-web print-systemd-unit elektrad > /etc/systemd/system/elektrad.service'. "
+        "Its comments say where the token and the settings go.",
+    )
+    unit.add_argument("daemon", choices=systemd_units.UNITS)
+    unit.add_argument(
+        "--exec",
+        metavar="PATH",
+        help="the elektra-web to run (default: this one, as an absolute path)",
+    )
     return parser
+
+
+def _add_config_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "config",
+        parents=[common],
+        help="show the settings a daemon runs with",
+        description="Show the settings a daemon runs with, from its flags, the environment "
+        "(ELEKTRA_WEB_<DAEMON>_<OPTION>), its TOML file and the defaults, in that order, "
+        "as a TOML file with where each came from; secrets are masked.",
+    )
+    actions = command.add_subparsers(dest="action", required=True)
+    show = actions.add_parser(
+        "show",
+        help="print the effective settings as TOML",
+        description="e.g. 'elektra-web config show clusterd --config /etc/elektra-web/"
+        "clusterd.toml': the settings 'elektra-web clusterd --config ...' would run with.",
+    )
+    show.add_argument("daemon", choices=config.COMMANDS)
+    show.add_argument(
+        "options", nargs=argparse.REMAINDER, help="the daemon's flags (--config FILE, ...)"
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -198,15 +274,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _read_secret(path: Path, flag: str, parser: argparse.ArgumentParser) -> str:
+    try:
+        secret = path.read_text().strip()
+    except OSError as exc:
+        parser.error(f"cannot read {flag}: {exc.strerror}")
+    if not secret:
+        parser.error(f"{flag} {path} is empty")
+    return secret
+
+
 def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
-    token = args.token or os.environ.get("ELEKTRAD_TOKEN") or None
+    # ELEKTRAD_TOKEN, ELEKTRA_WEB_ELEKTRAD_TOKEN and the file's token are in
+    # args.token already (config.py).
+    token: str | None = args.token or None
     if args.token_file is not None:
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as exc:
-            parser.error(f"cannot read --token-file: {exc.strerror}")
-        if not token:
-            parser.error(f"--token-file {args.token_file} is empty")
+        token = _read_secret(args.token_file, "--token-file", parser)
     if token is None and not _is_loopback(args.host):
         parser.error(
             f"refusing to listen on {args.host} without a token: anyone who can reach it "
@@ -219,17 +302,23 @@ def _elektrad(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .elektrad.app import ElektradConfig
     from .elektrad.server import serve
 
-    config = ElektradConfig(
+    elektrad_config = ElektradConfig(
         data_dir=args.data_dir or default_data_dir(),
         mounts=args.mount,
         token=_token(args, parser),
         max_body=args.max_body,
         watch_interval=args.watch_interval,
     )
-    return serve(config, args.host, args.port, log_level=args.log_level)
+    return serve(
+        elektrad_config,
+        args.host,
+        args.port,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
 
 
-def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
+def _clusterd_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ClusterdConfig:
     from .clusterd.app import ClusterdConfig
     from .clusterd.database import default_database_url
     from .connector.hosts import parse_networks
@@ -247,34 +336,68 @@ def _clusterd_config(args: argparse.Namespace) -> ClusterdConfig:
         write_wait=args.write_wait,
         retry_max=args.retry_max,
     )
+    # ELEKTRA_WEB_ADMIN_TOKEN and the file's admin-token are in args.admin_token.
+    admin_token: str | None = args.admin_token or None
+    if args.admin_token_file is not None:
+        admin_token = _read_secret(args.admin_token_file, "--admin-token-file", parser)
+    database: str | None = args.database
+    if args.database_url_file is not None:
+        database = _read_secret(args.database_url_file, "--database-url-file", parser)
     return ClusterdConfig(
-        database_url=args.database or default_database_url(),
+        database_url=database or default_database_url(),
         settings=settings,
-        admin_token=os.environ.get("ELEKTRA_WEB_ADMIN_TOKEN") or None,
+        admin_token=admin_token,
     )
 
 
-def _clusterd(args: argparse.Namespace) -> int:
+def _clusterd(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .clusterd.server import serve
 
-    return serve(_clusterd_config(args), args.host, args.port, log_level=args.log_level)
+    return serve(
+        _clusterd_config(args, parser),
+        args.host,
+        args.port,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
 
 
-def _up(args: argparse.Namespace) -> int:
+def _up(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .clusterd.server import up
 
-    elektrad_args = ["--data-dir", str(args.data_dir or default_data_dir())]
+    # Everything the child elektrad runs with comes from up's own settings:
+    # not from elektrad's file (os.devnull: an empty one) or environment.
+    elektrad_args = ["--config", os.devnull]
+    elektrad_args += ["--data-dir", str(args.data_dir or default_data_dir())]
     elektrad_args += ["--watch-interval", str(args.watch_interval)]
     for mount in args.mount:
-        elektrad_args += ["--mount", f"{mount.prefix}={mount.format.name}:{mount.path}"]
+        elektrad_args += ["--mount", str(mount)]
     return up(
-        _clusterd_config(args),
+        _clusterd_config(args, parser),
         args.host,
         args.port,
         elektrad_args,
         args.elektrad_port,
         log_level=args.log_level,
+        log_format=args.log_format,
     )
+
+
+def _config_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .clusterd.database import default_database_url
+
+    argv = [args.daemon, *args.options]
+    daemon_args = parser.parse_args(argv)
+    resolved = config.apply(parser, daemon_args, argv)
+    assert resolved is not None
+    unset = {"data_dir": str(default_data_dir()), "database": default_database_url()}
+    print(config.show(resolved, unset), end="")
+    return 0
+
+
+def _print_systemd_unit(args: argparse.Namespace) -> int:
+    print(systemd_units.unit(args.daemon, args.exec), end="")
+    return 0
 
 
 def _schema() -> int:
@@ -287,19 +410,19 @@ def _schema() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # One line per call to an elektrad is noise at "info"; failures are logged anyway.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Flags, then the environment, then the file, then the defaults.
+    config.apply(parser, args, argv)
+    logs.setup(args.log_level, args.log_format)
     if args.command == "elektrad":
         return _elektrad(args, parser)
     if args.command == "clusterd":
-        return _clusterd(args)
+        return _clusterd(args, parser)
     if args.command == "up":
-        return _up(args)
+        return _up(args, parser)
+    if args.command == "config":
+        return _config_show(args, parser)
+    if args.command == "print-systemd-unit":
+        return _print_systemd_unit(args)
     if args.command == "watch":
         from .watch import run
 

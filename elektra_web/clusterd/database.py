@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ APP = "clusterd"
 
 
 def default_database_url() -> str:
-    """An SQLite file in the user's data directory."""
-    path = platformdirs.user_data_path("elektra-web") / "clusterd.sqlite3"
-    return f"sqlite://{path}"
+    """An SQLite file in the service's state directory under systemd
+    (``StateDirectory=``), else in the user's data directory."""
+    state = os.environ.get("STATE_DIRECTORY")
+    directory = Path(state.split(":")[0]) if state else platformdirs.user_data_path("elektra-web")
+    return f"sqlite://{directory / 'clusterd.sqlite3'}"
 
 
 def tortoise_config(url: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from strawberry.types.graphql import OperationType
 
 from ..engine.services import Services, Settings
 from ..exceptions import Unauthenticated
+from ..logs import tag_request
 from ..resolvers.auth import ANONYMOUS, Caller
 from ..resolvers.reads import Reads
 from ..resolvers.tokens import authenticate_secret
@@ -79,6 +80,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self._services_ref = services_ref
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The log lines of this request (or websocket) carry its id.
+        send = tag_request(scope, send)
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)  # websockets: on_ws_connect
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from ..logs import uvicorn_log_config
 from .app import ClusterdConfig, create_app
 
 __all__ = ["serve", "up", "uvicorn_config"]
@@ -21,7 +23,9 @@ __all__ = ["serve", "up", "uvicorn_config"]
 log = logging.getLogger("elektra_web.clusterd")
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
+def uvicorn_config(
+    app: ASGIApp, host: str, port: int, log_level: str, log_format: str = "text"
+) -> uvicorn.Config:
     """How clusterd is served (``scripts/bench-graphql`` serves its baseline
     the same way)."""
     return uvicorn.Config(
@@ -29,6 +33,7 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicor
         host=host,
         port=port,
         log_level=log_level,
+        log_config=uvicorn_log_config(log_format),
         # A line per request only where the operator asked for info: writing
         # it costs every request, and "warning" means quiet.
         access_log=log_level in ("debug", "info"),
@@ -41,10 +46,18 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicor
     )
 
 
-def serve(config: ClusterdConfig, host: str, port: int, *, log_level: str = "info") -> int:
+def serve(
+    config: ClusterdConfig,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    log_format: str = "text",
+) -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit status."""
     _raise_file_limit()
-    server = uvicorn.Server(uvicorn_config(create_app(config), host, port, log_level))
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level, log_format))
     log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)
     server.run()
     return 0 if server.started else 1
@@ -58,13 +71,22 @@ def up(
     elektrad_port: int,
     *,
     log_level: str = "info",
+    log_format: str = "text",
 ) -> int:
     """Start this machine's elektrad (a child process) and clusterd, register
     the elektrad on first start, serve until Ctrl-C, then stop both."""
     elektrad_url = f"http://127.0.0.1:{elektrad_port}"
+    # The child runs with up's settings only: elektrad's own variables (a
+    # token, another host) are for an elektrad started by itself.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("ELEKTRA_WEB_ELEKTRAD_") and name != "ELEKTRAD_TOKEN"
+    }
     child = subprocess.Popen(
         [sys.executable, "-m", "elektra_web.elektrad", "--log-level", log_level,
-         "--port", str(elektrad_port), *elektrad_args],
+         "--log-format", log_format, "--port", str(elektrad_port), *elektrad_args],
+        env=env,
     )  # fmt: skip
     try:
         if not _wait_for(elektrad_url + "/version", child):
@@ -87,7 +109,7 @@ def up(
             "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n",
             flush=True,
         )
-        return serve(config, host, port, log_level=log_level)
+        return serve(config, host, port, log_level=log_level, log_format=log_format)
     finally:
         child.terminate()
         try:

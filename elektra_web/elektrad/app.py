@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..keynames import InvalidKeyName, KeyName, Spelling
+from ..logs import RequestIds
 from .database import KeyDatabase
 from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
 from .fences import Fence, parse_fence
@@ -469,4 +470,7 @@ def create_app(config: ElektradConfig) -> Starlette:
     )
     app.state.config = config
     app.add_middleware(_AuthAndLog, token=config.token)
+    # Outside _AuthAndLog: its line per request carries the request's id and
+    # clusterd's operation id.
+    app.add_middleware(RequestIds, operation_header=True)
     return app

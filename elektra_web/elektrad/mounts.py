@@ -55,6 +55,10 @@ class MountSpec:
         path = Path(file_text).expanduser().absolute()
         return cls(prefix, path, format_for(path, fmt_name))
 
+    def __str__(self) -> str:
+        """``PREFIX=FORMAT:FILE``, which :meth:`parse` reads back."""
+        return f"{self.prefix}={self.format.name}:{self.path}"
+
 
 class Mount:
     """A mounted file and its current parsed content."""

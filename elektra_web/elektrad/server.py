@@ -6,13 +6,21 @@ import logging
 
 import uvicorn
 
+from ..logs import uvicorn_log_config
 from .app import ElektradConfig, create_app
 from .store import DataDirLocked, check_unlocked
 
 log = logging.getLogger("elektra_web.elektrad")
 
 
-def serve(config: ElektradConfig, host: str, port: int, *, log_level: str = "info") -> int:
+def serve(
+    config: ElektradConfig,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    log_format: str = "text",
+) -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit status."""
     try:
         check_unlocked(config.data_dir)
@@ -27,6 +35,7 @@ def serve(config: ElektradConfig, host: str, port: int, *, log_level: str = "inf
             host=host,
             port=port,
             log_level=log_level,
+            log_config=uvicorn_log_config(log_format),
             access_log=False,  # the app logs one line per request itself
             lifespan="on",
             timeout_graceful_shutdown=5,

@@ -23,6 +23,7 @@ from ..exceptions import (
     ValidationFailed,
 )
 from ..keynames import KeyName
+from ..logs import OPERATION_ID
 from ..models import (
     Cluster,
     ClusterKey,
@@ -102,6 +103,7 @@ async def _write_instance(
         reason = services.breakers.reason(instance.id)
         raise InstanceUnreachable(f"{instance.name} is unreachable: {reason}")
     operation = await Operation.create(kind=change.kind, path=str(path), instance=instance)
+    OPERATION_ID.set(str(operation.id))  # in this request's log lines from now on
     services.remember_operation(str(operation.id))
     client = services.client(instance, operation=str(operation.id))
     try:
@@ -178,6 +180,7 @@ async def _write_cluster(
             kind=change.kind, path=str(path), cluster=cluster, revision=revision
         )
         counts = await outbox.enqueue(operation, await members(cluster), steps)
+    OPERATION_ID.set(str(operation.id))  # in this request's log lines from now on
     services.remember_operation(str(operation.id))
     await publish(
         services,
