@@ -19,7 +19,7 @@ import argparse
 import ipaddress
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from .elektrad.mounts import MountSpec
 if TYPE_CHECKING:
     from .clusterd.app import ClusterdConfig
 
-__all__ = ["main"]
+__all__ = ["main", "parse_args"]
 
 DEFAULT_ELEKTRAD_PORT = 33333
 DEFAULT_CLUSTERD_PORT = 33334
@@ -387,8 +387,7 @@ def _config_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     from .clusterd.database import default_database_url
 
     argv = [args.daemon, *args.options]
-    daemon_args = parser.parse_args(argv)
-    resolved = config.apply(parser, daemon_args, argv)
+    resolved = config.apply(parser, parser.parse_args(argv), argv)
     assert resolved is not None
     unset = {"data_dir": str(default_data_dir()), "database": default_database_url()}
     print(config.show(resolved, unset), end="")
@@ -407,11 +406,29 @@ def _schema() -> int:
     return 0
 
 
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> argparse.Namespace:
+    """The arguments of ``argv`` (default: the command line's); a daemon's
+    (``up``, ``clusterd``, ``elektrad``) completed from ``environ`` (default:
+    this process's) and its configuration file: flags, then the environment,
+    then the file, then the defaults. Exits on a usage error."""
+    return _parse_args(_parser(), argv, environ)
+
+
+def _parse_args(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    environ: Mapping[str, str] | None = None,
+) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    config.apply(parser, args, argv, environ)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    # Flags, then the environment, then the file, then the defaults.
-    config.apply(parser, args, argv)
+    args = _parse_args(parser, argv)
     logs.setup(args.log_level, args.log_format)
     if args.command == "elektrad":
         return _elektrad(args, parser)

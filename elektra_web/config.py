@@ -49,6 +49,7 @@ import tomlkit
 
 __all__ = [
     "COMMANDS",
+    "SYSTEM_DIRECTORY",
     "ConfigError",
     "Option",
     "Resolved",
@@ -72,7 +73,8 @@ _ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("clusterd", "admin-token"): ("ELEKTRA_WEB_ADMIN_TOKEN",),
     ("up", "admin-token"): ("ELEKTRA_WEB_ADMIN_TOKEN",),
 }
-_SYSTEM_DIRECTORY = Path("/etc/elektra-web")
+#: Where the system's files are: ``/etc/elektra-web/<command>.toml``.
+SYSTEM_DIRECTORY = Path("/etc/elektra-web")
 # Options whose values are secrets in themselves (a *-file option names a
 # file, which is not).
 _SECRET_OPTION = re.compile(r"(^|-)(token|password|secret)$")
@@ -154,7 +156,7 @@ def default_files(command: str) -> list[Path]:
     """Where ``command`` looks for its file without ``--config``, in order:
     the user's own, then the system's."""
     name = f"{command}.toml"
-    return [platformdirs.user_config_path("elektra-web") / name, _SYSTEM_DIRECTORY / name]
+    return [platformdirs.user_config_path("elektra-web") / name, SYSTEM_DIRECTORY / name]
 
 
 def add_config_option(parser: argparse.ArgumentParser, command: str) -> None:
