@@ -3,24 +3,22 @@
 Clients send the same few documents again and again (the web client's, ``watch``'s, a
 script's), and parsing and validating one cost more than answering a small one
 (``scripts/bench-graphql``). Both depend on the document's text only (and the token limit,
-which is fixed), never on the variables or the caller, so ``KnownDocuments`` keeps both
-by text:
+which is fixed), never on the variables or the caller, so both are kept by text (used by
+``schema/admission.py``):
 
-- the parsed documents, by text and parse options (``max_tokens``, from ``Limits``). A
-  text that does not parse, or has too many tokens, is not kept: strawberry parses it
-  again and refuses it as it would without the cache (not strawberry's ``ParserCache``,
-  which raises the parse error out of its hook, past the extension that gives it its
-  code: ``ClassifyErrors``);
-- the texts that passed the whole validation, the limits (``schema/limits.py``) and
-  GraphQL's own rules: such a text skips both next time. Only passing texts are kept, so
-  a refused document is validated and refused each time, with the errors of that
-  request. Not strawberry's ``ValidationCache``: that one keys its cache by the
-  validation rules too, which strawberry's limiters make anew for every request (it
-  never hit), and it replaces errors an earlier check set (``RefuseInvalidText``'s, for
-  variables that are not Unicode) by the document's own, none: it would let them
-  through.
-
-One extension, not two: each costs every request its share of strawberry's hooks.
+- ``parsed``: the parsed documents, by text and parse options (``max_tokens``). A text
+  that does not parse, or has too many tokens, is not kept: strawberry parses it again
+  and refuses it as it would without the cache (not strawberry's ``ParserCache``, which
+  raises the parse error out of its hook, past the extension that gives it its code:
+  ``ClassifyErrors``);
+- ``known_valid``: the texts that passed the whole validation, the limits
+  (``schema/limits.py``) and GraphQL's own rules: such a text skips both next time.
+  Only passing texts are kept, so a refused document is validated and refused each
+  time, with the errors of that request. Not strawberry's ``ValidationCache``: that one
+  keys its cache by the validation rules too, which strawberry's limiters make anew for
+  every request (it never hit), and it replaces errors an earlier check set (for
+  variables that are not Unicode, ``schema/text.py``) by the document's own, none: it
+  would let them through.
 
 Both caches are bounded: ``MAX_DOCUMENTS`` texts of ``MAX_TEXT`` characters in all, least
 recently used out first, and a text over ``MAX_ONE_TEXT`` is never kept. A parsed document
@@ -31,16 +29,22 @@ caches, plus at most about 30 MB.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
-from typing import cast
+from collections.abc import Hashable, Mapping
+from typing import Any, cast
 
 from graphql import DocumentNode, GraphQLError, parse
-from strawberry.extensions import SchemaExtension
 
-__all__ = ["MAX_DOCUMENTS", "MAX_ONE_TEXT", "MAX_TEXT", "KnownDocuments"]
+__all__ = [
+    "MAX_DOCUMENTS",
+    "MAX_ONE_TEXT",
+    "MAX_TEXT",
+    "forget_all",
+    "known_valid",
+    "parsed",
+    "remember_valid",
+]
 
 #: Texts each cache keeps: many times the documents clients really send (the web
 #: client's are under 300 characters each).
@@ -91,47 +95,36 @@ class _Lru:
         return len(self._values)
 
 
-class KnownDocuments(SchemaExtension):
-    """Parses each text once, and validates it until it passed.
+#: (text, parse options) -> the parsed document.
+_parsed = _Lru()
+#: (schema, text) of the texts that passed validation.
+_valid = _Lru()
 
-    Goes after the checks that depend on more than the text (``RefuseInvalidText``
-    looks at the variables too) and before ``Limits``: a refusal set earlier is left
-    alone, and a known valid text skips the limits as well as GraphQL's rules.
-    """
 
-    #: (text, parse options) -> the parsed document.
-    parsed = _Lru()
-    #: (schema, text) of the texts that passed validation.
-    valid = _Lru()
+def parsed(text: str, options: Mapping[str, Any]) -> DocumentNode | None:
+    """The document of ``text``, parsed with ``options`` once; None if it does not parse
+    (not kept: the caller parses it again and refuses it as it would without the cache)."""
+    key = (text, *sorted(options.items()))
+    document = _parsed.get(key)
+    if document is None:
+        try:
+            document = parse(text, **options)
+        except GraphQLError:
+            return None
+        _parsed.put(key, text, document)
+    return cast("DocumentNode", document)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._known = False
 
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        text = context.query
-        if context.graphql_document is None and text:
-            key = (text, *sorted(context.parse_options.items()))
-            document = self.parsed.get(key)
-            if document is None:
-                # One that does not parse is left to strawberry, which parses it again
-                # and answers the error as it would without the cache.
-                with contextlib.suppress(GraphQLError):
-                    document = parse(text, **context.parse_options)
-                    self.parsed.put(key, text, document)
-            context.graphql_document = cast("DocumentNode | None", document)
-        yield
+def known_valid(schema: object, text: str) -> bool:
+    """Whether ``text`` passed the whole validation in ``schema`` before."""
+    return _valid.get((schema, text)) is not None
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        text = context.query
-        if context.pre_execution_errors is None and text:
-            self._known = self.valid.get((context.schema, text)) is not None
-            if self._known:
-                # Set: Limits and strawberry's own validation see it and run nothing.
-                context.pre_execution_errors = []
-        yield
-        # Validated in full, and nothing found: remember the text.
-        if not self._known and text and context.pre_execution_errors == []:
-            self.valid.put((context.schema, text), text, True)
+
+def remember_valid(schema: object, text: str) -> None:
+    _valid.put((schema, text), text, True)
+
+
+def forget_all() -> None:
+    """Empty both caches (for tests that count parses and validations)."""
+    _parsed.clear()
+    _valid.clear()

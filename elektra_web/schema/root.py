@@ -16,7 +16,7 @@ from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
-from .cache import KnownDocuments
+from .admission import Admission
 from .cluster import ClusterType
 from .context import Info
 from .enums import DriftAction
@@ -29,9 +29,7 @@ from .inputs import (
     UpdateInstanceInput,
 )
 from .instance import InstanceType
-from .limits import LIMITS
 from .live import Subscription
-from .text import RefuseInvalidText
 from .writes import TargetInput, WriteResult
 
 __all__ = ["schema"]
@@ -449,14 +447,11 @@ schema: Any = Schema(
     subscription=Subscription,
     execution_context_class=Executor,
     extensions=[
-        # Hostile queries are refused before they run: not Unicode, too deep,
-        # too many aliases (one field asked a thousand times), too long.
         ClassifyErrors,
-        RefuseInvalidText,
-        # A text parsed or validated before is not again (schema/cache.py): after
-        # the check of the variables, before the limits, which a valid text passed.
-        KnownDocuments,
-        *LIMITS,
+        # Hostile queries are refused before they run: not Unicode, too deep,
+        # too many aliases (one field asked a thousand times), too long; a
+        # text parsed and validated before is not again (schema/admission.py).
+        Admission,
         MaskUnexpected,
     ],
 )

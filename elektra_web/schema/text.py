@@ -4,18 +4,16 @@ JSON may carry unpaired surrogates (``"\\ud800"``), which Python decodes into
 strings that neither the database nor the elektrads' HTTP bodies can encode:
 let through, such a value fails half-way (or, in a cluster write, stays
 queued forever). One check of the variables and the document, before
-validation, refuses it with BAD_INPUT instead.
+validation (``schema/admission.py``), refuses it with BAD_INPUT instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
-__all__ = ["RefuseInvalidText"]
+__all__ = ["invalid_text"]
 
 
 def _invalid(value: Any) -> bool:
@@ -32,15 +30,11 @@ def _invalid(value: Any) -> bool:
     return False
 
 
-class RefuseInvalidText(SchemaExtension):
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if _invalid(context.query) or _invalid(context.variables):
-            # Set before validation runs: strawberry then answers with these.
-            context.pre_execution_errors = [
-                GraphQLError(
-                    "text with an unpaired surrogate (\\ud800-\\udfff) is not valid Unicode",
-                    extensions={"code": "BAD_INPUT"},
-                )
-            ]
-        yield
+def invalid_text(query: str | None, variables: object) -> GraphQLError | None:
+    """The refusal of a document or variables that are not Unicode, if they are not."""
+    if _invalid(query) or _invalid(variables):
+        return GraphQLError(
+            "text with an unpaired surrogate (\\ud800-\\udfff) is not valid Unicode",
+            extensions={"code": "BAD_INPUT"},
+        )
+    return None

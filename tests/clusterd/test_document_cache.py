@@ -1,4 +1,4 @@
-"""Parsed and validated documents are kept (``schema/cache.py``): a known valid
+"""Parsed and validated documents are kept (``schema/cache.py``, ``admission.py``): a known valid
 text is neither parsed nor validated again, and what was refused is refused
 again, every time, by the same check."""
 
@@ -12,7 +12,7 @@ import strawberry.schema.schema as strawberry_schema
 
 import elektra_web.schema.cache as cache
 import elektra_web.schema.limits as limits
-from elektra_web.schema.cache import MAX_DOCUMENTS, MAX_ONE_TEXT, KnownDocuments
+from elektra_web.schema.cache import MAX_DOCUMENTS, MAX_ONE_TEXT
 
 from .api import error_code
 from .conftest import Clusterd
@@ -24,8 +24,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     process, in a thread): the limits alone, and GraphQL's rules."""
     counts = {"parse": 0, "validate": 0}
     # Kept across apps and tests: start from none.
-    KnownDocuments.parsed.clear()
-    KnownDocuments.valid.clear()
+    cache.forget_all()
 
     def counting(name: str, function: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
