@@ -6,6 +6,8 @@ elektra-web elektrad    serve this machine's key database over REST
 elektra-web schema      print clusterd's GraphQL schema (SDL)
 elektra-web watch       print each configuration change as a JSON line
 elektra-web token       create, list and revoke clusterd's API tokens
+elektra-web backup      a consistent snapshot of clusterd's database or elektrad's keys
+elektra-web restore     a backup into a new, empty database or data directory
 elektra-web config show the settings a daemon runs with, and where each came from
 elektra-web print-systemd-unit   a hardened systemd unit for elektrad or clusterd
 
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from . import __version__, config, logs, token_command
+from . import __version__, backup_command, config, logs, token_command
 from . import systemd as systemd_units
 from .elektrad.mounts import MountSpec
 
@@ -225,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_watch_options(watch)
     token_command.add_parser(commands, common)
+    backup_command.add_parsers(commands, common)
     _add_config_command(commands, common)
     unit = commands.add_parser(
         "print-systemd-unit",
@@ -446,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command == "token":
         return token_command.run(args)
+    if args.command in ("backup", "restore"):
+        return backup_command.run(args)
     return _schema()
 
 

@@ -65,3 +65,27 @@ def error_code(response: dict[str, Any]) -> str:
     assert response.get("errors"), response
     code: str = response["errors"][0]["extensions"]["code"]
     return code
+
+
+def cluster_config(clusterd: Clusterd, root: str = "user:/") -> dict[str, dict[str, str | None]]:
+    """What each instance in a cluster should hold below ``root``: the keys
+    its cluster and the cluster's ancestors set, ``{instance: {path: value}}``."""
+    data = clusterd.ok(
+        "query($root: String!) { instances { name cluster { name } } "
+        "clusters { name parent { name } keys(path: $root, depth: 20) { path value exists } } }",
+        root=root,
+    )
+    clusters = {c["name"]: c for c in data["clusters"]}
+    wanted: dict[str, dict[str, str | None]] = {}
+    for instance in data["instances"]:
+        if instance["cluster"] is None:
+            continue
+        keys: dict[str, str | None] = {}
+        cluster = clusters[instance["cluster"]["name"]]
+        while True:
+            keys.update({k["path"]: k["value"] for k in cluster["keys"] if k["exists"]})
+            if cluster["parent"] is None:
+                break
+            cluster = clusters[cluster["parent"]["name"]]
+        wanted[instance["name"]] = keys
+    return wanted
