@@ -15,8 +15,10 @@ One run starts, each in its own process on 127.0.0.1:
 - the LOAD (``--load``, one process per measurement, so that its CPU is not the servers'):
   ``--concurrency`` (8) keep-alive HTTP/1.1 connections, each sending the same POST (with
   the admin token, to both servers) as soon as the previous answer is in. A small asyncio
-  client on raw sockets rather than httpx: it costs a fraction of httpx's CPU per request,
-  and it runs on the same cores as the servers.
+  client on asyncio streams rather than httpx: it costs a fraction of httpx's CPU per
+  request, and it runs on the same cores as the servers. ``--client httpx`` loads with
+  an ``httpx.AsyncClient`` instead (8 connections), which is slower than the bare route
+  itself: then the ratios of rps are mostly the client's.
 
 Measured, ``--rounds`` times in turn, each for ``--seconds`` after ``--warmup`` seconds on
 the same connections:
@@ -61,7 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -249,6 +251,8 @@ def request_bytes(port: int, document: str) -> bytes:
 
 
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+#: One request and its answer's body, on one connection.
+Exchange = Callable[[], Awaitable[bytes]]
 
 
 def load(spec: dict[str, Any]) -> dict[str, Any]:
@@ -259,46 +263,73 @@ def load(spec: dict[str, Any]) -> dict[str, Any]:
     request = base64.b64decode(spec["request"])
     expect = base64.b64decode(spec["expect"]) if spec["expect"] else None
 
-    async def connection(
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        until: float,
-        latencies: list[float],
-    ) -> int:
-        size = 0
-        while time.perf_counter() < until:
-            began = time.perf_counter()
+    def check(body: bytes) -> None:
+        if expect is not None and body != expect:
+            raise RuntimeError(f"unexpected body: {body[:300]!r}")
+        if expect is None and b'"errors"' in body:
+            raise RuntimeError(f"errors: {body[:300]!r}")
+
+    def raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Exchange:
+        async def exchange() -> bytes:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = _LENGTH.search(head)
             if not head.startswith(b"HTTP/1.1 200 ") or length is None:
                 raise RuntimeError(f"unexpected answer: {head[:300]!r}")
-            body = await reader.readexactly(int(length.group(1)))
+            return await reader.readexactly(int(length.group(1)))
+
+        return exchange
+
+    def with_httpx(http: httpx.AsyncClient) -> Exchange:
+        head, body = request.split(b"\r\n\r\n", 1)
+        lines = [line.split(b": ", 1) for line in head.split(b"\r\n")[1:]]
+        headers = {k.decode(): v.decode() for k, v in lines if k.lower() != b"content-length"}
+
+        async def exchange() -> bytes:
+            response = await http.post("/graphql", content=body, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"unexpected answer: {response.status_code}")
+            return response.content
+
+        return exchange
+
+    async def connection(exchange: Exchange, until: float, latencies: list[float]) -> int:
+        size = 0
+        while time.perf_counter() < until:
+            began = time.perf_counter()
+            body = await exchange()
             latencies.append(time.perf_counter() - began)
-            if expect is not None and body != expect:
-                raise RuntimeError(f"unexpected body: {body[:300]!r}")
-            if expect is None and b'"errors"' in body:
-                raise RuntimeError(f"errors: {body[:300]!r}")
+            check(body)
             size = len(body)
         return size
 
     async def main() -> dict[str, Any]:
-        streams = []
-        for _ in range(spec["concurrency"]):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**24)
-            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            streams.append((reader, writer))
+        exchanges: list[Exchange] = []
+        closing: list[Callable[[], Any]] = []
+        if spec["client"] == "httpx":
+            limits = httpx.Limits(max_connections=spec["concurrency"])
+            http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits)
+            exchanges = [with_httpx(http) for _ in range(spec["concurrency"])]
+            closing.append(http.aclose)
+        else:
+            for _ in range(spec["concurrency"]):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**24)
+                sock = writer.get_extra_info("socket")
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                exchanges.append(raw(reader, writer))
+                closing.append(writer.close)
         warm: list[float] = []
         until = time.perf_counter() + spec["warmup"]
-        await asyncio.gather(*(connection(r, w, until, warm) for r, w in streams))
+        await asyncio.gather(*(connection(e, until, warm) for e in exchanges))
         latencies: list[float] = []
         cpu, client_cpu, began = cpu_seconds(pid), time.process_time(), time.perf_counter()
         until = began + spec["seconds"]
-        sizes = await asyncio.gather(*(connection(r, w, until, latencies) for r, w in streams))
+        sizes = await asyncio.gather(*(connection(e, until, latencies) for e in exchanges))
         seconds = time.perf_counter() - began
         cpu, client_cpu = cpu_seconds(pid) - cpu, time.process_time() - client_cpu
-        for _, writer in streams:
-            writer.close()
+        for close in closing:
+            if asyncio.iscoroutine(done := close()):
+                await done
         quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
         return {
             "requests": len(latencies),
@@ -341,6 +372,7 @@ def measure(proc: Proc, document: str, expect: bytes | None, args: argparse.Name
         "request": base64.b64encode(request_bytes(port, document)).decode(),
         "expect": base64.b64encode(expect).decode() if expect is not None else None,
         "concurrency": args.concurrency,
+        "client": args.client,
         "warmup": args.warmup,
         "seconds": args.seconds,
     }
@@ -466,20 +498,22 @@ def report(phases: list[list[Case]], args: argparse.Namespace, info: dict[str, A
     )
     print(f"clusterd: {info['elektra_web']}")
     print(
-        f"load: {args.concurrency} keep-alive connections from another process; "
-        f"{args.warmup:g} s warm-up, {args.seconds:g} s measured, median of {args.rounds} "
-        "rounds; cpu = server CPU ms per request"
+        f"load: {args.concurrency} keep-alive connections ({args.client} client) from another "
+        f"process; {args.warmup:g} s warm-up, {args.seconds:g} s measured, median of "
+        f"{args.rounds} rounds; cpu = the server's CPU ms per request, client = the load's"
     )
+    print("x bare: rps / the bare route's rps, and the bare route's cpu / cpu (1.00: as cheap)")
     print()
     header = (
         f"{'':44} {'bytes':>6} | {'rps':>6} {'p50 ms':>7} {'p99 ms':>7} {'cpu':>6} "
-        f"{'client':>6} | {'x bare':>6}"
+        f"{'client':>6} | {'x bare':>6} {'(cpu)':>6}"
     )
     print(header, "-" * len(header), sep="\n")
     version_cpu = 0.0
     per_field: list[str] = []
     for cases in phases:
         bare_rps = cases[0].median(lambda r: r.rps)
+        bare_cpu = cases[0].median(lambda r: r.cpu_ms)
         for case in cases:
             rps = case.median(lambda r: r.rps)
             cpu = case.median(lambda r: r.cpu_ms)
@@ -489,7 +523,7 @@ def report(phases: list[list[Case]], args: argparse.Namespace, info: dict[str, A
             size = case.results[0].size
             print(
                 f"{case.label:44} {size:>6} | {rps:>6.0f} {p50:>7.2f} {p99:>7.2f} "
-                f"{cpu:>6.2f} {client:>6.2f} | {rps / bare_rps:>6.2f}"
+                f"{cpu:>6.2f} {client:>6.2f} | {rps / bare_rps:>6.2f} {bare_cpu / cpu:>6.2f}"
             )
             if case.document == VERSION:
                 version_cpu = cpu
@@ -510,6 +544,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured per case and round")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="the load's HTTP client: a minimal one on asyncio streams (default), or "
+        "httpx.AsyncClient, which costs several times more CPU per request",
+    )
     parser.add_argument(
         "--instances",
         type=lambda s: [int(x) for x in s.split(",")],
