@@ -48,6 +48,8 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("elektra_web_request_id", defaul
 OPERATION_ID: ContextVar[str | None] = ContextVar("elektra_web_operation_id", default=None)
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Fields of a request's line that a JSON line shows on their own.
+_REQUEST_FIELDS = ("client", "method", "path", "status", "duration_ms")
 # What a client may choose as an id: it goes into every log line of the
 # request, so nothing that could forge a line or bloat the log.
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -78,6 +80,10 @@ class JsonFormatter(logging.Formatter):
             entry["operation_id"] = operation_id
         if record.name == "uvicorn.access" and isinstance(record.args, tuple):
             entry.update(_access_fields(record.args))
+        for name in _REQUEST_FIELDS:  # given as extra=, e.g. elektrad's line per request
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:

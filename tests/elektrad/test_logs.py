@@ -28,6 +28,12 @@ def test_elektrad_writes_json_lines_with_the_request_and_operation_ids(tmp_path:
     assert [(r["request_id"], r["operation_id"]) for r in requests] == [
         (put.headers["x-request-id"], "op-7")
     ]
+    assert (requests[0]["method"], requests[0]["path"], requests[0]["status"]) == (
+        "PUT",
+        "/kdb/user:/a",
+        200,
+    )
+    assert requests[0]["duration_ms"] >= 0
     reads = [line for line in lines if '"GET /kdb/user:/a" 200' in line["message"]]
     assert [r["request_id"] for r in reads] == [get.headers["x-request-id"]]
     assert "operation_id" not in reads[0]
