@@ -157,6 +157,21 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         metavar="ORIGIN",
         help="also let web pages from this origin open websockets (e.g. https://admin.example)",
     )
+    monitoring = parser.add_argument_group("monitoring (/healthz and /readyz are always on)")
+    monitoring.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="serve GET /metrics (Prometheus text format) to any valid API token",
+    )
+    monitoring.add_argument(
+        "--metrics-instance-labels",
+        type=int,
+        default=0,
+        metavar="N",
+        help="give the N instances furthest behind their own feed-lag series "
+        "(default 0: no series per instance)",
+    )
     timing = parser.add_argument_group("timing (seconds)")
     timing.add_argument(
         "--health-interval",
@@ -350,6 +365,8 @@ def _clusterd_config(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         database_url=database or default_database_url(),
         settings=settings,
         admin_token=admin_token,
+        metrics=args.metrics,
+        metrics_instance_labels=max(0, args.metrics_instance_labels),
     )
 
 

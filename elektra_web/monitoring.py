@@ -49,7 +49,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # A ``_created`` series next to every counter and histogram doubles what a scrape
 # carries, and Prometheus does not read them from the text format.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def new_registry() -> CollectorRegistry:

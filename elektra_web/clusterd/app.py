@@ -31,7 +31,7 @@ from ..resolvers.tokens import create_token, ensure_token, has_tokens
 from .database import migrate, tortoise_config
 from .graphiql import graphiql_routes
 from .graphql_app import GraphQLApp
-from .monitoring import Monitor
+from .monitoring import Monitor, ObservedGraphQL
 
 __all__ = ["ClusterdConfig", "create_app"]
 
@@ -147,6 +147,7 @@ def create_app(config: ClusterdConfig) -> Starlette:
             log.info("clusterd stopped")
 
     graphql = GraphQLApp(services_ref, config.settings)
+    endpoint = graphql if metrics is None else ObservedGraphQL(graphql, metrics)
     routes = [
         # /healthz, /readyz, and /metrics with --metrics (no token for the first two).
         *monitor.routes(),
@@ -154,8 +155,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
         *client_routes(),
         # GraphiQL's scripts and stylesheets (the page itself: GET /graphql).
         *graphiql_routes(),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

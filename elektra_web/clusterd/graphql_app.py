@@ -50,6 +50,7 @@ from .graphql_http import (
     negotiate,
     status_for,
 )
+from .monitoring import observed
 
 __all__ = ["GraphQLApp"]
 
@@ -144,7 +145,7 @@ class GraphQLApp(GraphQL[Context, None]):
         method = request_adapter.method
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -153,6 +154,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
+            if context.services.metrics is not None:  # counted by ObservedGraphQL
+                request.scope["state"]["graphql"] = observed(context, result)
+            return result
         except InvalidOperationTypeError as exc:
             if exc.operation_type is OperationType.MUTATION:
                 raise RequestError(

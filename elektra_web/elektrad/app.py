@@ -32,9 +32,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..keynames import InvalidKeyName, KeyName, Spelling
 from ..logs import RequestIds
+from ..monitoring import HEALTH_PATHS
 from .database import KeyDatabase
 from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
 from .fences import Fence, parse_fence
+from .metrics import ElektradMetrics, RequestMetrics, monitoring_routes
 from .mounts import MountSpec
 from .views import key_view, root_view
 
@@ -401,7 +403,11 @@ class _AuthAndLog:
             await send(message)
 
         try:
-            if self.expected is not None and not self._authorized(scope):
+            if (
+                self.expected is not None
+                and scope["path"] not in HEALTH_PATHS  # load balancers have no token
+                and not self._authorized(scope)
+            ):
                 error = Unauthorized("missing or wrong bearer token")
                 response = _error_response(
                     error.name, error.message, error.status, **{"WWW-Authenticate": "Bearer"}
@@ -446,6 +452,7 @@ def create_app(config: ElektradConfig) -> Starlette:
         db = KeyDatabase(config.data_dir, config.mounts, history=config.history)
         await db.open()
         app.state.db = db
+        app.state.metrics.watch(db)
         watcher = asyncio.create_task(db.watch(config.watch_interval)) if db.mounts else None
         try:
             yield
@@ -467,6 +474,7 @@ def create_app(config: ElektradConfig) -> Starlette:
         Route("/kdbCp/{path:keypath}", copy, methods=["POST"]),
         Route("/kdbChanges", changes, methods=["GET"]),
         Route("/mounts", mounts, methods=["GET"]),
+        *monitoring_routes(config.data_dir, config.token),  # /healthz /readyz /metrics
     ]
     app = Starlette(
         routes=routes,
@@ -479,8 +487,11 @@ def create_app(config: ElektradConfig) -> Starlette:
         },
     )
     app.state.config = config
+    app.state.metrics = ElektradMetrics()
     app.add_middleware(_AuthAndLog, token=config.token)
     # Outside _AuthAndLog: its line per request carries the request's id and
     # clusterd's operation id.
     app.add_middleware(RequestIds, operation_header=True)
+    # Outermost: counts every request, those the token check refuses too.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

@@ -29,8 +29,10 @@ nothing (deleting a missing key) still stores its fences.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..keynames import CASCADE_ORDER, KeyName, Spelling
@@ -79,6 +81,8 @@ class KeyDatabase:
         # X-Operation-Id and X-Fence revision of the write in progress
         self._operation: str | None = None
         self._fence: int | None = None
+        #: Told ("mount" or "store", seconds) after each file written: the metrics.
+        self.on_write: Callable[[str, float], None] | None = None
 
     @property
     def instance_id(self) -> str:
@@ -363,7 +367,8 @@ class KeyDatabase:
         raise Conflict("a mounted file kept changing on disk during the write; try again")
 
     async def _store_fences(self, fences: dict[KeyName, Fence]) -> None:
-        await self.store.write({}, {}, fences)
+        with self._timed("store"):
+            await self.store.write({}, {}, fences)
         for name, fence in fences.items():
             self.fences.put(name, fence)
 
@@ -390,7 +395,8 @@ class KeyDatabase:
         for mount in edited:
             assert mount.document is not None
             try:
-                await asyncio.to_thread(mount.write, mount.document.dump())
+                with self._timed("mount"):
+                    await asyncio.to_thread(mount.write, mount.document.dump())
             except (StaleFile, ElektradError):
                 await asyncio.to_thread(mount.load)
                 self._sync_mount(mount, "file")
@@ -403,7 +409,8 @@ class KeyDatabase:
             if self._mounted_meta.get(name, {}) != (key.meta if key else {})
         }
         # Keys of the default store and their fences: one transaction.
-        await self.store.write(own, meta_changes, fences)
+        with self._timed("store"):
+            await self.store.write(own, meta_changes, fences)
         for name, fence in fences.items():
             self.fences.put(name, fence)
         for name, meta in meta_changes.items():
@@ -429,6 +436,14 @@ class KeyDatabase:
                 await asyncio.to_thread(mount.load)
             raise
         return edited
+
+    @contextlib.contextmanager
+    def _timed(self, target: str) -> Iterator[None]:
+        """Tell ``on_write`` how long a write that succeeds takes."""
+        began = time.perf_counter()
+        yield
+        if self.on_write is not None:
+            self.on_write(target, time.perf_counter() - began)
 
     def _sync_mount(self, mount: Mount, origin: Origin | None) -> None:
         """Make the index show the mount's document; publish the differences."""

@@ -144,20 +144,29 @@ async def _subscribed(
 ) -> AsyncIterator[AsyncIterator[Event]]:
     """Subscribed to the bus on entry (events from then on are kept); the
     events, where a subscription that fell too far behind ends with the API's
-    error."""
+    error. Counted for the metrics, when they are on."""
+    metrics = services.metrics
     async with services.bus.subscribe(topics, wanted) as subscription:
 
         async def events() -> AsyncIterator[Event]:
             try:
                 async for event in subscription:
+                    if metrics is not None:
+                        metrics.subscription_events.inc()
                     yield event
             except BusSubscriberTooSlow as exc:
+                if metrics is not None:
+                    metrics.subscriptions_dropped.inc()
                 raise SubscriberTooSlow(
                     f"this subscription fell more than {subscription.maxsize} events "
                     "behind and was ended; subscribe again, and read faster"
                 ) from exc
 
-        yield events()
+        if metrics is None:
+            yield events()
+        else:
+            with metrics.subscriptions.track_inprogress():
+                yield events()
 
 
 async def recent_instance(services: Services, instance_id: int) -> Instance | None:

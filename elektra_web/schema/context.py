@@ -23,6 +23,9 @@ class Context:
     connection_params: Any = None
     #: The websocket this context belongs to (None for HTTP).
     socket: Any = None
+    #: "query", "mutation" or "subscription" once the operation runs (set by
+    #: the executor, ``root.Executor``): what the metrics count requests by.
+    operation_type: str | None = None
     #: Clusters by id: the lookups of one moment (the fields of one list, one
     #: event) in one query. Not cached: a websocket's context lives as long as
     #: the socket, and a renamed cluster must show its new name.

@@ -18,7 +18,7 @@ from ..resolvers.writes import Change, write
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
 from .admission import Admission
 from .cluster import ClusterType
-from .context import Info
+from .context import Context, Info
 from .enums import DriftAction
 from .errors import ClassifyErrors, MaskUnexpected, classify
 from .inputs import (
@@ -434,6 +434,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     holds the identity of a list made anew for every event: it grew by one
     entry per event and subscription, for as long as the subscription lived.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Known only once the operation is picked: the metrics count by it.
+        if isinstance(self.context_value, Context):
+            self.context_value.operation_type = self.operation.operation.value
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
