@@ -8,6 +8,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -89,8 +90,8 @@ def up(
         env=env,
     )  # fmt: skip
     try:
-        if not _wait_for(elektrad_url + "/version", child):
-            log.error("elektrad did not start (see its messages above)")
+        if not _wait_for(elektrad_url + "/readyz", child):
+            log.error("elektrad did not get ready (see its messages above)")
             return 1
         config.register = [*config.register, (socket.gethostname(), elektrad_url)]
         url = f"http://{_url_host(host)}:{port}/"
@@ -104,12 +105,17 @@ def up(
             )
 
         config.on_first_admin = first_admin
-        print(
-            f"\n  Elektra Web is up: {url}\n"
-            "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n",
-            flush=True,
-        )
-        return serve(config, host, port, log_level=log_level, log_format=log_format)
+        # Said once clusterd answers its /readyz, not before: then it is up.
+        stopped = threading.Event()
+        threading.Thread(
+            target=_announce_when_ready,
+            args=(f"{_local_url(host, port)}/readyz", url, stopped),
+            daemon=True,
+        ).start()
+        try:
+            return serve(config, host, port, log_level=log_level, log_format=log_format)
+        finally:
+            stopped.set()
     finally:
         child.terminate()
         try:
@@ -128,16 +134,43 @@ def _raise_file_limit() -> None:
 
 
 def _wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> bool:
+    """Whether ``url`` (a /readyz) answers 200 within ``seconds``, while ``child`` runs."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if child.poll() is not None:
             return False
         try:
-            httpx.get(url, timeout=1)
-            return True
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     return False
+
+
+def _announce_when_ready(readyz: str, url: str, stopped: threading.Event) -> None:
+    """Print that Elektra Web is up once ``readyz`` answers 200 (unless it stopped)."""
+    while not stopped.wait(0.1):
+        try:
+            if httpx.get(readyz, timeout=1).status_code != 200:
+                continue
+        except httpx.TransportError:
+            continue
+        print(
+            f"\n  Elektra Web is up: {url}\n"
+            "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n",
+            flush=True,
+        )
+        return
+
+
+def _local_url(host: str, port: int) -> str:
+    """clusterd's address as seen from this machine."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _url_host(host: str) -> str:

@@ -30,15 +30,13 @@ def up(home: Path, port: int, output: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], output: Path) -> None:
+    """Until ``up`` says it is up, which it does once clusterd is ready."""
     deadline = time.monotonic() + 60
-    while True:
+    while "Elektra Web is up" not in output.read_text():
         assert process.poll() is None, output.read_text()
         assert time.monotonic() < deadline, output.read_text()
-        try:
-            httpx.get(f"{url}/")
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
+        time.sleep(0.1)
+    assert httpx.get(f"{url}/readyz").status_code == 200
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
