@@ -149,14 +149,15 @@ def create_app(config: ClusterdConfig) -> Starlette:
     graphql = GraphQLApp(services_ref, config.settings)
     endpoint = graphql if metrics is None else ObservedGraphQL(graphql, metrics)
     routes = [
-        # /healthz, /readyz, and /metrics with --metrics (no token for the first two).
-        *monitor.routes(),
         # The bundled web client: the page at "/", its modules under /static/.
         *client_routes(),
         # GraphiQL's scripts and stylesheets (the page itself: GET /graphql).
         *graphiql_routes(),
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
+        # /healthz, /readyz, and /metrics with --metrics (no token for the first two);
+        # last, so that a GraphQL request is not matched against them first.
+        *monitor.routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -60,6 +60,9 @@ class ElektradConfig:
     max_body: int = 1024 * 1024
     watch_interval: float = 1.0
     history: int = 10_000
+    #: Count requests and writes and serve them at GET /metrics (a benchmark
+    #: compares without; health is served either way).
+    metrics: bool = True
 
 
 class JSONUtf8(JSONResponse):
@@ -452,7 +455,8 @@ def create_app(config: ElektradConfig) -> Starlette:
         db = KeyDatabase(config.data_dir, config.mounts, history=config.history)
         await db.open()
         app.state.db = db
-        app.state.metrics.watch(db)
+        if app.state.metrics is not None:
+            app.state.metrics.watch(db)
         watcher = asyncio.create_task(db.watch(config.watch_interval)) if db.mounts else None
         try:
             yield
@@ -474,7 +478,8 @@ def create_app(config: ElektradConfig) -> Starlette:
         Route("/kdbCp/{path:keypath}", copy, methods=["POST"]),
         Route("/kdbChanges", changes, methods=["GET"]),
         Route("/mounts", mounts, methods=["GET"]),
-        *monitoring_routes(config.data_dir, config.token),  # /healthz /readyz /metrics
+        # /healthz, /readyz, and /metrics (loopback only unless elektrad has a token)
+        *monitoring_routes(config.data_dir, config.token, metrics=config.metrics),
     ]
     app = Starlette(
         routes=routes,
@@ -487,11 +492,12 @@ def create_app(config: ElektradConfig) -> Starlette:
         },
     )
     app.state.config = config
-    app.state.metrics = ElektradMetrics()
+    app.state.metrics = ElektradMetrics() if config.metrics else None
     app.add_middleware(_AuthAndLog, token=config.token)
     # Outside _AuthAndLog: its line per request carries the request's id and
     # clusterd's operation id.
     app.add_middleware(RequestIds, operation_header=True)
-    # Outermost: counts every request, those the token check refuses too.
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    if app.state.metrics is not None:
+        # Outermost: counts every request, those the token check refuses too.
+        app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

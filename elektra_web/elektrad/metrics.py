@@ -237,9 +237,9 @@ def _error_name(body: bytes) -> str:
     return "other"
 
 
-def monitoring_routes(data_dir: Path, token: str | None) -> list[BaseRoute]:
-    """``/healthz``, ``/readyz`` and ``/metrics`` (the app's state holds ``metrics``
-    and, once open, ``db``)."""
+def monitoring_routes(data_dir: Path, token: str | None, *, metrics: bool) -> list[BaseRoute]:
+    """``/healthz``, ``/readyz`` and, with ``metrics``, ``/metrics`` (the app's state
+    holds ``metrics`` and, once open, ``db``)."""
 
     async def readyz(request: Request) -> Response:
         db: KeyDatabase | None = getattr(request.app.state, "db", None)
@@ -256,11 +256,13 @@ def monitoring_routes(data_dir: Path, token: str | None) -> list[BaseRoute]:
         metrics: ElektradMetrics = request.app.state.metrics
         return metrics_response(metrics.registry)
 
-    return [
+    routes: list[BaseRoute] = [
         Route("/healthz", alive, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", scrape, methods=["GET"]),
     ]
+    if metrics:
+        routes.append(Route("/metrics", scrape, methods=["GET"]))
+    return routes
 
 
 def _writable(directory: Path) -> bool:

@@ -148,3 +148,10 @@ def test_each_elektrad_counts_only_its_own_requests(
     two.put("user:/a", "1")
     assert scrape(one).value("elektrad_writes_total", outcome="applied") == 2
     assert scrape(two).value("elektrad_writes_total", outcome="applied") == 1
+
+
+def test_without_metrics_health_is_still_served(start_elektrad: Callable[..., Elektrad]) -> None:
+    daemon = start_elektrad(metrics=False)
+    assert daemon.get("/metrics").status_code == 404
+    assert daemon.get("/readyz").status_code == 200
+    assert daemon.put("user:/a", "1").status_code == 200
