@@ -205,13 +205,13 @@ class GraphQLApp(GraphQL[Context, None]):
         headers: Mapping[str, str],
     ) -> Response:
         """A subscription over HTTP, which ends like a websocket when its
-        token is revoked."""
+        token is revoked (UNAUTHENTICATED) or clusterd stops (UNAVAILABLE)."""
         transport = self._get_stream_transport_from_headers(request.headers)
         assert transport is not None
         caller: Caller = request.scope["state"]["caller"]
 
-        def final(reason: str) -> str:
-            errors: list[object] = [{"message": reason, "extensions": {"code": "UNAUTHENTICATED"}}]
+        def final(reason: str, code: str) -> str:
+            errors: list[object] = [{"message": reason, "extensions": {"code": code}}]
             if isinstance(transport, MultipartSubscriptionTransport):
                 last = transport.encode_multipart_data(
                     {"payload": None, "errors": errors}, self.encode_json_string

@@ -122,18 +122,26 @@ class RequestError(Exception):
         return JSONResponse(body, status_code=status, headers=self.headers, media_type=media_type)
 
 
+#: The websocket close code of an endpoint going away (RFC 6455): clusterd stops.
+GOING_AWAY = 1001
+
+
 class RevocableStream:
     """A subscription streamed over HTTP, ended like a websocket when its
-    token is revoked (``events.sessions`` calls ``close``)."""
+    token is revoked or clusterd stops (``events.sessions`` calls ``close``)."""
 
-    def __init__(self, final: Callable[[str], str]) -> None:
-        #: Encodes the last chunk sent when the stream is ended from outside.
+    def __init__(self, final: Callable[[str, str], str]) -> None:
+        #: Encodes the last chunk sent when the stream is ended from outside:
+        #: an error with this message and code.
         self._final = final
         self._closed = asyncio.Event()
         self._reason = ""
+        self._code = "UNAUTHENTICATED"
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self._reason = reason or "closed"
+        # Going away: subscribe again (elsewhere); else the token was revoked.
+        self._code = "UNAVAILABLE" if code == GOING_AWAY else "UNAUTHENTICATED"
         self._closed.set()
 
     async def guard(self, chunks: AsyncIterator[str]) -> AsyncGenerator[str, None]:
@@ -153,7 +161,7 @@ class RevocableStream:
                 chunk.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await chunk
-                yield self._final(self._reason)
+                yield self._final(self._reason, self._code)
                 return
         finally:
             closed.cancel()

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from ..logs import uvicorn_log_config
 from .app import ClusterdConfig, create_app
+from .shutdown import GracefulServer
 
 __all__ = ["serve", "up", "uvicorn_config"]
 
@@ -58,7 +59,8 @@ def serve(
     """Serve until SIGINT/SIGTERM; returns the process exit status."""
     _raise_file_limit()
     app = create_app(config)
-    server = uvicorn.Server(uvicorn_config(app, host, port, log_level, log_format))
+    # Stops as shutdown.py describes: websockets "going away", leases handed over, status 0.
+    server = GracefulServer(uvicorn_config(app, host, port, log_level, log_format), app)
     log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)
     server.run()
     return 0 if server.started else 1

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
-from ..models import Instance, InstanceStatus
+from ..models import Delivery, DeliveryStatus, Instance, InstanceStatus
+from .events import Handover, publish
 from .follower import FeedFollower
 from .health import check_forever
 from .outbox import ensure_source
@@ -29,6 +31,12 @@ from .sender import Sender
 from .services import Services, Settings
 
 __all__ = ["Engine", "Services", "Settings"]
+
+log = logging.getLogger("elektra_web.clusterd")
+
+#: Seconds the sender's rounds in flight get to finish when the engine stops:
+#: a call that is answered now is recorded, not sent again by another replica.
+ROUND_GRACE = 1.0
 
 
 class Engine:
@@ -42,6 +50,7 @@ class Engine:
         self.follower = FeedFollower(services) if follow_feeds else None
         self._health_checks = health_checks
         self._health: asyncio.Task[None] | None = None
+        self._handovers: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         services = self.services
@@ -58,12 +67,42 @@ class Engine:
             await self.follower.start()
         if self._health_checks:
             self._health = asyncio.create_task(check_forever(services, self.follower))
+        self._handovers = asyncio.create_task(self._take_handovers())
 
     async def stop(self) -> None:
-        if self._health is not None:
-            self._health.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health
+        """Stop, and hand over: this replica's leases are released and the
+        other replicas told, so that they send and follow at once."""
+        services = self.services
+        services.stopping.set()
+        for task in (self._health, self._handovers):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.follower is not None:
             await self.follower.stop()
-        await self.sender.stop()
+        await self.sender.stop(grace=ROUND_GRACE)
+        try:
+            pending = Delivery.filter(status=DeliveryStatus.PENDING).distinct()
+            ids = {int(str(i)) for i in await pending.values_list("instance_id", flat=True)}
+            await publish(services, Handover(services.replica_id, tuple(sorted(ids))))
+        except Exception:  # the others take over when the leases run out
+            log.exception("could not hand over to the other replicas")
+
+    async def _take_handovers(self) -> None:
+        """Another replica stopped: send what it left and follow its feeds now."""
+        services = self.services
+        while True:
+            try:
+                async with services.bus.subscribe({Handover.TOPIC}) as events:
+                    async for event in events:
+                        handover = Handover.from_data(event.data)
+                        if handover.replica == services.replica_id:
+                            continue
+                        log.info("replica %s stopped; taking over", handover.replica)
+                        self.sender.kick(handover.instance_ids)
+                        if self.follower is not None:
+                            self.follower.wake()
+            except Exception:  # e.g. too slow: subscribe again (the leases cover the gap)
+                log.exception("listening for handovers failed")
+                await asyncio.sleep(services.settings.retry_tick)

@@ -14,7 +14,9 @@ back, so the names of the fields are written here and nowhere else.
 - :class:`DriftChanged` (``drift``): a member's copy of a cluster key was
   changed outside clusterd (``state`` "detected") or agrees again ("resolved");
 - :class:`Kick` (``kick``): between replicas only, "send to these instances
-  now" to the replica that holds their sender lease.
+  now" to the replica that holds their sender lease;
+- :class:`Handover` (``handover``): between replicas only, a replica that
+  stops released its leases: the others send and follow at once.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "ConfigChanged",
     "DeliveriesLanded",
     "DriftChanged",
+    "Handover",
     "Kick",
     "Landing",
     "StatusChanged",
@@ -202,6 +205,25 @@ class Kick:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Kick:
+        return cls(data["replica"], tuple(data["instanceIds"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """Replica ``replica`` is stopping and released its leases: another one
+    should send these instances' pending deliveries and follow the feeds now,
+    not when the leases would have run out."""
+
+    TOPIC: ClassVar[str] = "handover"
+
+    replica: str
+    instance_ids: tuple[int, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"replica": self.replica, "instanceIds": list(self.instance_ids)}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Handover:
         return cls(data["replica"], tuple(data["instanceIds"]))
 
 

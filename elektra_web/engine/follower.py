@@ -84,6 +84,7 @@ class FeedFollower:
         self._restarted: set[int] = set()
         self._sink = _Sink(services, self._positions)
         self._supervisor: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -102,6 +103,11 @@ class FeedFollower:
                 follower=None, follower_until=None
             )
 
+    def wake(self) -> None:
+        """Look for instances to follow now (another replica released its
+        leases), not at the next supervision."""
+        self._woken.set()
+
     def seen_recently(self, instance_id: int, seconds: float) -> bool:
         """Whether the instance's feed answered within ``seconds``."""
         if instance_id in self._restarted:
@@ -116,7 +122,9 @@ class FeedFollower:
                 await self._claim_and_renew()
             except Exception:
                 log.exception("following the instances' change feeds failed")
-            await asyncio.sleep(self._settings.follow_supervise_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._settings.follow_supervise_interval)
+            self._woken.clear()
 
     async def _claim_and_renew(self) -> None:
         me = self._services.replica_id

@@ -12,6 +12,7 @@ event bus from whichever replica sent them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections import Counter
@@ -221,8 +222,18 @@ async def settle(services: Services, operation: Operation, counts: Counter[int])
         {DeliveriesLanded.TOPIC}, lambda event: wanted in event.data["operationIds"]
     ) as landed:
         services.kick(*counts)
+        # A replica that begins to stop answers at once with what has landed:
+        # the rest is PENDING and goes on (another replica sends it).
+        stopping = asyncio.create_task(services.stopping.wait())
         try:
-            async with asyncio.timeout(services.settings.write_wait):
+            async with asyncio.timeout(services.settings.write_wait) as deadline:
+
+                def cut_short(done: asyncio.Task[bool]) -> None:
+                    if not done.cancelled():
+                        with contextlib.suppress(RuntimeError):  # the wait is over
+                            deadline.reschedule(0)
+
+                stopping.add_done_callback(cut_short)
                 async for event in landed:
                     for landing in DeliveriesLanded.from_data(event.data).landings:
                         left = waiting.get(landing.instance_id)
@@ -237,6 +248,8 @@ async def settle(services: Services, operation: Operation, counts: Counter[int])
                         break
         except TimeoutError:
             pass
+        finally:
+            stopping.cancel()
     return await operation_result(operation)
 
 

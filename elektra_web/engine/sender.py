@@ -188,11 +188,23 @@ class Sender:
         ]
         await self.kick_due()
 
-    async def stop(self) -> None:
-        tasks = [*self._tasks, *self._rounds]
-        for task in tasks:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Start no round; give the rounds in flight ``grace`` seconds to
+        finish and record what they learned, cancel the rest (what they had
+        not recorded stays PENDING: sent again, fenced with the same revision);
+        release every sender lease of this replica, so that another one sends
+        at once instead of after the lease runs out."""
+        for task in self._tasks:
             task.cancel()
-        for task in tasks:
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._rounds and grace > 0:
+            await asyncio.wait(list(self._rounds), timeout=grace)
+        rounds = list(self._rounds)
+        for task in rounds:
+            task.cancel()
+        for task in rounds:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):

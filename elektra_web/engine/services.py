@@ -102,6 +102,9 @@ class Services:
     #: What the engine, the subscriptions and the GraphQL endpoint observe for
     #: ``GET /metrics`` (None: metrics are off, nothing is observed).
     metrics: Metrics | None = None
+    #: Set when this replica begins to stop (SIGTERM): a write no longer waits
+    #: for its landings (what has not landed goes on through another replica).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @functools.cached_property
     def allowed_networks(self) -> tuple[Network, ...]:

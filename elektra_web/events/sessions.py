@@ -94,6 +94,16 @@ class Sessions:
         if sockets:
             log.info("closed %d websocket(s) of revoked token %d", len(sockets), token_id)
 
+    async def close_all(self, code: int, reason: str) -> int:
+        """Close every open websocket and subscription stream (clusterd is
+        stopping); how many."""
+        sockets = [socket for group in self._open.values() for socket in group]
+        self._open.clear()
+        for socket in sockets:
+            with contextlib.suppress(RuntimeError, OSError):
+                await socket.close(code=code, reason=reason)
+        return len(sockets)
+
     async def sweep(self) -> None:
         """End the tokens revoked (or deleted) elsewhere: by another replica, the
         command line, or in the database itself."""
