@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from tortoise import Tortoise, fields
+from tortoise.exceptions import BaseORMException
 
 from ..events.postgres import POSTGRES_SCHEMES, asyncpg_dsn
 from .database import APP, tortoise_config
@@ -755,6 +756,10 @@ async def _migrate(url: str, to: str | None = None) -> None:
     target = f"{APP}.{to}" if to else None
     try:
         await run_migrations(config=tortoise_config(url), target=target, direction="forward")
+    except BaseORMException as exc:
+        raise BackupError(
+            f"migrating the database to {to or 'the latest schema'} failed: {exc}"
+        ) from exc
     finally:
         await Tortoise.close_connections()
 
