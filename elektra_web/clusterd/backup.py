@@ -297,6 +297,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+async def _connect_postgres(url: str) -> Any:
+    asyncpg = _import_asyncpg()
+    try:
+        return await asyncpg.connect(asyncpg_dsn(url))
+    except (OSError, asyncpg.PostgresError) as exc:  # the URL may hold a password: not shown
+        raise BackupError(f"cannot connect to the PostgreSQL database: {exc}") from exc
+
+
 def _import_asyncpg() -> Any:
     try:
         import asyncpg  # type: ignore[import-untyped]  # no stubs, no py.typed
@@ -396,6 +404,8 @@ def _backup_sqlite(path: Path, file: Path) -> BackupSummary:
             source = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True)
             try:
                 source.backup(copy)  # one step: one consistent moment
+            except sqlite3.DatabaseError as exc:
+                raise BackupError(f"cannot read {path}: {exc}") from exc
             finally:
                 source.close()
             return _export_sqlite(copy, file)
@@ -475,8 +485,7 @@ def _fence_of(row: Any) -> dict[str, Any] | None:
 
 
 async def _backup_postgres(url: str, file: Path) -> BackupSummary:
-    asyncpg = _import_asyncpg()
-    connection = await asyncpg.connect(asyncpg_dsn(url))
+    connection = await _connect_postgres(url)
     try:
         # One snapshot for every table; READ ONLY: a backup changes nothing.
         async with connection.transaction(isolation="repeatable_read", readonly=True):
@@ -699,7 +708,7 @@ class _PostgresTarget:
 
     @classmethod
     async def connect(cls, url: str) -> _PostgresTarget:
-        return cls(await _import_asyncpg().connect(asyncpg_dsn(url)))
+        return cls(await _connect_postgres(url))
 
     def convert(self, kind: _Kind, value: Any) -> Any:
         return _to_postgres(kind, value)
@@ -767,21 +776,27 @@ async def _migrate(url: str, to: str | None = None) -> None:
 async def _check_empty(url: str, migrations: list[str], tables: Iterable[str]) -> None:
     target = await _target(url)
     try:
-        applied = await target.applied_migrations()
-        if applied != migrations[: len(applied)]:
-            raise BackupError(
-                f"the database's schema ({applied[-1]}) is not the backup's ({migrations[-1]}) "
-                "or older: restore into a new, empty database"
-            )
-        existing = await target.tables()
-        full = [t for t in sorted(set(tables) & existing) if await target.has_rows(t)]
-        if full:
-            raise BackupError(
-                f"the database is not empty (rows in {', '.join(full)}): "
-                "restore into a new, empty database"
-            )
+        await _check_target(target, migrations, tables)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"cannot use {url}: {exc}") from exc
     finally:
         await target.close()
+
+
+async def _check_target(target: _Target, migrations: list[str], tables: Iterable[str]) -> None:
+    applied = await target.applied_migrations()
+    if applied != migrations[: len(applied)]:
+        raise BackupError(
+            f"the database's schema ({applied[-1]}) is not the backup's ({migrations[-1]}) "
+            "or older: restore into a new, empty database"
+        )
+    existing = await target.tables()
+    full = [t for t in sorted(set(tables) & existing) if await target.has_rows(t)]
+    if full:
+        raise BackupError(
+            f"the database is not empty (rows in {', '.join(full)}): "
+            "restore into a new, empty database"
+        )
 
 
 async def restore(file: Path, url: str, actor: str) -> RestoreSummary:
