@@ -100,7 +100,9 @@ class Sessions:
         sockets = [socket for group in self._open.values() for socket in group]
         self._open.clear()
         for socket in sockets:
-            with contextlib.suppress(RuntimeError, OSError):
+            # Its client may be gone already (starlette raises WebSocketDisconnect,
+            # uvicorn ClientDisconnected): nothing left to close, go on with the rest.
+            with contextlib.suppress(Exception):
                 await socket.close(code=code, reason=reason)
         return len(sockets)
 

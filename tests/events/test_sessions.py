@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from elektra_web.events.sessions import Sessions
 
@@ -43,3 +44,26 @@ async def test_callers_are_bounded_and_expire() -> None:
     ]  # fmt: skip
     await asyncio.sleep(0.25)
     assert sessions.recall("d4") is None
+
+
+class Socket:
+    """A websocket that records how it was closed; ``gone``: its client left."""
+
+    def __init__(self, gone: bool = False) -> None:
+        self.gone = gone
+        self.closed: tuple[int, str | None] | None = None
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        if self.gone:
+            raise WebSocketDisconnect(code=1006)  # what starlette raises then
+        self.closed = (code, reason)
+
+
+async def test_closing_all_sockets_goes_on_past_one_whose_client_is_gone() -> None:
+    sessions = Sessions()
+    sockets = [Socket(), Socket(gone=True), Socket()]
+    for token, socket in enumerate(sockets):
+        sessions.add(token % 2, socket)
+    assert await sessions.close_all(1001, "going away") == 3
+    assert [s.closed for s in sockets] == [(1001, "going away"), None, (1001, "going away")]
+    assert await sessions.close_all(1001, "going away") == 0  # forgotten once closed
