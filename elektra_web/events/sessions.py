@@ -88,8 +88,9 @@ class Sessions:
         self._forget(token_id)
         sockets = list(self._open.pop(token_id, ()))
         for socket in sockets:
-            # It may have closed meanwhile; closing twice is not an error here.
-            with contextlib.suppress(RuntimeError, OSError):
+            # It may have closed meanwhile (closing twice, or its client gone:
+            # WebSocketDisconnect), which must not keep the others open.
+            with contextlib.suppress(Exception):
                 await socket.close(code=CLOSE_REVOKED, reason="token revoked")
         if sockets:
             log.info("closed %d websocket(s) of revoked token %d", len(sockets), token_id)

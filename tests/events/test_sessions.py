@@ -47,23 +47,38 @@ async def test_callers_are_bounded_and_expire() -> None:
 
 
 class Socket:
-    """A websocket that records how it was closed; ``gone``: its client left."""
+    """A websocket that records how it was closed. The first of ``peers`` to
+    be closed finds its client gone (whichever order the sockets are closed in)."""
 
-    def __init__(self, gone: bool = False) -> None:
-        self.gone = gone
+    def __init__(self, peers: list[Socket]) -> None:
+        self.peers = peers
         self.closed: tuple[int, str | None] | None = None
+        self.gone = False
+        peers.append(self)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        if self.gone:
+        if not any(p.gone or p.closed for p in self.peers):
+            self.gone = True
             raise WebSocketDisconnect(code=1006)  # what starlette raises then
         self.closed = (code, reason)
 
 
 async def test_closing_all_sockets_goes_on_past_one_whose_client_is_gone() -> None:
     sessions = Sessions()
-    sockets = [Socket(), Socket(gone=True), Socket()]
-    for token, socket in enumerate(sockets):
-        sessions.add(token % 2, socket)
+    sockets: list[Socket] = []
+    for token in range(3):
+        sessions.add(token % 2, Socket(sockets))
     assert await sessions.close_all(1001, "going away") == 3
-    assert [s.closed for s in sockets] == [(1001, "going away"), None, (1001, "going away")]
+    assert sorted(str(s.closed) for s in sockets) == [
+        "(1001, 'going away')", "(1001, 'going away')", "None"
+    ]  # fmt: skip
     assert await sessions.close_all(1001, "going away") == 0  # forgotten once closed
+
+
+async def test_ending_a_token_closes_its_sockets_past_one_whose_client_is_gone() -> None:
+    sessions = Sessions()
+    sockets: list[Socket] = []
+    for _ in range(2):
+        sessions.add(1, Socket(sockets))
+    await sessions.end(1)
+    assert [s.closed for s in sockets if not s.gone] == [(4403, "token revoked")]
