@@ -28,7 +28,10 @@ class Cluster(Model):
         "clusterd.Cluster", related_name="children", null=True, on_delete=fields.RESTRICT
     )
     parent_id: int | None
-    drift_policy = fields.CharEnumField(DriftPolicy, default=DriftPolicy.REPORT, max_length=10)
+    drift_policy = fields.CharEnumField(
+        # db_default too: a column added to a table with rows needs one (0002).
+        DriftPolicy, default=DriftPolicy.REPORT, db_default="REPORT", max_length=10
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -49,7 +52,7 @@ class ClusterKey(Model):
     value: str | None = fields.TextField(null=True)
     meta: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
     #: The revision of the write that last changed it.
-    revision = fields.BigIntField(default=0)
+    revision = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "cluster_key"

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Cluster',
             name='drift_policy',
-            field=fields.CharEnumField(default=DriftPolicy.REPORT, description='REPORT: REPORT\nREPAIR: REPAIR', enum_type=DriftPolicy, max_length=10),
+            field=fields.CharEnumField(default=DriftPolicy.REPORT, db_default='REPORT', description='REPORT: REPORT\nREPAIR: REPAIR', enum_type=DriftPolicy, max_length=10),
         ),
         ops.AddField(
             model_name='Instance',

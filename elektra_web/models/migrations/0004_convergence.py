@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ClusterKey',
             name='revision',
-            field=fields.BigIntField(default=0, description='The revision of the write that last changed it.'),
+            field=fields.BigIntField(default=0, db_default=0, description='The revision of the write that last changed it.'),
         ),
         ops.AlterField(
             model_name='Delivery',
