@@ -80,6 +80,13 @@ N=5,000 needs ~8 GiB. Ports: N=5,000 listens on 5,000 ephemeral ports, and the d
 client and clusterd's pool open many short connections (loopback reuses TIME_WAIT ports,
 net.ipv4.tcp_tw_reuse=2).
 
+``--metrics on`` runs clusterd with its metrics on (``elektra-web clusterd --metrics``) and
+scrapes its ``GET /metrics`` once during each parallel write (Prometheus scrapes every 15 s
+by default: far less often); the elektrads count theirs either way, unless ``--metrics
+off`` (the default), which turns theirs off too (``ElektradConfig.metrics``).
+``--metrics both`` measures each size twice in one run, off and then on, each with fresh
+processes, and ends with the parallel write's time and CPU with metrics on against off.
+
 For looking into the numbers: ``--profile-clusterd`` profiles one more parallel write (until
 clusterd is idle again) and read at the largest N inside clusterd (cProfile on its event
 loop); ``--fanout-limit``, ``--call-timeout``, ``--addressing`` and ``--clusterd-sqlite
@@ -108,6 +115,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -142,7 +150,9 @@ READY = "{ready}"  # in a child's arguments: the file it writes when it serves
 # -- the helper processes ---------------------------------------------------------------------
 
 
-def serve_elektrads(count: int, base_dir: Path, port_file: Path, addressing: str) -> None:
+def serve_elektrads(
+    count: int, base_dir: Path, port_file: Path, addressing: str, metrics: bool
+) -> None:
     """Serve ``count`` elektrad apps from one uvicorn server until SIGTERM.
 
     Writes ``{"urls": [...]}`` (base URL of app j at index j) to ``port_file`` once serving.
@@ -155,7 +165,10 @@ def serve_elektrads(count: int, base_dir: Path, port_file: Path, addressing: str
     limit = raise_file_limit()
     if limit < 3 * count + 100:
         raise RuntimeError(f"{count} apps need ~{3 * count + 100} open files, the limit is {limit}")
-    apps = [create_app(ElektradConfig(data_dir=base_dir / f"e{j}")) for j in range(count)]
+    apps = [
+        create_app(ElektradConfig(data_dir=base_dir / f"e{j}", metrics=metrics))
+        for j in range(count)
+    ]
     sockets: list[socket.socket] = []
     for _ in range(count if addressing == "port" else 1):
         sockets.append(listen_socket())
@@ -255,6 +268,8 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
         follow_feeds=args.follow_feeds,
         admin_token=BENCH_TOKEN,
     )
+    if args.with_metrics:
+        config.metrics = True
     app = create_app(config)
     if args.profile:
         profile_on_signals(args.profile)
@@ -545,6 +560,9 @@ class Env:
     hosts: list[str]
     control: httpx.Client
     tail_timeout: float = 120.0
+    #: Scrape clusterd's /metrics once during each measurement with ``tail`` (the
+    #: parallel write), its cost counted with the write's.
+    scrape: bool = False
 
     def settle(self, timeout: float = 60.0) -> None:
         """Wait until clusterd and the elektrads are idle (< 5% of a core over 0.3 s): the
@@ -585,6 +603,12 @@ class Env:
             total.update(self.control.get(f"{helper.info['control']}/__bench/counts").json())
         return total
 
+    def _scrape(self) -> None:
+        url = f"{self.clusterd_proc.info['url']}/metrics"
+        response = httpx.get(url, headers=AUTH, timeout=60)
+        if response.status_code != 200 or b"clusterd_deliveries" not in response.content:
+            raise RuntimeError(f"GET /metrics: {response.status_code} {response.text[:300]}")
+
     def measure(self, fn: Callable[[], None], tail: bool = False) -> tuple[float, Usage]:
         """Time ``fn`` (after waiting for idle) and the CPU it costs; with ``tail`` also
         the CPU clusterd spends after it returned, until it is idle again."""
@@ -596,8 +620,14 @@ class Env:
             time.process_time(),
         )
         start = time.perf_counter()
+        scraper = None
+        if tail and self.scrape:
+            scraper = threading.Thread(target=self._scrape)
+            scraper.start()
         fn()
         wall = time.perf_counter() - start
+        if scraper is not None:
+            scraper.join()
         c1, h1, p1 = (
             self.clusterd_proc.cpu(),
             [h.cpu()[0] for h in self.helpers],
@@ -707,6 +737,8 @@ OPS = ["par_write", "par_read", "seq_write", "seq_read", "dir_put", "dir_get"]
 @dataclass
 class SizeResult:
     n: int
+    #: Measured with clusterd's and the elektrads' metrics on.
+    metrics: bool = False
     times: dict[str, list[float]] = field(default_factory=dict)
     usage: dict[str, list[Usage]] = field(default_factory=dict)
     memory: str = ""
@@ -719,6 +751,11 @@ class SizeResult:
 
     def t(self, op: str) -> float:
         return statistics.median(self.times[op])
+
+    @property
+    def label(self) -> str:
+        """N, and "+m" with metrics on."""
+        return f"{self.n}+m" if self.metrics else str(self.n)
 
 
 def run_size(
@@ -742,12 +779,15 @@ def run_size(
                 READY,
                 "--addressing",
                 args.addressing,
+                *(["--with-metrics"] if result.metrics else []),
             ]
             helpers.append(start(f"helper{h}", cmd, workdir))
         settings = ["--write-wait", str(args.write_wait), "--call-timeout", str(args.call_timeout)]
         settings += ["--fanout-limit", str(args.fanout_limit)]
         settings += ["--follow-feeds" if args.follow_feeds else "--no-follow-feeds"]
         settings += ["--health-checks" if args.health_checks else "--no-health-checks"]
+        if result.metrics:
+            settings += ["--with-metrics"]
         if args.health_interval is not None:
             settings += ["--health-interval", str(args.health_interval)]
         if args.profile_clusterd and n == max(args.sizes):
@@ -792,6 +832,7 @@ def run_size(
         ):
             env = Env(Clusterd(gql), clusterd_proc, helpers, cluster, ids, hosts, direct)
             env.tail_timeout = args.tail_timeout
+            env.scrape = result.metrics
             sequential = not args.parallel_only and n <= args.seq_max
             if args.follow_feeds:
                 # clusterd claims new instances' feeds every follow_supervise_interval
@@ -925,7 +966,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     if not results:
         return
     for r in results:
-        print(f"N = {r.n}  ({r.memory})")
+        print(f"N = {r.label}  ({r.memory})")
         if "par_read" not in r.times:
             r.times["par_read"], r.usage["par_read"] = [math.nan], [Usage()]
         head = (
@@ -986,7 +1027,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
         tail = f"{u.tail:5.1f}s" if u.tail is not None else " >" + f"{args.tail_timeout:g}s"
         q = u.requests
         print(
-            f"  {r.n:>5} {fmt_time(w):>8} {fmt_time(floor):>8} {w / floor:>6.2f}x | "  # nan: none
+            f"  {r.label:>5} {fmt_time(w):>8} {fmt_time(floor):>8} {w / floor:>6.2f}x | "  # nan
             f"{u.loop:>8.3f} {u.process:>8.3f} {u.loop * ms:>5.2f} {u.process * ms:>6.2f} | "
             f"{tail:>6} {u.loop_idle:>7.3f} {u.process_idle:>7.3f} {u.loop_idle * ms:>5.2f} "
             f"{u.process_idle * ms:>6.2f} | {q.get('PUT kdb', 0):>8} "
@@ -1004,11 +1045,11 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     print(f"  {'N':>5} {'write':>8} {'queries':>8} {'p50':>9} {'p99':>9} {'max':>9} {'errors':>7}")
     for r in results:
         if not r.latencies:
-            print(f"  {r.n:>5} {fmt_time(r.probed_write):>8} {0:>8}")
+            print(f"  {r.label:>5} {fmt_time(r.probed_write):>8} {0:>8}")
             continue
         lat = r.latencies
         print(
-            f"  {r.n:>5} {fmt_time(r.probed_write):>8} {len(lat):>8} "
+            f"  {r.label:>5} {fmt_time(r.probed_write):>8} {len(lat):>8} "
             f"{percentile(lat, 0.5) * 1000:>6.1f} ms {percentile(lat, 0.99) * 1000:>6.1f} ms "
             f"{max(lat) * 1000:>6.1f} ms {len(r.latency_errors):>7}"
         )
@@ -1029,7 +1070,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             steps = [
                 f"t({b.n})/t({a.n}) = {b.t(op) / a.t(op):5.2f}"
                 for a, b in itertools.pairwise(results)
-                if op in a.times and op in b.times
+                if op in a.times and op in b.times and a.metrics == b.metrics
             ]
             if steps:
                 print(f"  {name:17} " + ",  ".join(steps))
@@ -1046,12 +1087,46 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             i = median_round(r, op)
             u = r.usage[op][i]
             print(
-                f"  N={r.n:<5} {name:14} {r.times[op][i]:>7.3f} {u.loop:>13.3f} "
+                f"  N={r.label:<5} {name:14} {r.times[op][i]:>7.3f} {u.loop:>13.3f} "
                 f"{u.other:>14.3f} {u.elektrads:>9.3f} {u.client:>7.3f}"
             )
     print("  until the request returned. clusterd loop: its event-loop thread (GraphQL, ORM,")
     print("  httpx); other: its SQLite worker thread (aiosqlite) and the thread pool that")
     print("  resolves addresses for httpx")
+    compare_metrics(results)
+
+
+def compare_metrics(results: list[SizeResult]) -> None:
+    """With --metrics both: each N's parallel write with metrics on against off."""
+    pairs = [
+        (off, on)
+        for off, on in itertools.pairwise(results)
+        if off.n == on.n and not off.metrics and on.metrics
+    ]
+    if not pairs:
+        return
+    print()
+    print("metrics on against off, the parallel write (medians of the rounds; on / off - 1):")
+    print(
+        f"  {'N':>5} {'write':>8} {'clusterd CPU to idle':>21} {'ms/delivery off':>16} "
+        f"{'elektrads CPU':>14}"
+    )
+
+    def cpu(r: SizeResult, what: Callable[[Usage], float]) -> float:
+        return statistics.median(what(u) for u in r.usage["par_write"])
+
+    for off, on in pairs:
+        clusterd_off = cpu(off, lambda u: u.process_idle)
+        clusterd_on = cpu(on, lambda u: u.process_idle)
+        helpers_off, helpers_on = cpu(off, lambda u: u.elektrads), cpu(on, lambda u: u.elektrads)
+        print(
+            f"  {off.n:>5} {on.t('par_write') / off.t('par_write') - 1:>+8.1%} "
+            f"{clusterd_on / clusterd_off - 1:>+21.1%} {clusterd_off * 1000 / off.n:>16.2f} "
+            f"{helpers_on / helpers_off - 1:>+14.1%}"
+        )
+    print("  clusterd CPU to idle: its whole process, from the write until idle again (the")
+    print("  echoes included), a scrape of /metrics during the write included; elektrads: all")
+    print("  helper processes until the write returned")
 
 
 def load() -> str:
@@ -1156,6 +1231,13 @@ def main() -> int:
         "parameters, e.g. synchronous=NORMAL (default: clusterd's own)",
     )
     parser.add_argument(
+        "--metrics",
+        choices=["off", "on", "both"],
+        default="off",
+        help="clusterd's and the elektrads' metrics: off (clusterd's default), on (clusterd "
+        "scraped once per parallel write), or both: each size off, then on",
+    )
+    parser.add_argument(
         "--profile-clusterd",
         action="store_true",
         help="after the largest size, profile one more parallel write inside clusterd",
@@ -1163,6 +1245,7 @@ def main() -> int:
     # Internal modes: the child processes.
     parser.add_argument("--serve-elektrads", nargs=3, metavar=("COUNT", "BASEDIR", "PORTFILE"))
     parser.add_argument("--serve-clusterd", nargs=2, metavar=("DATABASE_URL", "PORTFILE"))
+    parser.add_argument("--with-metrics", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", help=argparse.SUPPRESS)
     parser.add_argument("--probe-version", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1171,7 +1254,7 @@ def main() -> int:
         return 0
     if args.serve_elektrads:
         count, base, port_file = args.serve_elektrads
-        serve_elektrads(int(count), Path(base), Path(port_file), args.addressing)
+        serve_elektrads(int(count), Path(base), Path(port_file), args.addressing, args.with_metrics)
         return 0
     if args.serve_clusterd:
         serve_clusterd(args.serve_clusterd[0], Path(args.serve_clusterd[1]), args)
@@ -1184,22 +1267,23 @@ def main() -> int:
 
     machine_line(args)
     results = []
-    failed: dict[int, str] = {}
+    failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-        for n in args.sizes:
-            workdir = Path(tmp) / f"n{n}"
+        modes = {"off": [False], "on": [True], "both": [False, True]}[args.metrics]
+        for run, (n, metrics) in enumerate((n, m) for n in args.sizes for m in modes):
+            result = SizeResult(n, metrics)
+            workdir = Path(tmp) / f"run{run}-n{result.label}"
             workdir.mkdir()
-            result = SizeResult(n)
             try:
                 run_size(result, args, workdir, say)
             except (RuntimeError, httpx.HTTPError) as exc:  # one size failing ends only it
-                failed[n] = f"{type(exc).__name__}: {str(exc)[:400]}"
-                say(f"N={n}: FAILED: {failed[n]}")
+                failed[result.label] = f"{type(exc).__name__}: {str(exc)[:400]}"
+                say(f"N={result.label}: FAILED: {failed[result.label]}")
             if "par_write" in result.times:
                 results.append(result)  # a measured parallel write at least: report what is
     report(results, args)
-    for n, why in failed.items():
-        print(f"N = {n}: FAILED ({why})")
+    for label, why in failed.items():
+        print(f"N = {label}: FAILED ({why})")
     print(f"load average at the end: {load()}")
     say("done")
     return 1 if failed else 0

@@ -34,6 +34,15 @@ median of the rounds; the ratio of rps to the bare route of the same phase. For 
 listings, the CPU per resolved field: server CPU / (requests x fields), fields being 5 per
 instance, and the marginal cost: (CPU per listing - CPU per ``{ version }``) / fields.
 
+``--metrics`` starts a second clusterd the same way but with its metrics on
+(``ClusterdConfig.metrics``, ``elektra-web clusterd --metrics``), with the same instances,
+and measures ``{ version }`` and the listing on both at the same time (a load process each,
+so that both see the same contention for the cores; on a shared machine, one after the
+other differed by up to 30% between rounds); the load scrapes its ``GET /metrics`` once in
+each measured window (Prometheus scrapes every 15 s by default: this is several times as
+often), and the report ends with the CPU per request with metrics on against off, median of
+the rounds' ratios.
+
 ``--profile FILE`` adds one run of each case under cProfile (inside clusterd, on its event
 loop) and writes the statistics to FILE.CASE (``python -m pstats``), printing the top
 functions by own time. ``PYTHONPATH=OTHER_TREE scripts/bench-graphql`` measures another
@@ -153,13 +162,17 @@ def profile_on_signals(path: str) -> None:
     signal.signal(signal.SIGUSR2, end)
 
 
-def serve_clusterd(database_url: str, ready_file: Path, log_level: str, profile: str) -> None:
+def serve_clusterd(
+    database_url: str, ready_file: Path, log_level: str, profile: str, metrics: bool
+) -> None:
     import elektra_web
     from elektra_web.clusterd.app import ClusterdConfig, create_app
 
     config = ClusterdConfig(
         database_url, health_checks=False, follow_feeds=False, admin_token=BENCH_TOKEN
     )
+    if metrics:
+        config.metrics = True
     if profile:
         profile_on_signals(profile)
     run_server(create_app(config), log_level, ready_file, {"elektra_web": elektra_web.__file__})
@@ -303,6 +316,14 @@ def load(spec: dict[str, Any]) -> dict[str, Any]:
             size = len(body)
         return size
 
+    async def scrape(after: float) -> None:
+        """One GET /metrics, as Prometheus would send it, ``after`` seconds in."""
+        await asyncio.sleep(after)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            response = await http.get("/metrics", headers=AUTH)
+            if response.status_code != 200 or b"clusterd_instances" not in response.content:
+                raise RuntimeError(f"GET /metrics: {response.status_code} {response.text[:300]}")
+
     async def main() -> dict[str, Any]:
         exchanges: list[Exchange] = []
         closing: list[Callable[[], Any]] = []
@@ -324,7 +345,10 @@ def load(spec: dict[str, Any]) -> dict[str, Any]:
         latencies: list[float] = []
         cpu, client_cpu, began = cpu_seconds(pid), time.process_time(), time.perf_counter()
         until = began + spec["seconds"]
+        scraped = asyncio.ensure_future(scrape(spec["seconds"] / 2)) if spec["scrape"] else None
         sizes = await asyncio.gather(*(connection(e, until, latencies) for e in exchanges))
+        if scraped is not None:
+            await scraped
         seconds = time.perf_counter() - began
         cpu, client_cpu = cpu_seconds(pid) - cpu, time.process_time() - client_cpu
         for close in closing:
@@ -365,8 +389,38 @@ class Result:
 
 
 def measure(proc: Proc, document: str, expect: bytes | None, args: argparse.Namespace) -> Result:
+    (result,) = measure_together([(proc, document, expect)], args)
+    return result
+
+
+def measure_together(
+    loads: list[tuple[Proc, str, bytes | None]], args: argparse.Namespace
+) -> list[Result]:
+    """Load each server with its document at the same time (a load process each): the
+    servers share the machine's cores alike, whatever else runs on them meanwhile."""
+    running = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--load", json.dumps(load_spec(*load, args))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for load in loads
+    ]
+    results = []
+    for popen in running:
+        out, err = popen.communicate(timeout=args.seconds + args.warmup + 120)
+        if popen.returncode != 0:
+            raise RuntimeError(f"the load process failed:\n{err}")
+        results.append(Result(**json.loads(out)))
+    return results
+
+
+def load_spec(
+    proc: Proc, document: str, expect: bytes | None, args: argparse.Namespace
+) -> dict[str, Any]:
     port = int(proc.url.rsplit(":", 1)[1])
-    spec = {
+    return {
         "port": port,
         "server_pid": proc.info["pid"],
         "request": base64.b64encode(request_bytes(port, document)).decode(),
@@ -375,17 +429,8 @@ def measure(proc: Proc, document: str, expect: bytes | None, args: argparse.Name
         "client": args.client,
         "warmup": args.warmup,
         "seconds": args.seconds,
+        "scrape": proc.name == "metrics",
     }
-    done = subprocess.run(
-        [sys.executable, __file__, "--load", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=args.seconds + args.warmup + 120,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the load process failed:\n{done.stderr}")
-    return Result(**json.loads(done.stdout))
 
 
 # -- set-up -----------------------------------------------------------------------------------
@@ -434,6 +479,9 @@ class Case:
     label: str
     document: str | None  # None: the bare route
     fields: int = 0
+    #: The server it is measured on: "bare" for the bare route, "clusterd", or
+    #: "metrics" (the clusterd with metrics on).
+    server: str = "clusterd"
     results: list[Result] = dataclasses.field(default_factory=list)
 
     def median(self, what: Callable[[Result], float]) -> float:
@@ -442,17 +490,23 @@ class Case:
 
 def run_phase(
     cases: list[Case],
-    clusterd: Proc,
-    bare: Proc,
+    servers: dict[str, Proc],
     expect: bytes,
     args: argparse.Namespace,
     say: Callable[[str], None],
 ) -> None:
     for round_ in range(args.rounds):
         for case in cases:
-            proc = bare if case.document is None else clusterd
+            if case.server == "metrics":
+                continue  # measured with its partner
+            # The same document on the clusterd with metrics, at the same time.
+            together = [case] + [
+                c for c in cases if c.server == "metrics" and c.document == case.document
+            ]
             check = expect if case.document in (None, VERSION) else None
-            case.results.append(measure(proc, case.document or VERSION, check, args))
+            loads = [(servers[c.server], case.document or VERSION, check) for c in together]
+            for c, result in zip(together, measure_together(loads, args), strict=True):
+                c.results.append(result)
         results = ", ".join(f"{c.name} {c.results[-1].rps:.0f} rps" for c in cases)
         say(f"round {round_ + 1}/{args.rounds}: {results}")
 
@@ -463,7 +517,7 @@ def profile(
     """One more run of each clusterd case under cProfile; the top lines of each."""
     lines = []
     for case in cases:
-        if case.document is None:
+        if case.server != "clusterd":
             continue
         name = f"{case.name}-{size}"  # { version } is measured in every phase
         os.kill(clusterd.info["pid"], signal.SIGUSR1)
@@ -525,7 +579,7 @@ def report(phases: list[list[Case]], args: argparse.Namespace, info: dict[str, A
                 f"{case.label:44} {size:>6} | {rps:>6.0f} {p50:>7.2f} {p99:>7.2f} "
                 f"{cpu:>6.2f} {client:>6.2f} | {rps / bare_rps:>6.2f} {bare_cpu / cpu:>6.2f}"
             )
-            if case.document == VERSION:
+            if case.document == VERSION and case.server == "clusterd":
                 version_cpu = cpu
             if case.fields:
                 each = cpu * 1000 / case.fields
@@ -536,6 +590,22 @@ def report(phases: list[list[Case]], args: argparse.Namespace, info: dict[str, A
                 )
         print()
     print("\n".join(per_field))
+    compared = [
+        (off, on)
+        for cases in phases
+        for off in cases
+        for on in cases
+        if on.server == "metrics" and off.server == "clusterd" and on.document == off.document
+    ]
+    if compared:
+        print("\nmetrics on against off (server CPU per request; median of the rounds' ratios):")
+        for off, on in compared:
+            ratios = [b.cpu_ms / a.cpu_ms for a, b in zip(off.results, on.results, strict=True)]
+            lo, hi = min(ratios), max(ratios)
+            print(
+                f"  {off.label:44} {statistics.median(ratios) - 1:+7.1%} "
+                f"(rounds {lo - 1:+.1%} .. {hi - 1:+.1%})"
+            )
 
 
 def main() -> int:
@@ -560,17 +630,27 @@ def main() -> int:
     parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also measure { version } and the listings on a clusterd with --metrics on "
+        "(scraped once per measured window), against the one without",
+    )
     parser.add_argument("--profile", metavar="FILE", help="also profile each case inside clusterd")
     parser.add_argument("--profile-top", type=int, default=25, help="functions shown per case")
     # The children.
     parser.add_argument("--serve-clusterd", metavar="DATABASE_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--with-metrics", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", metavar="BODY_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--ready", help=argparse.SUPPRESS)
     parser.add_argument("--profile-raw", default="", help=argparse.SUPPRESS)
     parser.add_argument("--load", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_clusterd:
-        serve_clusterd(args.serve_clusterd, Path(args.ready), args.log_level, args.profile_raw)
+        serve_clusterd(
+            args.serve_clusterd, Path(args.ready), args.log_level, args.profile_raw,
+            args.with_metrics,
+        )  # fmt: skip
         return 0
     if args.serve_bare:
         serve_bare(Path(args.serve_bare), Path(args.ready), args.log_level)
@@ -597,22 +677,37 @@ def main() -> int:
             body_file = workdir / "version.json"
             captured = {"body": base64.b64encode(body).decode(), "content_type": content_type}
             body_file.write_text(json.dumps(captured))
-            with child("bare", ["--serve-bare", str(body_file), *level], workdir) as bare:
+            with contextlib.ExitStack() as stack:
+                bare = stack.enter_context(
+                    child("bare", ["--serve-bare", str(body_file), *level], workdir)
+                )
                 if capture(bare.url, VERSION) != (body, content_type):
                     raise RuntimeError("the bare route's answer differs from clusterd's")
+                servers = {"bare": bare, "clusterd": clusterd}
+                if args.metrics:
+                    other = f"sqlite://{workdir / 'metrics.sqlite3'}"
+                    metrics_args = ["--serve-clusterd", other, "--with-metrics", *level]
+                    servers["metrics"] = stack.enter_context(
+                        child("metrics", metrics_args, workdir)
+                    )
+                    if capture(servers["metrics"].url, VERSION) != (body, content_type):
+                        raise RuntimeError("the clusterd with metrics answers differently")
                 phases: list[list[Case]] = []
                 registered = 0
                 profiles: list[str] = []
                 for size in args.instances:
                     began = time.perf_counter()
-                    asyncio.run(register(clusterd.url, registered, size - registered, 8))
+                    for name in ("clusterd", "metrics"):
+                        if name in servers:
+                            url = servers[name].url
+                            asyncio.run(register(url, registered, size - registered, 8))
                     say(
                         f"registered {size - registered} instances in "
                         f"{time.perf_counter() - began:.1f} s"
                     )
                     registered = size
                     cases = [
-                        Case("bare", f"bare Starlette route ({size} registered)", None),
+                        Case("bare", f"bare Starlette route ({size} registered)", None, 0, "bare"),
                         Case("version", VERSION, VERSION),
                         Case(
                             f"list{size}",
@@ -621,7 +716,15 @@ def main() -> int:
                             fields=size * FIELDS_PER_INSTANCE,
                         ),
                     ]
-                    run_phase(cases, clusterd, bare, body, args, say)
+                    if args.metrics:
+                        # Each right after the same case without metrics, in every round.
+                        cases.insert(
+                            2, Case("version+m", "  ... metrics on", VERSION, 0, "metrics")
+                        )
+                        cases.append(
+                            Case(f"list{size}+m", "  ... metrics on", LISTING, 0, "metrics")
+                        )
+                    run_phase(cases, servers, body, args, say)
                     phases.append(cases)
                     if args.profile:
                         profiles += profile(cases, size, clusterd, Path(args.profile), args)

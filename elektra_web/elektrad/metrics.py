@@ -79,6 +79,8 @@ _REFUSALS = frozenset(
         "Forbidden",
     }
 )
+#: Methods counted by name; a client may send any token as its method.
+_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"})
 #: The biggest error body read for its name.
 _MAX_ERROR_BODY = 64 * 1024
 
@@ -132,6 +134,8 @@ class ElektradMetrics:
             registry=registry,
         )
         self._file_writes = {t: self.file_writes.labels(t) for t in ("mount", "store")}
+        # Children by their labels: labels() costs more than the counting itself.
+        self._requests: dict[tuple[str, str, int], Any] = {}
         self._latency: dict[str, Any] = {}
         self.db: KeyDatabase | None = None
         registry.register(_Scraped(self))
@@ -145,7 +149,13 @@ class ElektradMetrics:
         self._file_writes[target].observe(seconds)
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
+        if method not in _METHODS:
+            method = "other"
+        counter = self._requests.get((route, method, status))
+        if counter is None:
+            counter = self.requests.labels(route, method, str(status))
+            self._requests[route, method, status] = counter
+        counter.inc()
         latency = self._latency.get(route)
         if latency is None:
             latency = self._latency[route] = self.latency.labels(route)

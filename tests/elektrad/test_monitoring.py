@@ -155,3 +155,15 @@ def test_without_metrics_health_is_still_served(start_elektrad: Callable[..., El
     assert daemon.get("/metrics").status_code == 404
     assert daemon.get("/readyz").status_code == 200
     assert daemon.put("user:/a", "1").status_code == 200
+
+
+def test_a_made_up_method_is_counted_as_other(start_elektrad: Callable[..., Elektrad]) -> None:
+    daemon = start_elektrad()
+    assert daemon.http.request("BREW", "/kdb/user:/a").status_code == 405
+    samples = scrape(daemon)
+    assert (
+        samples.value(
+            "elektrad_http_requests_total", route="/kdb/{path}", method="other", status="405"
+        )
+        == 1
+    )
