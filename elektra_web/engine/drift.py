@@ -27,17 +27,16 @@ from .topology import chain_ids, locks_of
 
 __all__ = ["in_flight", "observe", "reconcile", "settled", "settled_by_landings"]
 
-#: A read of a member that started less than this before a delivery of the
-#: key landed may have seen the value from before it: it proves nothing.
-_READ_MARGIN = dt.timedelta(seconds=5)
 
-
-async def in_flight(instance_id: int, path: str, read_since: dt.datetime | None = None) -> bool:
+async def in_flight(
+    instance_id: int, path: str, read_since: dt.datetime | None = None, margin: float = 0.0
+) -> bool:
     """Whether a delivery of ``path`` to the instance is pending (or, with
-    ``read_since``, landed after a read that started then)."""
+    ``read_since``, landed after a read that started then, or less than
+    ``margin`` seconds before: the clocks of replicas may differ that much)."""
     query = Q(status=DeliveryStatus.PENDING)
     if read_since is not None:
-        query |= Q(applied_at__gte=read_since - _READ_MARGIN)
+        query |= Q(applied_at__gte=read_since - dt.timedelta(seconds=margin))
     return await Delivery.filter(query, instance_id=instance_id, path=path).exists()
 
 
@@ -58,7 +57,7 @@ async def observe(
     key = await ClusterKey.get_or_none(cluster_id=owner.id, path=path)
     if key is None:
         return
-    if await in_flight(instance.id, path, read_since):
+    if await in_flight(instance.id, path, read_since, services.settings.read_margin):
         return  # the delivery decides what the member holds
     if not deleted and value == key.value:
         await settled(services, [(instance.id, path)])

@@ -228,6 +228,10 @@ class FeedFollower:
                 # its start, rather than skipped.
                 new_revision = 0
                 self._restarted.add(instance.id)
+                # What changed while it was down (a file edited, keys restored
+                # from a backup) is in no entry of the new feed.
+                await self._sink.flush()
+                await drift.reconcile(self._services, instance)
             elif revision is not None:
                 # We fell behind the daemon's history: changes may be lost.
                 await self._sink.flush()

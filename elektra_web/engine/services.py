@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Settings:
+    #: Seconds a read of a member must have started before a delivery of the
+    #: key landed to prove anything about it: what replicas' clocks (which
+    #: stamp landings) may differ by, and a recording's delay.
+    read_margin: float = 5.0
     #: Seconds for one call to an elektrad.
     call_timeout: float = 5.0
     #: How long a cluster write waits for its deliveries before it reports

@@ -32,6 +32,7 @@ TEST_SETTINGS = Settings(
     retry_max=0.5,
     follow_wait=2.0,
     follow_supervise_interval=0.2,
+    read_margin=0.5,
 )
 
 

@@ -438,3 +438,31 @@ def test_a_delivery_that_lands_when_a_member_comes_back_is_seen_live(
         "safe",
         "clusterd",
     )
+
+
+def test_a_change_made_while_a_member_was_down_is_drift_once_it_is_back(
+    clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]], tmp_path: Path
+) -> None:
+    """A daemon that restarts begins a new feed: what changed while it was
+    down (a file edited, keys restored from a backup) is in no feed entry."""
+    settings = tmp_path / "app.ini"
+    settings.write_text("")
+    (daemon,) = elektrads(1, mounts=[f"user:/app={settings}"])
+    cluster = create_cluster(clusterd, "prod")
+    instance = add_instance(clusterd, "m0", daemon.url)
+    assign(clusterd, cluster, instance)
+    written = set_key(clusterd, target(cluster=cluster), "user:/app/server/port", "8080")
+    assert written["data"]["setKey"]["results"][0]["delivery"] == "APPLIED", written
+    assert "8080" in settings.read_text()
+    daemon.stop()
+    settings.write_text(settings.read_text().replace("8080", "9999"))
+    daemon.start()
+
+    def drift() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = clusterd.ok(
+            "query($i: ID!) { instance(id: $i) { drift { path expected actual } } }", i=instance
+        )["instance"]["drift"]
+        return found
+
+    wait_until(lambda: drift(), what="drift after the restart")
+    assert drift() == [{"path": "user:/app/server/port", "expected": "8080", "actual": "9999"}]
