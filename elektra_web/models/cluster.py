@@ -30,7 +30,10 @@ class Cluster(Model):
     parent_id: int | None
     drift_policy = fields.CharEnumField(
         # db_default too: a column added to a table with rows needs one (0002).
-        DriftPolicy, default=DriftPolicy.REPORT, db_default="REPORT", max_length=10
+        DriftPolicy,
+        default=DriftPolicy.REPORT,
+        db_default="REPORT",
+        max_length=10,
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
