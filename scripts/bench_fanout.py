@@ -81,10 +81,11 @@ client and clusterd's pool open many short connections (loopback reuses TIME_WAI
 net.ipv4.tcp_tw_reuse=2).
 
 ``--metrics on`` runs clusterd with its metrics on (``elektra-web clusterd --metrics``) and
-scrapes its ``GET /metrics`` once during each parallel write (Prometheus scrapes every 15 s
-by default: far less often); the elektrads count theirs either way, unless ``--metrics
-off`` (the default), which turns theirs off too (``ElektradConfig.metrics``).
-``--metrics both`` measures each size twice in one run, off and then on, each with fresh
+scrapes its ``GET /metrics`` after each round (not measured: a scrape's cost does not grow
+with writes, ``scripts/bench-metrics`` measures it); the elektrads count theirs either way,
+unless ``--metrics off`` (the default), which turns theirs off too
+(``ElektradConfig.metrics``). ``--metrics both`` measures each size twice in one run, off
+and on (on first for every other size, so that the order does not decide), each with fresh
 processes, and ends with the parallel write's time and CPU with metrics on against off.
 
 For looking into the numbers: ``--profile-clusterd`` profiles one more parallel write (until
@@ -115,7 +116,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -560,8 +560,7 @@ class Env:
     hosts: list[str]
     control: httpx.Client
     tail_timeout: float = 120.0
-    #: Scrape clusterd's /metrics once during each measurement with ``tail`` (the
-    #: parallel write), its cost counted with the write's.
+    #: Scrape clusterd's /metrics after each round (to see it answers).
     scrape: bool = False
 
     def settle(self, timeout: float = 60.0) -> None:
@@ -603,7 +602,7 @@ class Env:
             total.update(self.control.get(f"{helper.info['control']}/__bench/counts").json())
         return total
 
-    def _scrape(self) -> None:
+    def scrape_metrics(self) -> None:
         url = f"{self.clusterd_proc.info['url']}/metrics"
         response = httpx.get(url, headers=AUTH, timeout=60)
         if response.status_code != 200 or b"clusterd_deliveries" not in response.content:
@@ -620,14 +619,8 @@ class Env:
             time.process_time(),
         )
         start = time.perf_counter()
-        scraper = None
-        if tail and self.scrape:
-            scraper = threading.Thread(target=self._scrape)
-            scraper.start()
         fn()
         wall = time.perf_counter() - start
-        if scraper is not None:
-            scraper.join()
         c1, h1, p1 = (
             self.clusterd_proc.cpu(),
             [h.cpu()[0] for h in self.helpers],
@@ -859,6 +852,8 @@ def run_size(
                     if not warmup:
                         result.times.setdefault(op, []).append(wall)
                         result.usage.setdefault(op, []).append(usage)
+                if env.scrape:
+                    env.scrape_metrics()
                 label = "warm-up" if warmup else f"round {round_}/{args.rounds}"
                 last = "" if warmup else f": parallel write {result.times['par_write'][-1]:.3f}s"
                 say(f"N={n}: {label} done{last}; load {load()}")
@@ -1099,9 +1094,9 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
 def compare_metrics(results: list[SizeResult]) -> None:
     """With --metrics both: each N's parallel write with metrics on against off."""
     pairs = [
-        (off, on)
-        for off, on in itertools.pairwise(results)
-        if off.n == on.n and not off.metrics and on.metrics
+        (a, b) if b.metrics else (b, a)
+        for i, (a, b) in enumerate(itertools.pairwise(results))
+        if i % 2 == 0 and a.n == b.n and a.metrics != b.metrics
     ]
     if not pairs:
         return
@@ -1125,8 +1120,8 @@ def compare_metrics(results: list[SizeResult]) -> None:
             f"{helpers_on / helpers_off - 1:>+14.1%}"
         )
     print("  clusterd CPU to idle: its whole process, from the write until idle again (the")
-    print("  echoes included), a scrape of /metrics during the write included; elektrads: all")
-    print("  helper processes until the write returned")
+    print("  echoes included); elektrads: all helper processes until the write returned;")
+    print("  CPU from /proc in 10 ms ticks")
 
 
 def load() -> str:
@@ -1270,7 +1265,8 @@ def main() -> int:
     failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         modes = {"off": [False], "on": [True], "both": [False, True]}[args.metrics]
-        for run, (n, metrics) in enumerate((n, m) for n in args.sizes for m in modes):
+        runs = [(n, m) for i, n in enumerate(args.sizes) for m in modes[:: 1 - 2 * (i % 2)]]
+        for run, (n, metrics) in enumerate(runs):
             result = SizeResult(n, metrics)
             workdir = Path(tmp) / f"run{run}-n{result.label}"
             workdir.mkdir()
