@@ -4,7 +4,9 @@
 2. a text that passed before is let through (``schema/cache.py``): it would pass
    again, its validity depending on the text alone;
 3. the limits (``schema/limits.py``), then GraphQL's own validation (strawberry's,
-   right after), and a text that passed both is remembered.
+   right after), and a text that passed both is remembered;
+4. what failed gets the code of its phase (``schema/errors.py``), and a document
+   of several operations without operationName fails operation selection.
 
 The document is parsed once per text (``schema/cache.py``), with at most
 ``MAX_TOKENS`` tokens. One extension rather than one per check: the order is
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 
 from . import cache
+from . import errors as error_codes
 from .limits import MAX_TOKENS, over_limits
 from .text import invalid_text
 
@@ -40,6 +43,7 @@ class Admission(SchemaExtension):
         if context.graphql_document is None and context.query:
             context.graphql_document = cache.parsed(context.query, context.parse_options)
         yield
+        error_codes.after_parse(context)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -56,3 +60,4 @@ class Admission(SchemaExtension):
         yield
         if not self._known and text and context.pre_execution_errors == []:
             cache.remember_valid(context.schema, text)
+        error_codes.after_validate(context)

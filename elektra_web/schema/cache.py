@@ -10,7 +10,7 @@ which is fixed), never on the variables or the caller, so both are kept by text 
   that does not parse, or has too many tokens, is not kept: strawberry parses it again
   and refuses it as it would without the cache (not strawberry's ``ParserCache``, which
   raises the parse error out of its hook, past the extension that gives it its code:
-  ``ClassifyErrors``);
+  ``errors.after_parse``);
 - ``known_valid``: the texts that passed the whole validation, the limits
   (``schema/limits.py``) and GraphQL's own rules: such a text skips both next time.
   Only passing texts are kept, so a refused document is validated and refused each

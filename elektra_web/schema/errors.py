@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
-from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionContext
 
 from ..exceptions import ClusterdError
 
@@ -36,10 +35,11 @@ __all__ = [
     "OPERATION_RESOLUTION_FAILURE",
     "PARSE_FAILED",
     "VALIDATION_FAILED",
-    "ClassifyErrors",
-    "MaskUnexpected",
+    "after_parse",
+    "after_validate",
     "classify",
     "is_request_error",
+    "process",
 ]
 
 log = logging.getLogger("elektra_web.clusterd")
@@ -102,30 +102,26 @@ def _several_unnamed(document: DocumentNode, asked: str | None) -> GraphQLError 
     return None
 
 
-class ClassifyErrors(SchemaExtension):
-    """Codes for parse, operation selection and validation errors, set where
-    each phase ends (first in the extension list: it sees what the others
-    added). Coercion errors get theirs in ``Schema.process_errors``."""
+def after_parse(context: ExecutionContext) -> None:
+    """Codes for a parse error; and GetOperation's error for a document of
+    several operations sent without operationName (set as the answer:
+    validation then does not run)."""
+    for parse_error in context.pre_execution_errors or ():
+        _tag(parse_error, PARSE_FAILED)
+    if context.graphql_document is None or context.pre_execution_errors:
+        return
+    # The name the client sent: strawberry's ``operation_name`` falls back
+    # to the first operation's, which would run it instead of failing.
+    asked: str | None = getattr(context, "_provided_operation_name", None)
+    error = _several_unnamed(context.graphql_document, asked)
+    if error is not None:
+        context.pre_execution_errors = [error]
 
-    def on_parse(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
-        for parse_error in context.pre_execution_errors or ():
-            _tag(parse_error, PARSE_FAILED)
-        if context.graphql_document is None:
-            return
-        # The name the client sent: strawberry's ``operation_name`` falls back
-        # to the first operation's, which would run it instead of failing.
-        asked: str | None = getattr(context, "_provided_operation_name", None)
-        error = _several_unnamed(context.graphql_document, asked)
-        if error is not None:
-            # Set before validation, which then does not run: the answer.
-            context.pre_execution_errors = [error]
 
-    def on_validate(self) -> Iterator[None]:
-        yield
-        for error in self.execution_context.pre_execution_errors or ():
-            _tag(error, VALIDATION_FAILED)
+def after_validate(context: ExecutionContext) -> None:
+    """Codes for validation errors (the limits' have their own)."""
+    for error in context.pre_execution_errors or ():
+        _tag(error, VALIDATION_FAILED)
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -136,28 +132,32 @@ def _unexpected(error: GraphQLError) -> bool:
     )
 
 
-class MaskUnexpected(MaskErrors):
-    """Replaces an unexpected error (a bug, not a refusal) by "Internal
-    error" with an id, and logs the original with the same id: the client
-    sees no trace or path, the operator can find the trace from the id."""
+def process(errors: list[GraphQLError], *, parsed: bool) -> None:
+    """Every error of an answer, in place, before it is sent: client errors
+    get their code (``classify``), bugs are logged and masked."""
+    classify(errors, parsed=parsed)
+    for n, error in enumerate(errors):
+        if _unexpected(error):
+            errors[n] = _masked(error)
 
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=_unexpected)
 
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:12]
-        log.error(
-            "unexpected error %s in %s: %s",
-            error_id,
-            ".".join(map(str, error.path or ())) or "the request",
-            error.message,
-            exc_info=error.original_error,
-        )
-        return GraphQLError(
-            f"Internal error (id {error_id}); the server's log has the details.",
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": INTERNAL, "errorId": error_id},
-        )
+def _masked(error: GraphQLError) -> GraphQLError:
+    """An unexpected error (a bug, not a refusal) as "Internal error" with an
+    id, the original logged with the same id: the client sees no trace, the
+    operator finds the trace from the id."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error(
+        "unexpected error %s in %s: %s",
+        error_id,
+        ".".join(map(str, error.path or ())) or "the request",
+        error.message,
+        exc_info=error.original_error,
+    )
+    return GraphQLError(
+        f"Internal error (id {error_id}); the server's log has the details.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": INTERNAL, "errorId": error_id},
+    )

@@ -15,12 +15,12 @@ from ..models import OperationKind
 from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
+from . import errors as error_codes
 from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
 from .admission import Admission
 from .cluster import ClusterType
 from .context import Context, Info
 from .enums import DriftAction
-from .errors import ClassifyErrors, MaskUnexpected, classify
 from .inputs import (
     AddInstanceInput,
     CreateClusterInput,
@@ -419,11 +419,11 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Client errors get their code here (``errors.classify``); refusals
-        (ClusterdError) are answers, not faults; bugs are logged where they
-        are masked (``MaskUnexpected``)."""
+        """Every error before it is answered (in place): client errors get
+        their code, refusals (ClusterdError) are answers, not faults, and
+        bugs are logged and masked as INTERNAL (``schema/errors.py``)."""
         parsed = execution_context is not None and execution_context.graphql_document is not None
-        classify(errors, parsed=parsed)
+        error_codes.process(errors, parsed=parsed)
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -452,12 +452,11 @@ schema: Any = Schema(
     mutation=Mutation,
     subscription=Subscription,
     execution_context_class=Executor,
+    # One extension: each costs every request its share of strawberry's hooks.
     extensions=[
-        ClassifyErrors,
         # Hostile queries are refused before they run: not Unicode, too deep,
         # too many aliases (one field asked a thousand times), too long; a
         # text parsed and validated before is not again (schema/admission.py).
         Admission,
-        MaskUnexpected,
     ],
 )
