@@ -147,6 +147,7 @@ class RevocableStream:
     async def guard(self, chunks: AsyncIterator[str]) -> AsyncGenerator[str, None]:
         """The chunks, until the stream ends or is closed."""
         closed = asyncio.ensure_future(self._closed.wait())
+        chunk: asyncio.Future[str] | None = None
         try:
             while True:
                 chunk = asyncio.ensure_future(anext(chunks))
@@ -165,5 +166,11 @@ class RevocableStream:
                 return
         finally:
             closed.cancel()
-            if isinstance(chunks, AsyncGenerator):
+            if chunk is not None and not chunk.done():
+                # The client left (or clusterd stops) while the next chunk was awaited:
+                # cancelling that wait ends the generators below it, and with them the
+                # subscription. (aclose() would refuse, the generator being busy: the
+                # subscription stayed on the bus.)
+                chunk.cancel()
+            elif isinstance(chunks, AsyncGenerator):
                 await chunks.aclose()

@@ -327,3 +327,33 @@ def test_the_command_line_turns_metrics_on(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_a_subscription_over_http_is_counted_as_one(
+    monitored: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(monitored, "web", daemon.url)
+    headers = {**AUTH, "Accept": "text/event-stream"}
+    with (
+        httpx.Client(base_url=monitored.url, timeout=30) as http,
+        http.stream("POST", "/graphql", json={"query": CHANGES}, headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        wait_until(
+            lambda: scrape(monitored).value("clusterd_subscriptions") == 1,
+            what="the stream subscribed",
+        )
+        set_key(monitored, target(instance=instance), "user:/app/port", "8080")
+        for line in stream.iter_lines():
+            if "configChanged" in line:
+                break
+    # Its subscription ends with the request, not at its next event (the bus kept it).
+    wait_until(
+        lambda: scrape(monitored).value("clusterd_subscriptions") == 0,
+        what="the stream's subscription ended once its client left",
+    )
+    ok = {"operation": "subscription", "outcome": "ok"}
+    wait_until(lambda: scrape(monitored).value("clusterd_graphql_requests_total", **ok) == 1)
+    samples = scrape(monitored)
+    assert samples.value("clusterd_graphql_request_duration_seconds_count", operation="query") == 0
