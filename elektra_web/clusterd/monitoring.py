@@ -3,7 +3,7 @@
 - ``GET /healthz``: 200 ``ok`` while the process serves (no token).
 - ``GET /readyz``: 200 when clusterd can serve, else 503 (no token); the body names
   the checks, each ``ok`` or ``fail``: ``started`` (the lifespan finished starting and
-  is not stopping), ``database`` (a trivial query answers within 2 s), ``migrations``
+  clusterd is not stopping), ``database`` (a trivial query answers within 2 s), ``migrations``
   (every migration of this release is applied). A load balancer sends requests to a
   replica only while it is ready.
 - ``GET /metrics`` (only with ``--metrics``, else 404): Prometheus's text format, for
@@ -78,7 +78,10 @@ class Monitor:
         return [asyncio.create_task(watch_event_loop(self.metrics.loop_lag.observe))]
 
     async def readyz(self, request: Request) -> Response:
-        started = self.ready
+        services = self._services_ref.get("services")
+        # Not ready from the first moment of a graceful stop (shutdown.going_away),
+        # before the lifespan ends.
+        started = self.ready and services is not None and not services.stopping.is_set()
         database = migrations = False
         if started:
             try:

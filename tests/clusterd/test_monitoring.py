@@ -357,3 +357,25 @@ def test_a_subscription_over_http_is_counted_as_one(
     wait_until(lambda: scrape(monitored).value("clusterd_graphql_requests_total", **ok) == 1)
     samples = scrape(monitored)
     assert samples.value("clusterd_graphql_request_duration_seconds_count", operation="query") == 0
+
+
+def test_not_ready_from_the_first_moment_of_a_graceful_stop(tmp_path: Path) -> None:
+    from elektra_web.clusterd.app import create_app
+
+    from ..support import servers
+
+    config = ClusterdConfig(
+        database_url=f"sqlite://{tmp_path / 'clusterd.sqlite3'}",
+        settings=TEST_SETTINGS,
+        admin_token=ADMIN_TOKEN,
+    )
+    app = create_app(config)
+    with servers.serve_in_thread(app, lifespan="on") as url:
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        # What shutdown.going_away does first on SIGTERM. Nothing waits for the event in
+        # an idle clusterd, so it may be set from this thread.
+        app.state.services.stopping.set()
+        stopping = httpx.get(f"{url}/readyz")
+        assert stopping.status_code == 503
+        assert stopping.json()["checks"]["started"] == "fail"
+        assert httpx.get(f"{url}/healthz").status_code == 200
