@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData, process_result
 from strawberry.http.streaming import MultipartSubscriptionTransport
+from strawberry.http.types import HTTPMethod
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
@@ -96,9 +97,11 @@ class GraphQLApp(GraphQL[Context, None]):
             except Unauthenticated as exc:
                 await unauthenticated(exc)(scope, receive, send)
                 return
-        accept = Headers(scope=scope).get("accept")
+        headers = Headers(scope=scope)
+        accept = headers.get("accept")
         media_type = negotiate(accept)
-        if media_type is None and not page and not is_streaming(accept or ""):
+        streaming = is_streaming(accept or "")
+        if media_type is None and not page and not streaming:
             refused = RequestError(
                 f"answers are {GRAPHQL_RESPONSE} or {JSON}; the Accept header allows neither",
                 "NOT_ACCEPTABLE",
@@ -109,14 +112,17 @@ class GraphQLApp(GraphQL[Context, None]):
         state["media_type"] = media_type or JSON
         request = Request(scope, receive)
         try:
-            response = await self.run(request)
+            if scope["method"] == "POST" and not streaming and _json(headers):
+                response = await self._post(request, state["media_type"])
+            else:
+                response = await self.run(request)
         except RequestError as exc:
             response = exc.response(state["media_type"])
         except HTTPException as exc:  # strawberry's own refusals of a request
             status = 415 if exc.reason == "Unsupported content type" else exc.status_code
             code = "BAD_REQUEST" if status == 400 else "NOT_SUPPORTED"
-            headers = {"Allow": "GET, POST"} if status == 405 else None
-            error = RequestError(exc.reason, code, status=status, headers=headers)
+            allow = {"Allow": "GET, POST"} if status == 405 else None
+            error = RequestError(exc.reason, code, status=status, headers=allow)
             response = error.response(state["media_type"])
         await response(scope, receive, send)
 
@@ -129,6 +135,29 @@ class GraphQLApp(GraphQL[Context, None]):
             and "text/html" in request.headers.get("accept", "")
         )
 
+    async def _post(self, request: Request, media_type: str) -> Response:
+        """A query or mutation POSTed as JSON: what ``run`` does for it,
+        without the steps it needs for other requests (a third of the time
+        of a small query went to them)."""
+        data = self.parse_json(await request.body())
+        for name in ("variables", "extensions"):
+            if not isinstance(data.get(name), dict | None):
+                raise RequestError(f"{name} must be an object", "BAD_REQUEST", status=400)
+        if not isinstance(query := data.get("query"), str | None):
+            raise RequestError("query must be a string", "BAD_REQUEST", status=400)
+        request_data = GraphQLRequestData(
+            query=query,
+            variables=data.get("variables"),
+            operation_name=data.get("operationName"),
+            extensions=data.get("extensions"),
+        )
+        context = await self.get_context(request, None)
+        result = await self._execute(request, "POST", context, request_data)
+        body = await self.process_result(request, result)
+        return Response(
+            self.encode_json(body), status_code=status_for(body, media_type), media_type=media_type
+        )
+
     async def execute_single(
         self,
         request: Request,
@@ -138,16 +167,23 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        return await self._execute(request, request_adapter.method, context, request_data)
+
+    async def _execute(
+        self,
+        request: Request,
+        method: HTTPMethod,
+        context: Context,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         """One query or mutation over plain HTTP (subscriptions stream, in
         ``create_streaming_response``)."""
         if not isinstance(request_data.operation_name, str | None):
             raise RequestError("operationName must be a string", "BAD_REQUEST", status=400)
-        method = request_adapter.method
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
             result = await self.schema.execute(
                 request_data.query,
-                root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
@@ -265,3 +301,10 @@ class GraphQLApp(GraphQL[Context, None]):
         context.reads = Reads(context.services, caller)
         context.services.sessions.add(caller.token_id, context.socket)
         return {"name": caller.name, "role": caller.role.name}
+
+
+def _json(headers: Headers) -> bool:
+    """Whether the body is JSON (a POST of JSON asking for no stream is a
+    query or a mutation)."""
+    content_type = headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == JSON

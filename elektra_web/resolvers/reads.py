@@ -6,6 +6,7 @@ subtree however many keys it asks for."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..connector.client import canonical_name
@@ -47,18 +48,22 @@ class Reads:
     def __init__(self, services: Services, caller: Caller) -> None:
         self.services = services
         self.caller = caller
-        settings = services.settings
-        # The loader batches by host; the instance a host belongs to, read
-        # before each load, gives the token to send.
         self._tokens: dict[str, str | None] = {}
-        self.loader = KeyLoader(
+        self._locks: dict[int, dict[str, Cluster]] = {}
+        self._reads = 0
+        self._cluster_keys: dict[int, dict[KeyName, ClusterKey]] = {}
+
+    @cached_property
+    def loader(self) -> KeyLoader:
+        """Batches reads by host; the instance a host belongs to, read before
+        each load, gives the token to send. Made when first used: most
+        requests read no keys."""
+        services, settings = self.services, self.services.settings
+        return KeyLoader(
             lambda host: services.client_for_host(str(host), self._tokens.get(str(host))),
             limit=settings.fanout_limit,
             timeout=settings.call_timeout,
         )
-        self._locks: dict[int, dict[str, Cluster]] = {}
-        self._reads = 0
-        self._cluster_keys: dict[int, dict[KeyName, ClusterKey]] = {}
 
     # -- instances ------------------------------------------------------------
 

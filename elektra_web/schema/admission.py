@@ -33,13 +33,10 @@ class Admission(SchemaExtension):
         super().__init__()
         self._known = False
 
-    def on_operation(self) -> Iterator[None]:
-        # Before parsing: the parser gives up past this many tokens.
-        self.execution_context.parse_options["max_tokens"] = MAX_TOKENS
-        yield
-
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
+        # Before parsing: the parser gives up past this many tokens.
+        context.parse_options["max_tokens"] = MAX_TOKENS
         if context.graphql_document is None and context.query:
             context.graphql_document = cache.parsed(context.query, context.parse_options)
         yield
