@@ -9,13 +9,10 @@ import strawberry
 from .. import models
 
 
-@strawberry.type(
-    name="Drift",
-    description="A key a cluster sets whose copy on a member was changed outside clusterd, "
-    "while no write of it to the member was in flight. Gone when the two agree again; settle it "
-    "with resolveDrift.",
-)
-class DriftType:
+@strawberry.type
+class DriftFields:
+    """What a Drift row and a DriftEvent both say (not in the schema itself)."""
+
     instance_id: strawberry.ID = strawberry.field(description="The member.")
     cluster_id: strawberry.ID = strawberry.field(
         description="The cluster that sets the key: the member's own or one of its ancestors."
@@ -25,6 +22,15 @@ class DriftType:
     actual: str | None = strawberry.field(
         description="The member's value; null if the key was deleted there."
     )
+
+
+@strawberry.type(
+    name="Drift",
+    description="A key a cluster sets whose copy on a member was changed outside clusterd, "
+    "while no write of it to the member was in flight. Gone when the two agree again; settle it "
+    "with resolveDrift.",
+)
+class DriftType(DriftFields):
     detected_at: dt.datetime = strawberry.field(description="When it was recorded or last changed.")
 
     @classmethod

@@ -13,6 +13,7 @@ from ..engine.outbox import InstanceResultData
 from ..resolvers import live
 from .cluster import ClusterType
 from .context import Info
+from .drift import DriftFields
 from .enums import OperationKind
 from .instance import InstanceType
 from .writes import InstanceResult
@@ -182,16 +183,7 @@ class Subscription:
 
 
 @strawberry.type(description="Drift of one key on one member, detected or resolved.")
-class DriftEvent:
-    instance_id: strawberry.ID = strawberry.field(description="The member.")
-    cluster_id: strawberry.ID = strawberry.field(
-        description="The cluster that sets the key: the member's own or one of its ancestors."
-    )
-    path: str = strawberry.field(description="The key's canonical name.")
-    expected: str | None = strawberry.field(description="The cluster's value.")
-    actual: str | None = strawberry.field(
-        description="The member's value; null if the key was deleted there."
-    )
+class DriftEvent(DriftFields):
     resolved: bool = strawberry.field(
         description="False: drift detected (or its values changed); true: it is gone, the "
         "values agree again (e.g. a delivery of the key landed)."
