@@ -44,6 +44,9 @@ __all__ = ["ELEKTRA_VERSION", "ElektradConfig", "create_app"]
 
 log = logging.getLogger("elektra_web.elektrad")
 
+#: Paths polled by machines (health checks, scrapes): logged at debug.
+_PROBES = HEALTH_PATHS | {"/metrics"}
+
 #: The Elektra release whose key model and REST API this daemon follows.
 ELEKTRA_VERSION = "0.11.0"
 MAX_PRELOAD = 64
@@ -422,7 +425,11 @@ class _AuthAndLog:
             client = scope.get("client") or ("-", 0)
             path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
             took = (time.perf_counter() - start) * 1000
-            log.info(
+            # Probes come every few seconds from a load balancer or a scraper:
+            # their lines would drown the rest, unless asked for (debug).
+            level = logging.DEBUG if scope["path"] in _PROBES and status < 400 else logging.INFO
+            log.log(
+                level,
                 '%s "%s %s" %d %.1fms',
                 client[0],
                 scope["method"],

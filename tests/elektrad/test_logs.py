@@ -16,6 +16,7 @@ def test_elektrad_writes_json_lines_with_the_request_and_operation_ids(tmp_path:
     with elektrad_process(*args) as (process, url):
         put = httpx.put(f"{url}/kdb/user:/a", content=b"1", headers={"X-Operation-Id": "op-7"})
         get = httpx.get(f"{url}/kdb/user:/a")
+        assert httpx.get(f"{url}/healthz").status_code == 200
         process.send_signal(signal.SIGTERM)
         process.wait(10)
         assert process.stdout is not None
@@ -37,3 +38,5 @@ def test_elektrad_writes_json_lines_with_the_request_and_operation_ids(tmp_path:
     reads = [line for line in lines if '"GET /kdb/user:/a" 200' in line["message"]]
     assert [r["request_id"] for r in reads] == [get.headers["x-request-id"]]
     assert "operation_id" not in reads[0]
+    # Probes of a load balancer are logged at debug only, not at the default level.
+    assert not [line for line in lines if "/healthz" in line["message"]]
