@@ -33,6 +33,7 @@ from .. import __version__
 from ..keynames import InvalidKeyName, KeyName, Spelling
 from ..logs import RequestIds
 from ..monitoring import HEALTH_PATHS
+from .changes import MAX_PAGE
 from .database import KeyDatabase
 from .exceptions import BadRequest, ElektradError, PayloadTooLarge, Unauthorized
 from .fences import Fence, parse_fence
@@ -275,9 +276,11 @@ async def copy(request: Request) -> Response:
 
 
 async def changes(request: Request) -> Response:
-    """``GET /kdbChanges?since=REV&wait=SECONDS[&epoch=E]``: the change feed."""
+    """``GET /kdbChanges?since=REV&wait=SECONDS[&epoch=E][&limit=N]``: the
+    change feed, at most ``limit`` changes a page (see :mod:`.changes`)."""
     db = _db(request)
     since = _int_param(request, "since", db.feed.revision, 2**63)
+    limit = _int_param(request, "limit", MAX_PAGE, MAX_PAGE)
     raw_wait = request.query_params.get("wait", "0")
     try:
         wait = float(raw_wait)
@@ -286,7 +289,9 @@ async def changes(request: Request) -> Response:
     if not 0 <= wait <= MAX_WAIT:
         raise BadRequest(f"wait must be a number of seconds from 0 to {MAX_WAIT:g}")
     await db.refresh()
-    poll = asyncio.ensure_future(db.feed.wait(since, wait, request.query_params.get("epoch")))
+    poll = asyncio.ensure_future(
+        db.feed.wait(since, wait, request.query_params.get("epoch"), limit)
+    )
     gone = asyncio.ensure_future(_disconnected(request))
     await asyncio.wait({poll, gone}, return_when=asyncio.FIRST_COMPLETED)
     gone.cancel()

@@ -1,10 +1,15 @@
 """The change feed: every change to a key gets the next revision number.
 
-Clients (clusterd) poll ``GET /kdbChanges?since=REV&wait=SECONDS`` and resume
-from the last revision they saw. The feed keeps the most recent changes in
-memory; a client that asks for revisions older than that, or for revisions of
-an earlier run of the daemon (another ``epoch``), is told to ``reset``: read
-the keys afresh, then follow the feed from the current revision.
+Clients (clusterd) poll ``GET /kdbChanges?since=REV&wait=SECONDS[&limit=N]``
+and resume from the last revision they saw. A page holds at most ``limit``
+changes (:data:`MAX_PAGE` at most) and about :data:`PAGE_TEXT` characters of
+values: a client that fell far behind catches up page by page, and no answer
+grows past what a client reads (clusterd refuses larger ones).
+
+The feed keeps the most recent changes in memory; a client that asks for
+revisions older than that, or for revisions of an earlier run of the daemon
+(another ``epoch``), is told to ``reset``: read the keys afresh, then follow
+the feed from the current revision.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Change", "ChangeFeed", "Origin"]
+__all__ = ["MAX_PAGE", "PAGE_TEXT", "Change", "ChangeFeed", "Origin"]
+
+#: The most changes one page holds (and the default ``limit``).
+MAX_PAGE = 1000
+#: Characters of values (``value`` and ``previous``) after which a page ends
+#: early: a page of big values stays a few MiB (one change is always sent).
+PAGE_TEXT = 4 * 1024 * 1024
 
 Op = Literal["set", "delete", "meta"]
 #: "api": through this daemon's REST API; "file": a mounted file edited by
@@ -90,8 +101,11 @@ class ChangeFeed:
         self._wakeup = asyncio.Event()
         return change
 
-    def since(self, revision: int, epoch: str | None = None) -> Batch:
-        """The changes after ``revision`` (of ``epoch``, if the client knows it)."""
+    def since(self, revision: int, epoch: str | None = None, limit: int = MAX_PAGE) -> Batch:
+        """The changes after ``revision`` (of ``epoch``, if the client knows
+        it): the first ``limit`` of them, fewer if their values are long; the
+        batch's revision is then the last one it holds, where the next page
+        starts."""
         oldest = self._history[0].revision if self._history else self.revision + 1
         reset = (
             (epoch is not None and epoch != self.epoch)
@@ -103,16 +117,28 @@ class ChangeFeed:
         # Revisions are consecutive: the wanted ones are the last n of history.
         history = self._history
         n = len(history)
-        changes = [history[i] for i in range(n - (self.revision - revision), n)]
+        first = n - (self.revision - revision)
+        changes: list[Change] = []
+        text = 0
+        for i in range(first, min(n, first + max(1, limit))):
+            change = history[i]
+            text += len(change.value or "") + len(change.previous or "")
+            if changes and text > PAGE_TEXT:
+                break
+            changes.append(change)
+        if len(changes) < n - first:
+            return Batch(changes[-1].revision, changes, False)
         return Batch(self.revision, changes, False)
 
-    async def wait(self, revision: int, seconds: float, epoch: str | None = None) -> Batch:
+    async def wait(
+        self, revision: int, seconds: float, epoch: str | None = None, limit: int = MAX_PAGE
+    ) -> Batch:
         """Like :meth:`since`, but wait up to ``seconds`` for a change when
         there is none yet."""
-        batch = self.since(revision, epoch)
+        batch = self.since(revision, epoch, limit)
         if batch.changes or batch.reset or seconds <= 0:
             return batch
         wakeup = self._wakeup
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wakeup.wait(), seconds)
-        return self.since(revision, epoch)
+        return self.since(revision, epoch, limit)

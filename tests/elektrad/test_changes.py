@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from elektra_web.elektrad.app import ElektradConfig, create_app
+from elektra_web.elektrad.changes import MAX_PAGE, PAGE_TEXT
 
 from ..support import servers
 from .conftest import Elektrad
@@ -94,8 +95,39 @@ def test_history_past_its_limit_asks_for_a_reset(start_elektrad) -> None:
     assert len(feed(daemon, since=2)["changes"]) == 3
 
 
+def test_a_page_holds_at_most_limit_changes_and_the_next_starts_after_it(
+    elektrad: Elektrad,
+) -> None:
+    start = feed(elektrad)["revision"]
+    for i in range(5):
+        elektrad.put(f"user:/p{i}", str(i))
+    page = feed(elektrad, since=start, limit=2)
+    assert [c["key"] for c in page["changes"]] == ["user:/p0", "user:/p1"]
+    assert page["revision"] == start + 2  # where the next page starts
+    rest = feed(elektrad, since=page["revision"], limit=10)
+    assert [c["key"] for c in rest["changes"]] == ["user:/p2", "user:/p3", "user:/p4"]
+    assert rest["revision"] == start + 5
+
+
+def test_a_page_of_long_values_ends_early(elektrad: Elektrad) -> None:
+    start = feed(elektrad)["revision"]
+    big = "x" * (PAGE_TEXT // 5 + 1)  # five of them are more than a page
+    for i in range(6):
+        elektrad.put(f"user:/big{i}", big)
+    page = feed(elektrad, since=start)
+    assert len(page["changes"]) == 4
+    assert page["revision"] == start + 4
+
+
 def test_bad_feed_parameters_are_refused(elektrad: Elektrad) -> None:
-    for params in [{"since": "-1"}, {"since": "x"}, {"wait": "61"}, {"wait": "nan"}]:
+    for params in [
+        {"since": "-1"},
+        {"since": "x"},
+        {"wait": "61"},
+        {"wait": "nan"},
+        {"limit": str(MAX_PAGE + 1)},
+        {"limit": "-1"},
+    ]:
         response = elektrad.get("/kdbChanges", **params)
         assert response.status_code == 400, params
         assert response.json()["name"] == "BadRequest"
