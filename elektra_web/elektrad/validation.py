@@ -6,7 +6,7 @@ elektrad checks what Elektra's plugins ``type``, ``enum``, ``range`` and
     check/type = long            user:/app/port: "abc" is not a long (check/type)
     check/enum/#0 = low ...      "huge" is not one of "low", "high" (check/enum)
     check/range = 1-10,20        a number within one of the ranges (inclusive)
-    check/validation = ^[a-z]+$  Python ``re.search`` (unanchored, like regexec)
+    check/validation = ^[a-z]+$  searched, unanchored, like regexec (on RE2)
 
 Enum values are the array ``check/enum/#0``, ``check/enum/#1``, ... (whatever
 ``check/type`` is); ``check/enum`` itself is either the last index (``#3``, as
@@ -18,8 +18,11 @@ present (whatever their value, as in Elektra); ``check/validation/match`` is
 ``LINE``, ``WORD`` or ``ANY``. Other ``check/*`` keys belong to plugins
 elektrad does not run: they are kept, not enforced.
 
-Deviation: the regex is Python's, not POSIX ERE, so ``$`` also matches before
-a trailing newline.
+``check/validation`` runs on RE2 (:mod:`elektra_web.patterns`): linear time
+in the value whatever the pattern, POSIX classes like ``[[:digit:]]`` as in
+Elektra; a pattern RE2 cannot run (backreferences, lookaround) is refused
+as malformed metadata, when it is set and on every later write of a key
+that still carries it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ import re
 import sys
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
+from ..patterns import compile_pattern, pattern_error
 from .exceptions import ValidationError
 
 __all__ = ["TYPES", "validate", "validate_meta"]
@@ -135,13 +138,10 @@ def validate_meta(meta_key: str, meta_value: str) -> None:
     elif meta_key == "check/range":
         _ranges(meta_value)
     elif meta_key == "check/validation":
-        try:
-            _compile(meta_value, 0)
-        # Besides re.error, re.compile raises OverflowError for a repeat count
-        # over 2**32 - 2 ("a{9999999999}"), ValueError for one of more than
-        # 4300 digits, and RecursionError for groups nested too deeply.
-        except (re.error, OverflowError, ValueError, RecursionError) as exc:
-            raise _malformed(meta_key, meta_value, f"is not a regular expression: {exc}") from None
+        reason = pattern_error(meta_value)
+        if reason is not None:
+            what = f"is not a regular expression RE2 can run: {reason}"
+            raise _malformed(meta_key, meta_value, what)
     elif meta_key == "check/validation/match":
         if meta_value.upper() not in _MATCH_MODES:
             raise _malformed(meta_key, meta_value, "is not LINE, WORD or ANY")
@@ -190,8 +190,8 @@ def _ranges(text: str) -> list[tuple[Decimal, Decimal]]:
 
 
 def _matches(value: str, checks: Mapping[str, str]) -> bool:
-    flags = re.IGNORECASE if "check/validation/ignorecase" in checks else 0
-    regex = _compile(checks["check/validation"], flags)
+    ignorecase = "check/validation/ignorecase" in checks
+    regex = compile_pattern(checks["check/validation"], ignorecase=ignorecase)
     mode = checks.get("check/validation/match", "ANY").upper()
     # Elektra wraps the pattern in ^...$ for LINE and WORD; fullmatch on each
     # line or word does that without re-parsing the pattern.
@@ -202,11 +202,6 @@ def _matches(value: str, checks: Mapping[str, str]) -> bool:
     else:
         found = regex.search(value) is not None
     return found != ("check/validation/invert" in checks)
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str, flags: int) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
 
 
 def _number(text: str) -> Decimal | None:

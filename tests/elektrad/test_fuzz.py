@@ -438,8 +438,7 @@ def test_fuzzed_metadata_and_checked_values_never_give_a_500(tmp_path: Path) -> 
                 assert_response_well_formed(response)
                 assert response.status_code in (204, 400)
             for value in values:
-                if any(meta_key == "check/validation" for meta_key, _ in meta):
-                    value = value[:12]  # a random regex may backtrack exponentially
+                # Whole values even under a random regex: RE2 cannot backtrack.
                 response = http.put(f"/kdb/{name}", json=value)
                 assert_response_well_formed(response)
                 assert response.status_code in (200, 400)

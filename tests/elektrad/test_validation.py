@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from elektra_web.elektrad.exceptions import ValidationError
 from elektra_web.elektrad.validation import TYPES, validate, validate_meta
+
+from .conftest import Elektrad
 
 NAME = "user:/app/port"
 
@@ -385,7 +392,7 @@ def test_validate_meta_accepts_well_formed(meta_key: str, meta_value: str) -> No
         ("check/range", "1--", "is not a range like"),
         ("check/range", "+1-2", "is not a range like"),
         ("check/range", "1e99999999999999999999-2", "is not a range like"),
-        ("check/validation", "(", "is not a regular expression: missing )"),
+        ("check/validation", "(", "is not a regular expression RE2 can run: missing )"),
         ("check/validation", "[a-", "is not a regular expression"),
         ("check/validation", "*", "is not a regular expression"),
         ("check/validation/match", "ALL", "is not LINE, WORD or ANY"),
@@ -400,7 +407,7 @@ def test_validate_meta_refuses_malformed(meta_key: str, meta_value: str, message
 
 def test_validate_refuses_value_when_its_metadata_is_malformed() -> None:
     assert refusal("x", {"check/validation": "("}).startswith(
-        f'{NAME}: check/validation: "(" is not a regular expression'
+        f'{NAME}: check/validation: "(" is not a regular expression RE2 can run'
     )
     assert "is not a type" in refusal("1", {"check/type": "int"})
 
@@ -429,3 +436,123 @@ def test_validate_refuses_only_with_validation_error(value: str, meta: dict[str,
         validate(value, meta, NAME)
     except ValidationError as exc:
         assert exc.message.startswith(f"{NAME}: ")
+
+
+# -- linear-time patterns (RE2) ---------------------------------------------
+
+# The catastrophic patterns of OWASP's ReDoS page, with an input each that
+# makes a backtracking engine take exponential time (^(a+)+$ with 28 a's and
+# a "!" took Python's re 11.6 s); matched as whole lines, so none matches.
+EVIL = "a" * 5000 + "!"
+REDOS = [
+    "^(a+)+$",
+    "([a-zA-Z]+)*",
+    "(a|aa)+",
+    "(a|a?)+",
+    "(.*a){20}",
+    "^(([a-z])+.)+[A-Z]([a-z])+$",
+]
+
+
+def set_meta(elektrad: Elektrad, name: str, key: str, value: str) -> httpx.Response:
+    return elektrad.http.post(f"/kdbMeta/{name}", json={"key": key, "value": value})
+
+
+@pytest.mark.parametrize("pattern", REDOS)
+def test_redos_patterns_answer_at_once(pattern: str) -> None:
+    meta = {"check/validation": pattern, "check/validation/match": "LINE"}
+    started = time.perf_counter()
+    assert "(check/validation)" in refusal(EVIL, meta)
+    # Generous: RE2 takes milliseconds; a backtracking engine would take ages.
+    assert time.perf_counter() - started < 1
+
+
+def test_redos_patterns_on_elektrad_keep_it_responsive(
+    start_elektrad: Callable[..., Elektrad],
+) -> None:
+    elektrad = start_elektrad()
+    for number, pattern in enumerate(REDOS):
+        assert elektrad.put(f"user:/redos/{number}", "x").status_code == 200
+        assert set_meta(elektrad, f"user:/redos/{number}", "check/validation", pattern).is_success
+        response = set_meta(elektrad, f"user:/redos/{number}", "check/validation/match", "LINE")
+        assert response.is_success
+    put_times: dict[str, float] = {}
+    answers: list[httpx.Response] = []
+
+    def check_evil_values() -> None:
+        # Its own client: httpx.Client is not meant for two threads at once.
+        with httpx.Client(base_url=elektrad.url, timeout=30) as http:
+            for number, pattern in enumerate(REDOS):
+                started = time.perf_counter()
+                answers.append(http.put(f"/kdb/user:/redos/{number}", content=EVIL.encode()))
+                put_times[pattern] = time.perf_counter() - started
+
+    checker = threading.Thread(target=check_evil_values)
+    version_times: list[float] = []
+    checker.start()
+    # GET /version while the values are checked (and at least a few times).
+    while checker.is_alive() or len(version_times) < 3:
+        started = time.perf_counter()
+        assert elektrad.get("/version").status_code == 200
+        version_times.append(time.perf_counter() - started)
+    checker.join()
+    assert [a.status_code for a in answers] == [400] * len(REDOS)
+    assert all(a.json()["name"] == "ValidationError" for a in answers)
+    assert max(put_times.values()) < 1, put_times
+    for number in range(len(REDOS)):
+        assert elektrad.key(f"user:/redos/{number}")["value"] == "x"
+    assert max(version_times) < 1, max(version_times)
+
+
+def test_posix_classes_mean_what_they_mean_in_elektra(elektrad: Elektrad) -> None:
+    assert elektrad.put("user:/digits", "1").status_code == 200
+    assert set_meta(elektrad, "user:/digits", "check/validation", "^[[:digit:]]+$").is_success
+    assert elektrad.put("user:/digits", "123").status_code == 200
+    refused = elektrad.put("user:/digits", "12a")
+    assert refused.status_code == 400
+    assert refused.json()["name"] == "ValidationError"
+    assert elektrad.key("user:/digits")["value"] == "123"
+
+
+def test_posix_semantics_of_dot_and_dollar() -> None:
+    # regcomp without REG_NEWLINE: "." matches a newline, "$" only the very end.
+    validate("a\nb", {"check/validation": "^a.b$"}, NAME)
+    assert "(check/validation)" in refusal("abc\n", {"check/validation": "^abc$"})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        (r"(a)\1", "backreferences need backtracking"),
+        ("(?=a)", "lookaround needs backtracking"),
+        ("(?<!a)b", "lookaround needs backtracking"),
+        ("x" * 200_000, "pattern too large"),
+        ("a{1001}", "invalid repetition size"),
+    ],
+)
+def test_patterns_re2_cannot_run_are_refused_as_malformed(pattern: str, why: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate_meta("check/validation", pattern)
+    assert "is not a regular expression RE2 can run" in info.value.message
+    assert why in info.value.message
+
+
+def test_backreference_is_refused_when_set_and_the_key_is_unchanged(elektrad: Elektrad) -> None:
+    assert elektrad.put("user:/app/name", "aa").status_code == 200
+    response = set_meta(elektrad, "user:/app/name", "check/validation", r"(a)\1")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["name"] == "ValidationError"
+    assert r'"(a)\\1"' in body["message"]
+    assert "backreferences" in body["message"]
+    key = elektrad.key("user:/app/name")
+    assert key["value"] == "aa"
+    assert "check/validation" not in key.get("meta", {})
+
+
+def test_a_stored_pattern_re2_cannot_run_refuses_writes_naming_it() -> None:
+    # Kept by an older version (Python's re ran it): writes to the key are
+    # refused with the reason, nothing crashes.
+    message = refusal("aa", {"check/validation": r"(a)\1"})
+    assert message.startswith(f'{NAME}: check/validation: "(a)\\\\1" is not a regular expression')
+    assert "backreferences" in message
