@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
 from ..client import client_routes
+from ..connector.hosts import CheckedBackend, Resolver, parse_networks
 from ..connector.transport import PerOriginTransport
 from ..connector.urls import normalize_host
 from ..engine import Engine
@@ -54,6 +55,9 @@ class ClusterdConfig:
     follow_feeds: bool = True
     #: The transport of the HTTP client to the elektrads (a seam for tests).
     transport: httpx.AsyncBaseTransport | None = None
+    #: Resolves instances' host names on every connection to them (a seam for
+    #: tests; the system's resolver by default).
+    resolver: Resolver | None = None
     #: An admin token's secret, created at start unless it exists: what
     #: ``ELEKTRA_WEB_ADMIN_TOKEN`` sets, for automation.
     admin_token: str | None = None
@@ -78,6 +82,13 @@ def create_app(config: ClusterdConfig) -> Starlette:
         await Tortoise.init(
             config=tortoise_config(config.database_url), _enable_global_fallback=True
         )
+        # Every connection to an elektrad resolves its name, checks each
+        # address against the SSRF rules and connects to a checked one: a name
+        # that resolves elsewhere after registration (DNS rebinding) is never
+        # called with its token.
+        checked = CheckedBackend(
+            parse_networks(config.settings.allowed_networks), resolver=config.resolver
+        )
         # A small pool per instance: one pool of a thousand instances costs
         # O(thousand) per request (encode/httpx#3215). A call needs a
         # connection per origin only while in flight; fan_out bounds how many.
@@ -90,7 +101,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
                     # Below the daemons' own idle timeout (uvicorn's 5 s): a
                     # connection they are closing is never reused.
                     keepalive_expiry=_KEEPALIVE,
-                )
+                ),
+                network_backend=checked,
             ),
             timeout=config.settings.call_timeout,
             follow_redirects=False,  # an elektrad never redirects; following is an SSRF risk
@@ -100,7 +112,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
             transport=PerOriginTransport(
                 limits=httpx.Limits(
                     max_connections=None, max_keepalive_connections=2, keepalive_expiry=_KEEPALIVE
-                )
+                ),
+                network_backend=checked,
             ),
             timeout=config.settings.call_timeout,
             follow_redirects=False,

@@ -11,7 +11,9 @@ bound.
 
 Like every transport it sends exactly one request: it never follows redirects
 (a 3xx is the answer), which is what clusterd wants (an elektrad never
-redirects; following would be an SSRF risk).
+redirects; following would be an SSRF risk). Given a ``network_backend``
+(clusterd passes :class:`~.hosts.CheckedBackend`), every connection its pools
+open goes through it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 
+import httpcore
 import httpx
 
 __all__ = ["DEFAULT_ORIGIN_LIMITS", "PerOriginTransport"]
@@ -43,6 +46,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     would load the CA bundle a thousand times). At most ``max_origins`` idle
     pools are kept; a pool with a request in flight (until its response is
     closed) is never closed, so the bound may be exceeded while they are busy.
+    ``network_backend`` opens every connection (httpcore's own by default).
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         limits: httpx.Limits = DEFAULT_ORIGIN_LIMITS,
         max_origins: int = 10_000,
         verify: ssl.SSLContext | bool = True,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         if max_origins < 1:
             raise ValueError(f"max_origins must be at least 1, not {max_origins}")
@@ -62,6 +67,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         # Least recently used first.
         self._pools: OrderedDict[_Origin, httpx.AsyncHTTPTransport] = OrderedDict()
         self._busy: dict[_Origin, int] = {}
+        self._network_backend = network_backend
         self._closed = False
 
     @property
@@ -75,9 +81,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         origin = _origin_of(request.url)
         pool = self._pools.get(origin)
         if pool is None:
-            pool = self._pools[origin] = httpx.AsyncHTTPTransport(
-                verify=self._ssl_context, limits=self.limits
-            )
+            pool = self._pools[origin] = self._new_pool()
         self._pools.move_to_end(origin)
         self._busy[origin] = self._busy.get(origin, 0) + 1
         try:
@@ -89,6 +93,20 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Tracked(response.stream, lambda: self._release(origin))
         return response
+
+    def _new_pool(self) -> httpx.AsyncHTTPTransport:
+        pool = httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=self.limits)
+        if self._network_backend is not None:
+            # httpx takes no network backend: the connection pool it has just
+            # made (unused, nothing to close), made again with ours.
+            pool._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl_context,
+                max_connections=self.limits.max_connections,
+                max_keepalive_connections=self.limits.max_keepalive_connections,
+                keepalive_expiry=self.limits.keepalive_expiry,
+                network_backend=self._network_backend,
+            )
+        return pool
 
     async def aclose(self) -> None:
         """Close every pool (and their connections); no request may follow."""
