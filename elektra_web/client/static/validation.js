@@ -1,6 +1,11 @@
 // Client-side checks from a key's check/* metadata, the same rules elektrad
-// enforces (check/type, check/enum, check/range, check/validation), so a bad
-// value is refused before it is sent. The server still decides.
+// enforces (check/type, check/enum, check/range), so a bad value is refused
+// before it is sent. The server still decides.
+//
+// check/validation is left to the server: its pattern comes from whoever may
+// write metadata, and the browser's backtracking RegExp would freeze the page
+// on a pattern like ^(a+)+$ (elektrad runs it on RE2, in linear time). The
+// hint says so, and a refusal arrives as the server's answer.
 
 const INTEGERS = {
   short: [-(2n ** 15n), 2n ** 15n - 1n],
@@ -76,25 +81,6 @@ function ranges(text) {
   return found;
 }
 
-function matches(value, checks) {
-  let regex;
-  try {
-    regex = new RegExp(checks['check/validation'], 'check/validation/ignorecase' in checks ? 'i' : '');
-  } catch {
-    return null; // not a JavaScript regex: leave it to the server
-  }
-  const mode = (checks['check/validation/match'] || 'ANY').toUpperCase();
-  const full = (text) => {
-    const m = text.match(new RegExp(`^(?:${regex.source})$`, regex.flags));
-    return m !== null;
-  };
-  let found;
-  if (mode === 'LINE') found = value.split('\n').some(full);
-  else if (mode === 'WORD') found = value.split(/[ \t\n]+/).filter(Boolean).some(full);
-  else found = regex.test(value);
-  return found !== ('check/validation/invert' in checks);
-}
-
 /**
  * Why ``value`` breaks the rules in ``meta`` (a {name: value} object), or null.
  */
@@ -126,15 +112,6 @@ export function validate(value, meta) {
       }
     }
   }
-  if ('check/validation' in checks) {
-    const ok = matches(value, checks);
-    if (ok === false) {
-      const message = checks['check/validation/message'];
-      if (message) return `${message} (check/validation)`;
-      const verb = 'check/validation/invert' in checks ? 'matches' : 'does not match';
-      return refuse(`${verb} ${checks['check/validation']}`, 'check/validation');
-    }
-  }
   return null;
 }
 
@@ -145,6 +122,8 @@ export function describeRules(meta) {
   const values = enumValues(meta);
   if (values) parts.push(`one of ${values.join(', ')}`);
   if (meta['check/range']) parts.push(`range ${meta['check/range']}`);
-  if (meta['check/validation']) parts.push(`matches ${meta['check/validation']}`);
+  if (meta['check/validation']) {
+    parts.push(`matches ${meta['check/validation']} (checked by the server)`);
+  }
   return parts.join('; ');
 }
