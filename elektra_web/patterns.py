@@ -20,12 +20,13 @@ Semantics follow Elektra's validation plugin (``regcomp`` with
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 import re2  # type: ignore[import-untyped]  # ships no type information
 
-__all__ = ["MAX_MEMORY", "Pattern", "compile_pattern", "pattern_error"]
+__all__ = ["MAX_MEMORY", "Pattern", "compile_pattern", "pattern_error", "pattern_refusal"]
 
 # RE2's budget for one compiled pattern and its matching automata: a pattern
 # that needs more (say, a long literal or big repeat counts) is refused at
@@ -53,6 +54,21 @@ def pattern_error(pattern: str) -> str | None:
     return None
 
 
+def pattern_refusal(pattern: str) -> str | None:
+    """The error message both daemons give for a ``check/validation`` RE2 cannot run.
+
+    ``check/validation: "(a)\\1" is not a regular expression RE2 can run:
+    invalid escape sequence: \\1 (backreferences need backtracking, ...)``;
+    ``None`` for a pattern it can run.
+    """
+    reason = pattern_error(pattern)
+    if reason is None:
+        return None
+    shown = pattern if len(pattern) <= 60 else pattern[:59] + "…"
+    quoted = json.dumps(shown, ensure_ascii=False)
+    return f"check/validation: {quoted} is not a regular expression RE2 can run: {reason}"
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _compile(pattern: str, ignorecase: bool) -> Pattern:
     options = re2.Options()
@@ -66,7 +82,10 @@ def _compile(pattern: str, ignorecase: bool) -> Pattern:
         reason = exc.args[0] if exc.args else "cannot be compiled"
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        raise ValueError(_explain(str(reason))) from None
+        reason = str(reason)
+        if len(reason) > 120:  # RE2 quotes the offending part: maybe the whole pattern
+            reason = reason[:119] + "…"
+        raise ValueError(_explain(reason)) from None
 
 
 def _explain(reason: str) -> str:

@@ -33,7 +33,7 @@ import sys
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from ..patterns import compile_pattern, pattern_error
+from ..patterns import compile_pattern, pattern_refusal
 from .exceptions import ValidationError
 
 __all__ = ["TYPES", "validate", "validate_meta"]
@@ -138,10 +138,9 @@ def validate_meta(meta_key: str, meta_value: str) -> None:
     elif meta_key == "check/range":
         _ranges(meta_value)
     elif meta_key == "check/validation":
-        reason = pattern_error(meta_value)
-        if reason is not None:
-            what = f"is not a regular expression RE2 can run: {reason}"
-            raise _malformed(meta_key, meta_value, what)
+        refused = pattern_refusal(meta_value)  # the message clusterd gives too
+        if refused is not None:
+            raise ValidationError(refused)
     elif meta_key == "check/validation/match":
         if meta_value.upper() not in _MATCH_MODES:
             raise _malformed(meta_key, meta_value, "is not LINE, WORD or ANY")

@@ -33,6 +33,7 @@ from ..models import (
     Operation,
     OperationKind,
 )
+from ..patterns import pattern_refusal
 from .auth import Caller, Role
 from .instances import get_instance
 from .locks import check_cluster_write, check_instance_write
@@ -80,6 +81,12 @@ async def write(
         raise BadInput("a metadata write needs the metadata name")
     if change.meta_key is not None and len(change.meta_key) > MAX_NAME:
         raise BadInput(f"a metadata name may have at most {MAX_NAME} characters")
+    if change.meta_key == "check/validation" and change.value is not None:
+        # Refused here, the way elektrad refuses it, rather than delivered to
+        # every member of a cluster for each to refuse (and stay FAILED).
+        refused = pattern_refusal(change.value)
+        if refused is not None:
+            raise ValidationFailed(refused)
     if target.instance_id is not None:
         return await _write_instance(services, caller, target.instance_id, change, path, to)
     assert target.cluster_id is not None
