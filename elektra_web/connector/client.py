@@ -7,6 +7,13 @@ answer a byte at a time never trips httpx's per-read timeout) and in the size
 of its answer. Answers are checked for the shape the API promises before they
 are returned, so a wrong daemon at an address fails here, as
 :class:`InstanceUnreachable`, and not as a ``KeyError`` deep inside a resolver.
+
+What a member says is checked like a user's input (a compromised machine may
+say anything): every key name must parse and stay below the key asked for,
+values are bounded like a write (:data:`MAX_VALUE`), and a change-feed page
+holds at most :data:`FEED_PAGE` well-formed changes whose revisions go forward.
+A read with a malformed key fails, naming the member; a feed change with a
+malformed key or value is dropped, and its reason reported (``dropped``).
 """
 
 from __future__ import annotations
@@ -19,16 +26,36 @@ from urllib.parse import quote
 
 import httpx
 
-from ..keynames import NAMESPACES
+from ..keynames import NAMESPACES, InvalidKeyName, KeyName
 from .exceptions import InstanceRefused, InstanceUnreachable, StaleWrite
 from .urls import normalize_host
 
-__all__ = ["MAX_ANSWER", "ElektradClient", "canonical_name", "key_url_path"]
+__all__ = [
+    "FEED_PAGE",
+    "MAX_ANSWER",
+    "MAX_KEY_NAME",
+    "MAX_VALUE",
+    "ElektradClient",
+    "canonical_name",
+    "key_url_path",
+]
 
 _TEXT = "text/plain; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
-#: The largest answer a client reads by default (a whole database's tree fits).
+#: The largest answer a client reads by default, of any call: a whole
+#: database's tree fits, as does a full change-feed page (at most
+#: :data:`FEED_PAGE` changes and about 4 Mi characters of values, escaped).
 MAX_ANSWER = 64 * 1024 * 1024
+#: The longest key name (or metadata name) taken from a member: what clusterd
+#: takes from a user (``resolvers.names.MAX_PATH``, its database column).
+MAX_KEY_NAME = 1000
+#: The longest value taken from a member: elektrad's largest request body, so
+#: the most a user's write can set.
+MAX_VALUE = 1024 * 1024
+#: The most changes asked for, and accepted, per change-feed page.
+FEED_PAGE = 1000
+#: Reasons of dropped feed changes kept per page (the count is always told).
+_REASONS = 5
 
 
 def canonical_name(name: str) -> str:
@@ -118,7 +145,7 @@ class ElektradClient:
         ``children`` ``preload`` levels deep; ``""`` is the whole database."""
         url = f"/kdb/{key_url_path(path)}" if path else "/kdb"
         data = await self._json("GET", url, params={"preload": preload} if preload else None)
-        _check_node(data, preload, self._not_api)
+        _check_node(data, preload, self._not_api, root=not path)
         assert isinstance(data, dict)
         return data
 
@@ -126,16 +153,31 @@ class ElektradClient:
         """``GET /kdbFind/{query}``: names containing ``query``, in the
         daemon's spelling (see :func:`canonical_name`)."""
         data = await self._json("GET", f"/kdbFind/{key_url_path(query)}")
-        if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
+        if not isinstance(data, list):
             raise self._not_api("kdbFind did not answer a list of names")
+        for name in data:
+            problem = _name_problem(name)
+            if problem is not None:
+                raise self._not_api(f"kdbFind: {problem}")
         return data
 
     async def changes(
-        self, since: int | None = None, wait: float = 0.0, epoch: str | None = None
+        self,
+        since: int | None = None,
+        wait: float = 0.0,
+        epoch: str | None = None,
+        limit: int = FEED_PAGE,
     ) -> dict[str, Any]:
-        """``GET /kdbChanges``: the changes after revision ``since`` (long-poll up
-        to ``wait`` seconds); ``reset`` tells to re-read everything."""
-        params: dict[str, str | int | float] = {"wait": wait}
+        """``GET /kdbChanges``: at most ``limit`` changes after revision
+        ``since`` (long-poll up to ``wait`` seconds); ``reset`` tells to
+        re-read everything.
+
+        A page that is not one (more changes than asked for, revisions that
+        go back or do not ascend) raises :class:`InstanceUnreachable`; a change
+        with a malformed key or value is left out, and ``dropped`` (a list,
+        always there) says why.
+        """
+        params: dict[str, str | int | float] = {"wait": wait, "limit": limit}
         if since is not None:
             params["since"] = since
         if epoch is not None:
@@ -151,6 +193,20 @@ class ElektradClient:
             and all(isinstance(c, dict) for c in data["changes"])
         ):
             raise self._not_api("kdbChanges did not answer epoch, revision, reset and changes")
+        problem = _page_problem(data, since, limit)
+        if problem is not None:
+            raise self._not_api(f"kdbChanges: {problem}")
+        kept: list[dict[str, Any]] = []
+        dropped: list[str] = []
+        for change in data["changes"]:
+            problem = _change_problem(change)
+            if problem is None:
+                kept.append(change)
+            elif len(dropped) < _REASONS:
+                dropped.append(f"change {change['revision']}: {problem}")
+        if len(kept) + len(dropped) < len(data["changes"]):
+            dropped.append(f"and {len(data['changes']) - len(kept) - len(dropped)} more")
+        data["changes"], data["dropped"] = kept, dropped
         return data
 
     # -- writes ----------------------------------------------------------
@@ -304,12 +360,16 @@ def _api_error(body: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _check_node(data: Any, depth: int, fail: Callable[[str], Exception]) -> None:
+def _check_node(
+    data: Any, depth: int, fail: Callable[[str], Exception], *, root: bool = False
+) -> None:
     """Raise ``fail(...)`` unless ``data`` is a key view with ``children`` to
-    ``depth`` (iteratively: a deep tree must not hit the recursion limit)."""
-    stack = [(data, depth)]
+    ``depth`` (iteratively: a deep tree must not hit the recursion limit),
+    whose names parse, children below their parent, values of bounded size.
+    ``root``: it is the whole database's view (its path is empty)."""
+    stack: list[tuple[Any, int, KeyName | None]] = [(data, depth, None)]
     while stack:
-        node, left = stack.pop()
+        node, left, parent = stack.pop()
         if not (
             isinstance(node, dict)
             and isinstance(node.get("exists"), bool)
@@ -319,8 +379,103 @@ def _check_node(data: Any, depth: int, fail: Callable[[str], Exception]) -> None
             and isinstance(node.get("meta", {}), dict)
         ):
             raise fail("a key is missing exists, name, path or ls")
+        name: KeyName | None = None
+        if not (root and parent is None and node["path"] == ""):
+            problem = _name_problem(node["path"])
+            if problem is not None:
+                raise fail(problem)
+            name = KeyName.parse(node["path"])
+            if parent is not None and (name == parent or not name.is_below_or_same(parent)):
+                raise fail(f"{_show(node['path'])} is not below {str(parent)!r}")
+        problem = _value_problem(node.get("value"), "value") or _meta_problem(node.get("meta", {}))
+        if problem is None and not all(isinstance(n, str) for n in node["ls"]):
+            problem = "ls is not a list of names"
+        if problem is not None:
+            raise fail(f"{node['path'] or 'the root'}: {problem}")
         if left > 0:
             children = node.get("children")
             if not isinstance(children, list):
                 raise fail(f"{node['path'] or 'the root'} has no children list")
-            stack.extend((child, left - 1) for child in children)
+            stack.extend((child, left - 1, name) for child in children)
+
+
+def _show(text: str) -> str:
+    """``text`` quoted for an error message, cut short (a member chose it)."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _name_problem(name: object) -> str | None:
+    """Why ``name`` is not a key name clusterd takes, or ``None``."""
+    if not isinstance(name, str):
+        return f"a key name that is not text ({type(name).__name__})"
+    if len(name) > MAX_KEY_NAME:
+        return f"a key name longer than {MAX_KEY_NAME} characters"
+    try:
+        parsed = KeyName.parse(name)
+    except InvalidKeyName as exc:
+        return f"{_show(name)} is not a key name ({exc})"
+    if len(str(parsed)) > MAX_KEY_NAME:
+        return f"a key name longer than {MAX_KEY_NAME} characters"
+    return None
+
+
+def _value_problem(value: object, what: str) -> str | None:
+    """Why ``value`` is not a value clusterd takes (text, bounded), or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"its {what} is not text ({type(value).__name__})"
+    if len(value) > MAX_VALUE:
+        return f"its {what} is longer than {MAX_VALUE} characters"
+    return None
+
+
+def _meta_problem(meta: dict[Any, Any]) -> str | None:
+    for key, value in meta.items():
+        if not isinstance(key, str) or len(key) > MAX_KEY_NAME:
+            return "a metadata name that is not a short text"
+        if value is None or (problem := _value_problem(value, f"metadata {_show(key)}")):
+            return problem or f"its metadata {_show(key)} has no value"
+    return None
+
+
+def _page_problem(data: dict[str, Any], since: int | None, limit: int) -> str | None:
+    """Why a change-feed answer is not a page of the feed, or ``None``."""
+    changes: list[dict[str, Any]] = data["changes"]
+    if len(changes) > max(limit, 1):
+        return f"{len(changes)} changes, more than the {limit} asked for"
+    revision: int = data["revision"]
+    if data["reset"]:
+        return "a reset with changes" if changes else None
+    if since is not None and revision < since:
+        return f"its revision went back from {since} to {revision}"
+    last = since
+    for change in changes:
+        number = change.get("revision")
+        if not isinstance(number, int) or isinstance(number, bool):
+            return "a change without a revision number"
+        if (last is not None and number <= last) or number > revision:
+            return f"change {number} is out of order (after {last}, page up to {revision})"
+        last = number
+    return None
+
+
+def _change_problem(change: dict[str, Any]) -> str | None:
+    """Why a change (of a well-formed page) is not taken, or ``None``."""
+    if not isinstance(change.get("op"), str):
+        return "no op"
+    problem = _name_problem(change.get("key"))
+    if problem is not None:
+        return problem
+    for field in ("value", "previous"):
+        problem = _value_problem(change.get(field), field)
+        if problem is not None:
+            return problem
+    for field in ("meta", "operation"):
+        text = change.get(field)
+        if text is not None and (not isinstance(text, str) or len(text) > MAX_KEY_NAME):
+            return f"its {field} is not a short text"
+    fence = change.get("fence")
+    if fence is not None and (not isinstance(fence, int) or isinstance(fence, bool)):
+        return "its fence is not a revision number"
+    return None

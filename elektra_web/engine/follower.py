@@ -36,7 +36,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from ..connector.client import canonical_name
-from ..connector.exceptions import ConnectorError
+from ..connector.exceptions import ConnectorError, InstanceUnreachable
 from ..models import Delivery, DeliveryStatus, Instance, Operation, OperationKind
 from . import drift
 from .events import ConfigChanged, DeliveriesLanded, Landing, publish
@@ -168,11 +168,21 @@ class FeedFollower:
             host, epoch, revision = self._position(instance)
             sent_at = time.monotonic()
             try:
+                # At most FEED_PAGE changes a page (the client's default): a
+                # member far ahead is followed page by page.
                 batch = await self._services.feed_client(instance).changes(
                     since=revision, wait=self._settings.follow_wait, epoch=epoch
                 )
-            except ConnectorError:
+            except ConnectorError as exc:
                 failures += 1
+                if isinstance(exc, InstanceUnreachable) and "not an elektrad API" in str(exc):
+                    # A page that is not one (too long, revisions going
+                    # back): nothing of it is taken, and the member is marked
+                    # with the reason (its reads fail with it, its deliveries
+                    # wait with it) until it answers well again.
+                    reason = f"{instance.name}'s change feed was refused: {exc}"
+                    log.warning("%s", reason)
+                    self._services.breakers.failed(instance_id, reason)
                 await asyncio.sleep(min(self._settings.retry_max, 0.5 * 2 ** min(failures, 6)))
                 continue
             failures = 0
@@ -181,6 +191,15 @@ class FeedFollower:
             if breakers.succeeded(instance_id, sent_at) and self._services.sender:
                 # It answers again: what waits for it goes now.
                 await self._services.sender.retry_now(instance_id)
+            if batch.get("dropped"):
+                # Changes with a malformed key or value (the client left them
+                # out: never stored, never published); the rest is taken.
+                reason = (
+                    f"{instance.name}'s change feed sent malformed changes, dropped: "
+                    + "; ".join(batch["dropped"])
+                )
+                log.warning("%s", reason)
+                breakers.failed(instance_id, reason)
             # Changed while the poll was out (it joined a cluster)? Its changes
             # are told with its cluster as it is now.
             instance = await self._current(instance_id)

@@ -279,7 +279,7 @@ def impostor() -> Iterator[str]:
             Route("/shape/kdbChanges", lambda r: JSONResponse({"changes": []})),
             Route(
                 "/tree/kdb/{rest:path}",
-                lambda r: JSONResponse({"exists": False, "name": "", "path": "", "ls": []}),
+                lambda r: JSONResponse({"exists": False, "name": "x", "path": "user:/x", "ls": []}),
             ),
             Route("/error500/{rest:path}", lambda r: JSONResponse(json_error, status_code=500)),
             Route("/teapot/{rest:path}", lambda r: PlainTextResponse("no", status_code=418)),
@@ -304,7 +304,7 @@ def impostor() -> Iterator[str]:
         ("shape", "version", "did not report an API version"),
         ("shape", "get", "missing exists, name, path or ls"),
         ("tree", "get", "has no children list"),
-        ("shape", "find", "list of names"),
+        ("shape", "find", "a key name that is not text (int)"),
         ("shape", "changes", "epoch, revision, reset and changes"),
         ("error500", "version", "answered 500: StorageError: the disk is full"),
         ("teapot", "get", "answered 418"),
