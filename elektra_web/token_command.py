@@ -1,7 +1,7 @@
-"""``elektra-web token create|list|revoke``: manage clusterd's API tokens
+"""``elektra-web token create|list|revoke|rotate``: manage clusterd's API tokens
 directly in its database (so the first admin can be made before anyone can
 sign in). A running clusterd sees the change at once: it checks tokens on
-every request and closes a revoked token's websockets within a second.
+every request and closes a revoked or expired token's websockets within a second.
 """
 
 from __future__ import annotations
@@ -10,20 +10,33 @@ import argparse
 import asyncio
 import getpass
 import json
+import re
 import socket
 import sys
 from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "duration", "run"]
 
 ROLES = ("viewer", "editor", "admin")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(text: str) -> int:
+    """Seconds in a duration such as ``90m``, ``12h``, ``30d``, ``2w`` or ``45``
+    (seconds); for argparse."""
+    match = re.fullmatch(r"\s*(\d{1,9})\s*([smhdw]?)\s*", text.lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (a number and s, m, h, d or w, e.g. 30d)"
+        )
+    return int(match[1]) * _UNITS[match[2] or "s"]
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     token = commands.add_parser(
         "token",
         parents=[common],
-        help="create, list and revoke clusterd's API tokens",
+        help="create, list, revoke and rotate clusterd's API tokens",
         description=__doc__,
     )
     token.add_argument(
@@ -38,10 +51,30 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", default=None, help="whose or what for (default: the role)")
+    create.add_argument(
+        "--expires-in",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="refused after this long, e.g. 90m, 12h, 30d (default: never expires)",
+    )
     listing = actions.add_parser("list", help="all tokens, revoked ones too")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     revoke = actions.add_parser("revoke", help="revoke a token by id (see 'list')")
     revoke.add_argument("id", type=int)
+    rotate = actions.add_parser(
+        "rotate",
+        help="a new secret for a token (a new token, same name, role and expiry); prints "
+        "it once; the old secret stays valid for --grace",
+    )
+    rotate.add_argument("id", type=int)
+    rotate.add_argument(
+        "--grace",
+        type=duration,
+        default=0,
+        metavar="DURATION",
+        help="how long the old secret keeps working, e.g. 1h (default: 0, refused at once)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +96,8 @@ async def _run(args: argparse.Namespace, database_url: str) -> int:
             return await _create(args)
         if args.action == "list":
             return await _list(args)
+        if args.action == "rotate":
+            return await _rotate(args)
         return await _revoke(args)
     except ClusterdError as exc:
         print(f"elektra-web token: {exc.message}", file=sys.stderr)
@@ -86,15 +121,37 @@ async def _create(args: argparse.Namespace) -> int:
     operator = _operator()
     role = Role[args.role.upper()]
     name = args.name or args.role
-    token, secret = await create_token(operator, name, role)
-    await audit.record(operator, "token create", {"name": name, "role": role})
-    print(f"token {token.id} ({name}, {args.role}); its secret, shown only now:", file=sys.stderr)
+    token, secret = await create_token(operator, name, role, expires_in=args.expires_in)
+    await audit.record(
+        operator, "token create", {"name": name, "role": role, "expires_in": args.expires_in}
+    )
+    expiry = f", expires {_time(token.expires_at)}" if token.expires_at else ""
+    print(
+        f"token {token.id} ({name}, {args.role}{expiry}); its secret, shown only now:",
+        file=sys.stderr,
+    )
+    print(secret)
+    return 0
+
+
+async def _rotate(args: argparse.Namespace) -> int:
+    from .resolvers import audit
+    from .resolvers.tokens import rotate_token
+
+    operator = _operator()
+    token, old, secret = await rotate_token(None, operator, args.id, args.grace)
+    await audit.record(operator, "token rotate", {"id": args.id, "grace_period": args.grace})
+    print(
+        f"token {old.id} ({old.name}) rotated to token {token.id}; the old secret is refused "
+        f"from {_time(old.expires_at)}; the new secret, shown only now:",
+        file=sys.stderr,
+    )
     print(secret)
     return 0
 
 
 async def _list(args: argparse.Namespace) -> int:
-    from .resolvers.tokens import list_tokens, role_of
+    from .resolvers.tokens import is_expired, list_tokens, role_of
 
     for token in await list_tokens(_operator()):
         row = {
@@ -106,11 +163,20 @@ async def _list(args: argparse.Namespace) -> int:
             "created_by": token.created_by,
             "last_used": _time(token.last_used_at),
             "revoked": _time(token.revoked_at),
+            "expires": _time(token.expires_at),
+            "rotated_from": token.rotated_from,
         }
         if args.json:
             print(json.dumps(row))
         else:
-            state = f"revoked {row['revoked']}" if token.revoked_at else "active"
+            if token.revoked_at:
+                state = f"revoked {row['revoked']}"
+            elif is_expired(token):
+                state = f"expired {row['expires']}"
+            elif token.expires_at:
+                state = f"active, expires {row['expires']}"
+            else:
+                state = "active"
             print(
                 f"{token.id:>4}  {row['role']:<6}  {token.prefix}…  {token.name}  "
                 f"(created {row['created']} by {token.created_by}; "

@@ -1,12 +1,14 @@
 """Who is signed in with which token, in this process: the open websockets, and
 the callers of recent requests (by the digest of their secret). Revoking a token
-ends both at once, in this process and (by a periodic sweep) in the others.
+ends both at once, in this process and (by a periodic sweep) in the others; the
+sweep also ends the tokens that expired.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import time
 import weakref
@@ -82,18 +84,18 @@ class Sessions:
 
     # -- revocation ----------------------------------------------------------
 
-    async def end(self, token_id: int) -> None:
+    async def end(self, token_id: int, reason: str = "token revoked") -> None:
         """Forget a token's callers (its next request is looked up, and refused)
-        and close every open websocket of it."""
+        and close every open websocket of it with 4403 and ``reason``."""
         self._forget(token_id)
         sockets = list(self._open.pop(token_id, ()))
         for socket in sockets:
             # It may have closed meanwhile (closing twice, or its client gone:
             # WebSocketDisconnect), which must not keep the others open.
             with contextlib.suppress(Exception):
-                await socket.close(code=CLOSE_REVOKED, reason="token revoked")
+                await socket.close(code=CLOSE_REVOKED, reason=reason)
         if sockets:
-            log.info("closed %d websocket(s) of revoked token %d", len(sockets), token_id)
+            log.info("closed %d websocket(s) of token %d (%s)", len(sockets), token_id, reason)
 
     async def close_all(self, code: int, reason: str) -> int:
         """Close every open websocket and subscription stream (clusterd is
@@ -109,13 +111,21 @@ class Sessions:
 
     async def sweep(self) -> None:
         """End the tokens revoked (or deleted) elsewhere: by another replica, the
-        command line, or in the database itself."""
+        command line, or in the database itself; and those that expired."""
         ids = {token_id for token_id, sockets in self._open.items() if sockets}
         ids.update(token_id for token_id, _, _ in self._callers.values())
         if not ids:
             return
-        valid = Token.filter(id__in=ids, revoked_at=None).values_list("id", flat=True)
-        for token_id in ids.difference(await valid):
+        now = datetime.datetime.now(datetime.UTC)
+        rows = await Token.filter(id__in=ids).values_list("id", "revoked_at", "expires_at")
+        found: set[int] = set()
+        for token_id, revoked_at, expires_at in rows:
+            found.add(token_id)
+            if revoked_at is not None:
+                await self.end(token_id)
+            elif expires_at is not None and expires_at <= now:
+                await self.end(token_id, "token expired")
+        for token_id in ids.difference(found):
             await self.end(token_id)
 
     async def sweep_forever(self, interval: float) -> None:

@@ -31,6 +31,12 @@ class Token(Model):
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
     revoked_by = fields.CharField(max_length=200, null=True)
+    # When it stops signing in (None: never). Set at creation, or by a rotation
+    # (the old token's grace period ends).
+    expires_at = fields.DatetimeField(null=True)
+    # A rotation makes a new token (its own id, so its audit entries and open
+    # sockets are told apart from the old secret's) that names the one it replaces.
+    rotated_from = fields.IntField(null=True)
 
     class Meta:
         table = "token"

@@ -1,8 +1,10 @@
 """API tokens: created and revoked by admins, shown once, stored as digests.
 
 A secret looks like ``ewt_`` followed by 43 URL-safe characters (256 random
-bits). Whoever holds it acts with the token's role until it is revoked;
-revoking also ends the token's open websockets (``Sessions``).
+bits). Whoever holds it acts with the token's role until it is revoked or
+expires; either also ends the token's open websockets (``Sessions``). A
+rotation makes a new token (new id and secret, same name and role) and lets
+the old one expire after a grace period.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from ..events.sessions import Sessions
 from ..exceptions import BadInput, NotFound, Unauthenticated
@@ -28,6 +31,7 @@ __all__ = [
     "has_tokens",
     "list_tokens",
     "revoke_token",
+    "rotate_token",
 ]
 
 log = logging.getLogger("elektra_web.clusterd")
@@ -38,6 +42,8 @@ PREFIX = "ewt_"
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 #: Longer secrets are not ours; refusing them unhashed bounds the work.
 MAX_SECRET_LENGTH = 512
+#: The longest expiry or grace period: ten years, beyond which "never" is meant.
+MAX_LIFETIME = 10 * 366 * 24 * 3600
 
 
 def new_secret() -> str:
@@ -56,12 +62,36 @@ def caller_of(token: Token) -> Caller:
     return Caller(f"{token.name} (token {token.id})", role_of(token), token_id=token.id)
 
 
+def _seconds(value: int | None, what: str) -> dt.timedelta | None:
+    if value is None:
+        return None
+    if not 1 <= value <= MAX_LIFETIME:
+        raise BadInput(f"{what} must be 1 to {MAX_LIFETIME} seconds")
+    return dt.timedelta(seconds=value)
+
+
+def is_expired(token: Token, now: dt.datetime | None = None) -> bool:
+    """Whether a token's expiry has passed (a revoked one may be either)."""
+    return token.expires_at is not None and token.expires_at <= (now or dt.datetime.now(dt.UTC))
+
+
 async def create_token(
-    caller: Caller, name: str, role: Role, *, secret: str | None = None
+    caller: Caller,
+    name: str,
+    role: Role,
+    *,
+    secret: str | None = None,
+    expires_in: int | None = None,
+    rotated_from: int | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> tuple[Token, str]:
-    """A new token and its secret (the only time the secret is known)."""
+    """A new token and its secret (the only time the secret is known), valid
+    for ``expires_in`` seconds (None: until revoked)."""
     caller.require(Role.ADMIN)
     name = short_name(name, "a token")
+    lifetime = _seconds(expires_in, "expiresIn")
+    if lifetime is not None:
+        expires_at = dt.datetime.now(dt.UTC) + lifetime
     secret = secret or new_secret()
     if len(secret) < 16 or len(secret) > MAX_SECRET_LENGTH:
         raise BadInput(f"a token's secret must be 16 to {MAX_SECRET_LENGTH} characters")
@@ -72,11 +102,55 @@ async def create_token(
             digest=digest(secret),
             prefix=secret[:8],
             created_by=caller.name,
+            expires_at=expires_at,
+            rotated_from=rotated_from,
         )
     except IntegrityError as exc:
         raise BadInput("a token with this secret exists already") from exc
     log.info("token %d (%s, %s) created by %s", token.id, name, role.name, caller.name)
     return token, secret
+
+
+async def _get(token_id: int | str) -> Token:
+    try:
+        token = await Token.get_or_none(id=int(token_id))
+    except ValueError:
+        token = None
+    if token is None:
+        raise NotFound(f"no token with id {token_id}")
+    return token
+
+
+async def rotate_token(
+    sessions: Sessions | None, caller: Caller, token_id: int | str, grace_period: int = 0
+) -> tuple[Token, Token, str]:
+    """A new secret for a token: a new token (same name, role and expiry,
+    ``rotated_from`` the old one) and its secret; the old token expires after
+    ``grace_period`` seconds (0: at once). Its callers kept by ``Sessions``
+    and its open websockets are ended at once with no grace period, else by
+    the first sweep after it (every ``token_sweep_interval``). Answers (new
+    token, old token, secret)."""
+    caller.require(Role.ADMIN)
+    if not 0 <= grace_period <= MAX_LIFETIME:
+        raise BadInput(f"gracePeriod must be 0 to {MAX_LIFETIME} seconds")
+    old = await _get(token_id)
+    now = dt.datetime.now(dt.UTC)
+    if old.revoked_at is not None or is_expired(old, now):
+        raise BadInput(f"token {old.id} is revoked or expired: create a new one instead")
+    token, secret = await create_token(
+        caller, old.name, role_of(old), expires_at=old.expires_at, rotated_from=old.id
+    )
+    ends = now + dt.timedelta(seconds=grace_period)
+    if old.expires_at is None or ends < old.expires_at:
+        old.expires_at = ends
+        await old.save(update_fields=["expires_at"])
+    log.info(
+        "token %d rotated to token %d by %s; the old secret expires %s",
+        old.id, token.id, caller.name, old.expires_at.isoformat(timespec="seconds"),
+    )  # fmt: skip
+    if sessions is not None and grace_period == 0:
+        await sessions.end(old.id, "token expired")
+    return token, old, secret
 
 
 async def list_tokens(caller: Caller) -> list[Token]:
@@ -87,12 +161,7 @@ async def list_tokens(caller: Caller) -> list[Token]:
 async def revoke_token(sessions: Sessions | None, caller: Caller, token_id: int | str) -> Token:
     """Revoke a token (again: a no-op) and end its open websockets at once."""
     caller.require(Role.ADMIN)
-    try:
-        token = await Token.get_or_none(id=int(token_id))
-    except ValueError:
-        token = None
-    if token is None:
-        raise NotFound(f"no token with id {token_id}")
+    token = await _get(token_id)
     if token.revoked_at is None:
         token.revoked_at = dt.datetime.now(dt.UTC)
         token.revoked_by = caller.name
@@ -109,6 +178,8 @@ class _SignedIn:
 
     caller: Caller
     last_used_at: dt.datetime | None
+    # Checked on each request: a kept caller must not outlive its token's expiry.
+    expires_at: dt.datetime | None
 
 
 async def authenticate_secret(secret: str, sessions: Sessions | None = None) -> Caller:
@@ -123,6 +194,8 @@ async def authenticate_secret(secret: str, sessions: Sessions | None = None) -> 
     now = dt.datetime.now(dt.UTC)
     kept = sessions.recall(key) if sessions is not None else None
     if isinstance(kept, _SignedIn):
+        if kept.expires_at is not None and kept.expires_at <= now:
+            raise Unauthenticated("token expired")
         if kept.last_used_at is None or now - kept.last_used_at > LAST_USED_RESOLUTION:
             kept.last_used_at = now
             await _used(kept.caller, now)
@@ -134,13 +207,15 @@ async def authenticate_secret(secret: str, sessions: Sessions | None = None) -> 
         raise Unauthenticated("not a valid token")
     if token.revoked_at is not None:
         raise Unauthenticated("this token was revoked")
+    if is_expired(token, now):
+        raise Unauthenticated("token expired")
     caller = caller_of(token)
     last_used_at = token.last_used_at
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         last_used_at = now
         await _used(caller, now)
     if sessions is not None:
-        sessions.remember(key, token.id, _SignedIn(caller, last_used_at), epoch)
+        sessions.remember(key, token.id, _SignedIn(caller, last_used_at, token.expires_at), epoch)
     return caller
 
 
@@ -156,11 +231,16 @@ async def ensure_token(secret: str, name: str, role: Role, created_by: str) -> T
     if token is not None:
         if token.revoked_at is not None:
             log.warning("the token %s sets was revoked; it stays revoked", created_by)
+        elif is_expired(token):
+            log.warning("the token %s sets has expired; it stays expired", created_by)
         return token
     token, _ = await create_token(Caller(created_by, Role.ADMIN), name, role, secret=secret)
     return token
 
 
 async def has_tokens() -> bool:
-    """Whether any token that is not revoked exists."""
-    return await Token.filter(revoked_at=None).exists()
+    """Whether any token that is neither revoked nor expired exists."""
+    now = dt.datetime.now(dt.UTC)
+    return await (
+        Token.filter(revoked_at=None).filter(Q(expires_at=None) | Q(expires_at__gt=now)).exists()
+    )

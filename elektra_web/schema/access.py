@@ -14,11 +14,11 @@ from strawberry.scalars import JSON
 from .. import models
 from ..exceptions import ClusterdError
 from ..resolvers import audit
-from ..resolvers.tokens import role_of
+from ..resolvers.tokens import is_expired, role_of
 from .context import Info
 from .enums import Role
 
-__all__ = ["AuditEntryType", "Audited", "CreatedToken", "Me", "TokenType"]
+__all__ = ["AuditEntryType", "Audited", "CreatedToken", "Me", "RotatedToken", "TokenType"]
 
 
 @strawberry.type(name="Me", description="Who is signed in: the holder of the request's token.")
@@ -36,7 +36,7 @@ class Me:
 @strawberry.type(
     name="Token",
     description="An API token: whoever sends its secret acts with its role until it is "
-    "revoked. Its secret is never shown again after createToken.",
+    "revoked or expires. Its secret is never shown again after createToken or rotateToken.",
 )
 class TokenType:
     id: strawberry.ID = strawberry.field(description="Its id, for revokeToken.")
@@ -56,6 +56,15 @@ class TokenType:
         description="When it was revoked; null while it is valid."
     )
     revoked_by: str | None = strawberry.field(description="Who revoked it; null while it is valid.")
+    expires_at: dt.datetime | None = strawberry.field(
+        description='When it stops signing in (refused as UNAUTHENTICATED, "token expired"; '
+        "its open websockets closed with 4403 within a second); null: never. Set by "
+        "createToken's expiresIn, or by rotateToken (the end of the old secret's grace period)."
+    )
+    expired: bool = strawberry.field(description="Whether expiresAt has passed.")
+    rotated_from: strawberry.ID | None = strawberry.field(
+        description="The token this one replaced (rotateToken); null for a token created as such."
+    )
 
     @classmethod
     def from_model(cls, model: models.Token) -> TokenType:
@@ -69,6 +78,11 @@ class TokenType:
             last_used_at=model.last_used_at,
             revoked_at=model.revoked_at,
             revoked_by=model.revoked_by,
+            expires_at=model.expires_at,
+            expired=is_expired(model),
+            rotated_from=(
+                strawberry.ID(str(model.rotated_from)) if model.rotated_from is not None else None
+            ),
         )
 
 
@@ -78,6 +92,19 @@ class CreatedToken:
     secret: str = strawberry.field(
         description="Sign in with this: send it as 'Authorization: Bearer SECRET', or as "
         '{"token": SECRET} in the websocket\'s connection_init. Shown only now.'
+    )
+
+
+@strawberry.type(description="A rotated token: its replacement and, this once, its secret.")
+class RotatedToken:
+    token: TokenType = strawberry.field(
+        description="The new token: same name, role and expiry, a new id and secret."
+    )
+    previous: TokenType = strawberry.field(
+        description="The token rotated: its expiresAt is the end of the grace period."
+    )
+    secret: str = strawberry.field(
+        description="The new secret, used as createToken's. Shown only now."
     )
 
 

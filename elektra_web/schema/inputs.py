@@ -69,6 +69,11 @@ class CreateTokenInput:
         "need not be unique."
     )
     role: Role = strawberry.field(description="What its holder may do.")
+    expires_in: int | None = strawberry.field(
+        default=None,
+        description="Seconds until it expires (1 to 10 years' worth), e.g. 2592000 for 30 "
+        "days; omitted or null: it never expires (until revoked).",
+    )
 
 
 @strawberry.input(description="A new cluster, without members or keys.")

@@ -16,7 +16,14 @@ from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.writes import Change, write
 from . import errors as error_codes
-from .access import AuditEntryType, CreatedToken, Me, TokenType, audited_mutation
+from .access import (
+    AuditEntryType,
+    CreatedToken,
+    Me,
+    RotatedToken,
+    TokenType,
+    audited_mutation,
+)
 from .admission import Admission
 from .cluster import ClusterType
 from .context import Context, Info
@@ -397,8 +404,36 @@ class Mutation:
         info: Info,
         input: Annotated[CreateTokenInput, strawberry.argument(description="The token.")],
     ) -> CreatedToken:
-        token, secret = await tokens.create_token(info.context.caller, input.name, input.role)
+        token, secret = await tokens.create_token(
+            info.context.caller, input.name, input.role, expires_in=input.expires_in
+        )
         return CreatedToken(token=TokenType.from_model(token), secret=secret)
+
+    @audited_mutation(
+        description="A new secret for a token: a new token with the same name, role and "
+        "expiry (rotatedFrom the old one), its secret shown only in this answer. The old "
+        "secret keeps signing in for gracePeriod seconds, then is refused like an expired "
+        "token (its open websockets closed within a second). Needs ADMIN; NOT_FOUND if there "
+        "is no such token, BAD_INPUT if it is revoked or expired already."
+    )
+    async def rotate_token(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The token's id.")],
+        grace_period: Annotated[
+            int,
+            strawberry.argument(
+                description="Seconds the old secret stays valid, to hand the new one over "
+                "(0: refused at once)."
+            ),
+        ] = 0,
+    ) -> RotatedToken:
+        token, old, secret = await tokens.rotate_token(
+            info.context.services.sessions, info.context.caller, id, grace_period
+        )
+        return RotatedToken(
+            token=TokenType.from_model(token), previous=TokenType.from_model(old), secret=secret
+        )
 
     @audited_mutation(
         description="Revoke a token: refused from the next request on, its open websockets "

@@ -139,6 +139,7 @@ def test_every_mutation_and_root_field_checks_the_role(clusterd: Clusterd) -> No
         "retryDeliveries": '(instanceId: "1") { id }',
         "createToken": '(input: {name: "x", role: ADMIN}) { secret }',
         "revokeToken": '(id: "1") { id }',
+        "rotateToken": '(id: "1", gracePeriod: 60) { secret }',
     }
     schema = clusterd.ok("{ __schema { mutationType { fields { name } } } }")
     assert {f["name"] for f in schema["__schema"]["mutationType"]["fields"]} == set(arguments)
