@@ -1,5 +1,6 @@
-"""The admins' "Access" page: API tokens (create, the secret shown once,
-revoke) and the audit log (newest first, paged, filtered)."""
+"""The admins' "Access" page: API tokens (create, with an expiry or not, the
+secret shown once, rotate, revoke) and the audit log (newest first, paged,
+filtered)."""
 
 from __future__ import annotations
 
@@ -142,6 +143,52 @@ def test_revoking_your_own_token_warns_and_signs_out(page: Page, clusterd: Clust
     expect(page.locator("form.sign-in")).to_be_visible()
     assert messages and "signed out" in messages[0]
     assert Clusterd(clusterd.url, clusterd.http, secret).query("{ me { role } }").get("errors")
+
+
+def test_a_token_with_an_expiry_rotated_through_the_page(client: Page, clusterd: Clusterd) -> None:
+    page = client
+    open_access(page)
+    form = page.locator("form.create-token")
+    form.get_by_label("Name").fill("ci")
+    form.get_by_label("Expires").select_option(label="in 30 days")
+    form.get_by_role("button", name="Create token").click()
+    box = page.locator(".secret-box")
+    expect(box).to_contain_text("It expires")
+    old_secret = box.locator("#new-secret").inner_text().strip()
+    old = page.locator('tr.token[data-name="ci"]')
+    expect(old.locator("td.status")).to_contain_text("active")
+    expect(old.locator("td.status")).to_contain_text("expires")
+    (created,) = [
+        t for t in clusterd.ok("{ tokens { name expiresAt } }")["tokens"] if t["name"] == "ci"
+    ]
+    assert created["expiresAt"]
+
+    # Rotate it: a duration that is not one is refused on the page, nothing sent.
+    page.once("dialog", lambda dialog: dialog.accept("soon"))
+    old.get_by_role("button", name="Rotate ci").click()
+    expect(old.locator(".form-error")).to_contain_text("Not a duration")
+    prompts: list[str] = []
+
+    def grace(dialog: Dialog) -> None:
+        prompts.append(dialog.message)
+        dialog.accept("0")  # no grace: the old secret is refused at once
+
+    page.once("dialog", grace)
+    old.get_by_role("button", name="Rotate ci").click()
+    expect(box.locator("#secret-title")).to_contain_text("New secret of “ci”")
+    new_secret = box.locator("#new-secret").inner_text().strip()
+    assert new_secret != old_secret and "grace" not in prompts[0] and "old secret" in prompts[0]
+    rows = page.locator('tr.token[data-name="ci"]')
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator("td.status")).to_contain_text("expired")
+    expect(rows.first).to_have_class("token revoked-row")
+    expect(rows.first.get_by_role("button", name="Rotate ci")).to_have_count(0)
+    expect(rows.last.locator("td.status")).to_contain_text("expires")
+    screenshot(page, "access-rotated")
+    assert Clusterd(clusterd.url, clusterd.http, new_secret).ok("{ me { role } }")
+    refused = Clusterd(clusterd.url, clusterd.http, old_secret).query("{ me { role } }")
+    assert refused["errors"][0]["message"] == "token expired"
+    expect(page.locator('#audit-list tr.entry[data-action="rotateToken"]')).to_have_count(1)
 
 
 def test_older_pages_of_the_audit_log(client: Page, clusterd: Clusterd) -> None:

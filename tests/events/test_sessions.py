@@ -82,3 +82,16 @@ async def test_ending_a_token_closes_its_sockets_past_one_whose_client_is_gone()
         sessions.add(1, Socket(sockets))
     await sessions.end(1)
     assert [s.closed for s in sockets if not s.gone] == [(4403, "token revoked")]
+
+
+async def test_ending_an_expired_token_says_so() -> None:
+    """The sweep ends an expired token with its own reason (clients tell the
+    user why they were signed out)."""
+    sessions = Sessions()
+    sockets: list[Socket] = []
+    for _ in range(2):
+        sessions.add(7, Socket(sockets))
+    sessions.remember("e", 7, "caller 7", sessions.epoch)
+    await sessions.end(7, "token expired")
+    assert [s.closed for s in sockets if not s.gone] == [(4403, "token expired")]
+    assert sessions.recall("e") is None

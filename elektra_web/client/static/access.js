@@ -1,23 +1,42 @@
-// The "Access" page (admins only): API tokens (create, with the secret shown
-// once; revoke) and the audit log (newest first, paged, filtered).
+// The "Access" page (admins only): API tokens (create, with an optional expiry
+// and the secret shown once; rotate, with a grace period for the old secret;
+// revoke) and the audit log (newest first, paged, filtered).
 
 import { gql } from './api.js';
 import { h, replace, ago, errorBox, showError } from './dom.js';
 import { describe } from './errors.js';
 import { ROLES } from './auth.js';
 
-const TOKEN_FIELDS = 'id name role prefix createdAt createdBy lastUsedAt revokedAt revokedBy';
+const TOKEN_FIELDS = 'id name role prefix createdAt createdBy lastUsedAt revokedAt revokedBy expiresAt expired rotatedFrom';
 const PAGE = 50;
 const ROLE_HINTS = {
   VIEWER: 'viewer: reads everything',
   EDITOR: 'editor: also writes configuration',
   ADMIN: 'admin: also instances, clusters, tokens',
 };
+const DAY = 86400;
+// createToken's expiresIn: the choices offered ('' = never).
+const EXPIRIES = [
+  ['', 'never'],
+  [String(DAY), 'in 1 day'],
+  [String(7 * DAY), 'in 7 days'],
+  [String(30 * DAY), 'in 30 days'],
+  [String(90 * DAY), 'in 90 days'],
+  [String(365 * DAY), 'in 1 year'],
+];
+const UNITS = { s: 1, m: 60, h: 3600, d: DAY, w: 7 * DAY };
+
+/** Seconds in "90m", "1h", "2d", "45" (seconds); null if it is not a duration. */
+function seconds(text) {
+  const match = /^\s*(\d{1,9})\s*([smhdw]?)\s*$/i.exec(text);
+  return match ? Number(match[1]) * UNITS[(match[2] || 's').toLowerCase()] : null;
+}
 // The mutations clusterd records, offered as the action filter's suggestions.
 const ACTIONS = [
   'addInstance', 'updateInstance', 'removeInstance', 'createCluster', 'updateCluster',
   'deleteCluster', 'assignInstance', 'unassignInstance', 'setKey', 'deleteKey', 'moveKey',
   'copyKey', 'setMeta', 'deleteMeta', 'resolveDrift', 'createToken', 'revokeToken',
+  'rotateToken',
 ];
 
 /** "2026-11-27 02:15" (with ``seconds``: "02:15:07") in local time. */
@@ -110,6 +129,11 @@ export function mountAccess(main, app) {
     { id: 'token-role', name: 'role' },
     ROLES.map((role) => h('option', { value: role, selected: role === 'VIEWER' }, ROLE_HINTS[role])),
   );
+  const expirySelect = h(
+    'select',
+    { id: 'token-expiry', name: 'expiry' },
+    EXPIRIES.map(([value, label]) => h('option', { value }, label)),
+  );
   const createError = errorBox();
   const createForm = h(
     'form',
@@ -120,6 +144,7 @@ export function mountAccess(main, app) {
       { class: 'token-fields' },
       h('div', { class: 'field' }, h('label', { for: 'token-name' }, 'Name'), nameInput),
       h('div', { class: 'field' }, h('label', { for: 'token-role' }, 'Role'), roleSelect),
+      h('div', { class: 'field' }, h('label', { for: 'token-expiry' }, 'Expires'), expirySelect),
       h('button', { type: 'submit' }, 'Create token'),
     ),
     createError,
@@ -132,7 +157,13 @@ export function mountAccess(main, app) {
     try {
       const data = await gql(
         `mutation($input: CreateTokenInput!) { createToken(input: $input) { secret token { ${TOKEN_FIELDS} } } }`,
-        { input: { name: nameInput.value.trim(), role: roleSelect.value } },
+        {
+          input: {
+            name: nameInput.value.trim(),
+            role: roleSelect.value,
+            expiresIn: expirySelect.value ? Number(expirySelect.value) : null,
+          },
+        },
       );
       createForm.reset();
       showSecret(data.createToken.token, data.createToken.secret);
@@ -145,7 +176,7 @@ export function mountAccess(main, app) {
     }
   });
 
-  function showSecret(token, secret) {
+  function showSecret(token, secret, rotated = false) {
     const link = `${location.origin}/#token=${encodeURIComponent(secret)}`;
     const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
     const secretCode = h('code', { class: 'secret', id: 'new-secret' }, secret);
@@ -153,7 +184,8 @@ export function mountAccess(main, app) {
     const box = h(
       'div',
       { class: 'secret-box', role: 'region', 'aria-labelledby': 'secret-title', tabindex: '-1' },
-      h('h3', { id: 'secret-title' }, `Secret of “${token.name}” (${token.role.toLowerCase()})`),
+      h('h3', { id: 'secret-title' }, `${rotated ? 'New secret' : 'Secret'} of “${token.name}” (${token.role.toLowerCase()})`),
+      token.expiresAt ? h('p', { class: 'hint' }, 'It expires ', time(token.expiresAt), '.') : null,
       h('p', { class: 'warning' }, 'Copy it now: it will not be shown again. Only its first characters are kept.'),
       h(
         'div',
@@ -196,6 +228,41 @@ export function mountAccess(main, app) {
     }
   }
 
+  async function rotate(token, box) {
+    const own = isOwn(token);
+    const answer = window.prompt(
+      `Rotate “${token.name}”: a new secret, shown once. How long may the old secret still be used, ` +
+        `to hand the new one over? (e.g. 0, 90m, 1h, 2d)` +
+        (own ? ' This is the token you are signed in with: sign in with the new secret before the old one ends.' : ''),
+      '1h',
+    );
+    if (answer === null) return;
+    const grace = seconds(answer);
+    showError(box, '');
+    if (grace === null) {
+      showError(box, `Not a duration: “${answer}” (a number and s, m, h, d or w, e.g. 1h).`);
+      return;
+    }
+    try {
+      const data = await gql(
+        `mutation($id: ID!, $grace: Int!) { rotateToken(id: $id, gracePeriod: $grace) { secret token { ${TOKEN_FIELDS} } } }`,
+        { id: token.id, grace },
+      );
+      showSecret(data.rotateToken.token, data.rotateToken.secret, true);
+      await Promise.all([loadTokens(), loadAudit()]);
+    } catch (e) {
+      if (e.code === 'UNAUTHENTICATED') return;
+      showError(box, describe(e));
+    }
+  }
+
+  function status(t) {
+    if (t.revokedAt) return h('span', { class: 'revoked' }, 'revoked ', time(t.revokedAt), t.revokedBy ? ` by ${t.revokedBy}` : '');
+    if (t.expired) return h('span', { class: 'revoked expired' }, 'expired ', time(t.expiresAt));
+    const active = h('span', { class: 'badge active' }, 'active');
+    return t.expiresAt ? h('span', {}, active, h('span', { class: 'expires' }, 'expires ', time(t.expiresAt))) : active;
+  }
+
   function renderTokens() {
     if (!tokens.length) {
       replace(tokensList, h('p', { class: 'empty' }, 'No tokens.'));
@@ -204,34 +271,48 @@ export function mountAccess(main, app) {
     const rows = tokens.map((t) => {
       const box = errorBox();
       const own = isOwn(t);
-      const status = t.revokedAt
-        ? h('span', { class: 'revoked' }, 'revoked ', time(t.revokedAt), t.revokedBy ? ` by ${t.revokedBy}` : '')
-        : h('span', { class: 'badge active' }, 'active');
+      const ended = Boolean(t.revokedAt || t.expired);
       return h(
         'tr',
-        { class: t.revokedAt ? 'token revoked-row' : 'token', dataset: { id: t.id, name: t.name } },
+        { class: ended ? 'token revoked-row' : 'token', dataset: { id: t.id, name: t.name } },
         h('td', { class: 'name' }, t.name, own ? h('span', { class: 'badge you' }, 'you') : null),
         h('td', {}, h('span', { class: `badge role-${t.role.toLowerCase()}` }, t.role.toLowerCase())),
         h('td', {}, h('code', {}, `${t.prefix}…`)),
         h('td', { class: 'nowrap' }, time(t.createdAt)),
         h('td', {}, t.createdBy),
         h('td', { class: 'nowrap' }, t.lastUsedAt ? time(t.lastUsedAt, ago(t.lastUsedAt)) : h('span', { class: 'muted' }, 'never')),
-        h('td', { class: 'status' }, status),
+        h('td', { class: 'status' }, status(t)),
         h(
           'td',
-          {},
-          t.revokedAt
-            ? null
-            : h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'quiet small danger-text',
-                  'aria-label': `Revoke ${t.name}`,
-                  onclick: () => revoke(t, box),
-                },
-                'Revoke',
-              ),
+          { class: 'actions' },
+          h(
+            'div',
+            { class: 'row-actions' },
+            ended
+              ? null
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet small',
+                    'aria-label': `Rotate ${t.name}`,
+                    onclick: () => rotate(t, box),
+                  },
+                  'Rotate',
+                ),
+            t.revokedAt
+              ? null
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet small danger-text',
+                    'aria-label': `Revoke ${t.name}`,
+                    onclick: () => revoke(t, box),
+                  },
+                  'Revoke',
+                ),
+          ),
           box,
         ),
       );
