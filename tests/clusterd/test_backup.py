@@ -318,12 +318,16 @@ def test_a_backup_of_an_older_schema_restores_and_is_migrated(tmp_path: Path) ->
     elektra_web("backup", "--database", sqlite_url(source), str(file))
 
     def before_convergence(header: dict[str, Any], rows: list[list[Any]]) -> None:
-        # As elektra-web made it before migration 0004: no revisions anywhere.
+        # As elektra-web made it before migration 0004: no revisions anywhere
+        # (nor what later migrations added: tokens' expiry and rotation).
         header["migrations"].remove("0004_convergence")
+        header["migrations"].remove("0005_token_lifetime")
         del header["tables"]["revision"]
-        for table in ("cluster_key", "delivery", "operation"):
+        dropped = [("cluster_key", "revision"), ("delivery", "revision")]
+        dropped += [("operation", "revision"), ("token", "expires_at"), ("token", "rotated_from")]
+        for table, column in dropped:
             columns = header["tables"][table]
-            at = columns.index("revision")
+            at = columns.index(column)
             columns.pop(at)
             for row in rows:
                 if row[0] == table:
@@ -335,9 +339,8 @@ def test_a_backup_of_an_older_schema_restores_and_is_migrated(tmp_path: Path) ->
     with sqlite3.connect(restored) as db:
         assert db.execute("SELECT name FROM cluster").fetchall() == [("prod",)]
         assert db.execute("SELECT count(*) FROM token").fetchone() == (1,)
-        assert [n for (n,) in db.execute("SELECT name FROM tortoise_migrations")][-1] == (
-            "0004_convergence"
-        )
+        applied = [n for (n,) in db.execute("SELECT name FROM tortoise_migrations")]
+        assert applied[-2:] == ["0004_convergence", "0005_token_lifetime"]
 
 
 def test_a_backup_of_a_newer_elektra_web_is_refused(tmp_path: Path) -> None:
