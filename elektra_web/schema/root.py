@@ -339,8 +339,10 @@ class Mutation:
 
     @audited_mutation(
         description="Set one metadata entry of a key. On a cluster: NOT_FOUND if the cluster "
-        "does not set the key. On an instance: VALIDATION_FAILED for a malformed check/* entry "
-        '(e.g. check/type = "nonsense").' + _WRITE
+        "does not set the key. VALIDATION_FAILED, on either target and before anything is "
+        "stored or delivered, for a check/validation pattern RE2 cannot run (backreferences, "
+        "lookaround: patterns run in linear time); on an instance also for another malformed "
+        'check/* entry (e.g. check/type = "nonsense").' + _WRITE
     )
     async def set_meta(
         self,
