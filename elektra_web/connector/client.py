@@ -299,6 +299,10 @@ class ElektradClient:
             raise InstanceUnreachable(self.base_url, str(exc) or type(exc).__name__) from exc
         status = response.status_code
         if 200 <= status < 300:
+            # elektrad answers a write with no body: anything else (a web
+            # page, a lying member) has not shown that it wrote anything.
+            if (content is not None or method == "DELETE") and body.strip():
+                raise self._not_api(f"{method} {url} answered {status} with a body")
             return body
         error = _api_error(body)
         if status == 412 and error is not None and error[0] == "Stale":

@@ -24,7 +24,7 @@ from .services import Services
 if TYPE_CHECKING:
     from .follower import FeedFollower
 
-__all__ = ["CredentialsRefused", "check_all", "check_forever", "probe"]
+__all__ = ["AnotherDaemon", "CredentialsRefused", "check_all", "check_forever", "probe"]
 
 log = logging.getLogger("elektra_web.clusterd.health")
 
@@ -39,15 +39,27 @@ class CredentialsRefused(Exception):
         self.status = status
 
 
+class AnotherDaemon(Exception):
+    """The address answers with another elektrad's ``instanceId`` than the
+    one registered there (a lying member, or another daemon moved in)."""
+
+
 async def probe(
-    services: Services, instance: Instance, *, refuse_credentials: bool = False
+    services: Services,
+    instance: Instance,
+    *,
+    refuse_credentials: bool = False,
+    health_check: bool = False,
 ) -> dict[str, Any] | None:
     """Ask the instance's elektrad for its version; note status and identity.
 
     Does not save. Returns the version, or ``None`` if it could not be reached.
     With ``refuse_credentials`` (registering, changing the token), an elektrad
     that refuses clusterd's token raises :class:`CredentialsRefused` rather
-    than counting as offline.
+    than counting as offline. With ``health_check``, a failed call is raised
+    (its reason marks the instance), and an elektrad that reports another
+    ``instanceId`` than the registered one raises :class:`AnotherDaemon`: it
+    is not the instance, whatever else it says.
     """
     try:
         version = await services.client(instance).version()
@@ -58,7 +70,17 @@ async def probe(
         return None
     except connector_errors.ConnectorError:
         instance.status = InstanceStatus.OFFLINE
+        if health_check:
+            raise  # its reason marks the instance
         return None
+    reported = version.get("instanceId")
+    if health_check and instance.elektrad_id is not None and reported != instance.elektrad_id:
+        instance.status = InstanceStatus.OFFLINE
+        shown = repr(reported)[:80]
+        raise AnotherDaemon(
+            f"{instance.name} answers as another elektrad (instanceId {shown}, "
+            f"registered {instance.elektrad_id!r})"
+        )
     instance.status = InstanceStatus.ONLINE
     instance.last_seen = dt.datetime.now(dt.UTC)
     if instance.feed_epoch is None:
@@ -94,7 +116,7 @@ async def check_all(services: Services, follower: FeedFollower | None = None) ->
     before = {i.id: (i.status, i.elektra_version) for i in asked}
 
     def probe_call(instance: Instance) -> Callable[[], Awaitable[object]]:
-        return lambda: probe(services, instance, refuse_credentials=True)
+        return lambda: probe(services, instance, refuse_credentials=True, health_check=True)
 
     results = await fan_out(
         {i.id: probe_call(i) for i in asked},
@@ -116,8 +138,14 @@ async def check_all(services: Services, follower: FeedFollower | None = None) ->
         elif isinstance(error, CredentialsRefused):
             why = f"{instance.name} refused clusterd's credentials ({error.status})"
             services.breakers.failed(instance.id, why)
+        elif isinstance(error, AnotherDaemon):
+            log.warning("%s", error)
+            services.breakers.failed(instance.id, str(error))
         else:
-            services.breakers.failed(instance.id, f"{instance.name} did not answer a health check")
+            cause = f": {error}" if error is not None else ""
+            services.breakers.failed(
+                instance.id, f"{instance.name} did not answer a health check{cause}"
+            )
         if (instance.status, instance.elektra_version) != (status, version):
             await Instance.filter(id=instance.id).update(
                 status=instance.status, elektra_version=instance.elektra_version
