@@ -61,6 +61,8 @@ def test_create_use_and_revoke_a_token(client: Page, clusterd: Clusterd) -> None
     expect(row).to_contain_text("editor")
     expect(row).to_contain_text(secret[:6])
     expect(row.locator("td.status")).to_have_text("active")
+    # The row's buttons are in view at desktop width, not past a sideways scroll.
+    expect(row.get_by_role("button", name="Revoke deploy bot")).to_be_in_viewport(ratio=1)
     screenshot(page, "access")
 
     # Revoke it through the page, after the confirmation.

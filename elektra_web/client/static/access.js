@@ -279,12 +279,14 @@ export function mountAccess(main, app) {
         h('td', {}, h('span', { class: `badge role-${t.role.toLowerCase()}` }, t.role.toLowerCase())),
         h('td', {}, h('code', {}, `${t.prefix}…`)),
         h('td', { class: 'nowrap' }, time(t.createdAt)),
-        h('td', {}, t.createdBy),
+        h('td', { class: 'wrap' }, t.createdBy),
         h('td', { class: 'nowrap' }, t.lastUsedAt ? time(t.lastUsedAt, ago(t.lastUsedAt)) : h('span', { class: 'muted' }, 'never')),
         h('td', { class: 'status' }, status(t)),
         h(
           'td',
-          { class: 'actions' },
+          // Not .actions: that class is a flex box (the key details), which a
+          // table cell must not be.
+          { class: 'token-actions' },
           h(
             'div',
             { class: 'row-actions' },
