@@ -180,7 +180,7 @@ class FeedFollower:
                     # back): nothing of it is taken, and the member is marked
                     # with the reason (its reads fail with it, its deliveries
                     # wait with it) until it answers well again.
-                    reason = f"{instance.name}'s change feed was refused: {exc}"
+                    reason = f"{instance.name}'s change feed gave no usable page: {exc}"
                     log.warning("%s", reason)
                     self._services.breakers.failed(instance_id, reason)
                 await asyncio.sleep(min(self._settings.retry_max, 0.5 * 2 ** min(failures, 6)))
