@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..connector.client import ElektradClient
+from ..connector.client import MAX_ANSWER, ElektradClient
 from ..connector.hosts import Network, parse_networks
 from ..events import EventBus
 from ..events.sessions import Sessions
@@ -35,6 +35,10 @@ class Settings:
     read_margin: float = 5.0
     #: Seconds for one call to an elektrad.
     call_timeout: float = 5.0
+    #: Bytes of one elektrad answer clusterd reads at most (a whole
+    #: database's tree, or a full change-feed page, fits); past it the call
+    #: fails, naming the member.
+    max_answer: int = MAX_ANSWER
     #: How long a cluster write waits for its deliveries before it reports
     #: the rest as PENDING (they go on in the background).
     write_wait: float = 5.0
@@ -127,16 +131,27 @@ class Services:
             token=instance.token,
             operation=operation,
             fence=fence,
+            max_answer=self.settings.max_answer,
         )
 
     def feed_client(self, instance: Instance) -> ElektradClient:
         http = self.feed_http or self.http
         return ElektradClient(
-            http, instance.host, timeout=self.settings.call_timeout, token=instance.token
+            http,
+            instance.host,
+            timeout=self.settings.call_timeout,
+            token=instance.token,
+            max_answer=self.settings.max_answer,
         )
 
     def client_for_host(self, host: str, token: str | None = None) -> ElektradClient:
-        return ElektradClient(self.http, host, timeout=self.settings.call_timeout, token=token)
+        return ElektradClient(
+            self.http,
+            host,
+            timeout=self.settings.call_timeout,
+            token=token,
+            max_answer=self.settings.max_answer,
+        )
 
     def remember_operation(self, operation_id: str, ours: bool = True) -> None:
         self.operations[operation_id] = ours

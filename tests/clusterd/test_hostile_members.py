@@ -19,7 +19,14 @@ from ..support.hostile import HostileElektrad
 from ..support.waiting import wait_until
 from .api import results, set_key, target
 from .conftest import Clusterd, Elektrad
-from .test_faults import Daemons, assert_converged, instance, member_cluster, write_result
+from .test_faults import (
+    Daemons,
+    assert_converged,
+    clusterd_with,
+    instance,
+    member_cluster,
+    write_result,
+)
 
 KEY = "user:/app/k"
 READ = "query($i: ID!, $p: String!) { instance(id: $i) { key(path: $p) { value } } }"
@@ -85,20 +92,24 @@ def test_a_member_that_answers_endlessly_or_no_json_is_offline_with_the_reason(
     assert_converged(clusterd, cluster, {"good": good, "bad": bad}, [KEY])
 
 
+@pytest.mark.parametrize("bound", [None, 4 << 20], ids=["default", "4MiB"])
 def test_a_read_answer_past_the_size_bound_is_cut_off_naming_the_member(
-    clusterd: Clusterd, pair: tuple[str, dict[str, str], Elektrad, Elektrad, HostileElektrad]
+    database_url: str, elektrads: Daemons, bound: int | None
 ) -> None:
-    cluster, ids, good, bad, hostile = pair
-    results(set_key(clusterd, target(cluster=cluster), KEY, "v1"))
-    hostile.lie = "flood"  # GET /kdb/…: spaces, fast, without end
-    failed = read(clusterd, ids["bad"])
-    (error,) = failed["errors"]
-    assert error["extensions"]["code"] == "INSTANCE_UNREACHABLE", failed
-    assert "answer larger than 64 MiB" in error["message"], error
-    assert "bad" in error["message"], error
-    assert_good_served(clusterd, cluster, ids, "v2")
-    hostile.lie = None
-    assert_converged(clusterd, cluster, {"good": good, "bad": bad}, [KEY])
+    settings = {} if bound is None else {"max_answer": bound}
+    good, bad = elektrads(2)
+    with clusterd_with(database_url, **settings) as clusterd, HostileElektrad(bad.url) as hostile:
+        cluster, ids = member_cluster(clusterd, {"good": good.url, "bad": hostile.url})
+        results(set_key(clusterd, target(cluster=cluster), KEY, "v1"))
+        hostile.lie = "flood"  # GET /kdb/…: spaces, fast, without end
+        (error,) = read(clusterd, ids["bad"])["errors"]
+        assert error["extensions"]["code"] == "INSTANCE_UNREACHABLE", error
+        size = "64 MiB" if bound is None else "4 MiB"
+        assert f"answer larger than {size}" in error["message"], error
+        assert error["message"].startswith("bad is unreachable"), error
+        assert_good_served(clusterd, cluster, ids, "v2")
+        hostile.lie = None
+        assert_converged(clusterd, cluster, {"good": good, "bad": bad}, [KEY])
 
 
 def test_a_member_answering_as_another_elektrad_is_offline_with_the_reason(
