@@ -57,6 +57,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: Outside changes remembered for their echo (see ``FeedFollower._outside``).
+_MAX_OUTSIDE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class _Change:
     op: OperationKind
@@ -82,6 +86,10 @@ class FeedFollower:
         #: instance whose daemon restarted is probed anyway (its version).
         self.last_answer: dict[int, float] = {}
         self._restarted: set[int] = set()
+        #: (instance, path) of outside changes seen: an echo of ours that
+        #: follows one in the feed settles the drift it may have recorded
+        #: (the member holds our value again), whatever the clocks say.
+        self._outside: set[tuple[int, str]] = set()
         self._sink = _Sink(services, self._positions)
         self._supervisor: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
@@ -288,6 +296,9 @@ class FeedFollower:
             )
             if operation is not None:
                 self._sink.echo(instance.id, operation, change, event)
+                if (instance.id, change.path) in self._outside:
+                    self._outside.discard((instance.id, change.path))
+                    await drift.settled(self._services, [(instance.id, change.path)])
                 continue
             # In order: what landed before this change is recorded first.
             await self._sink.flush()
@@ -297,6 +308,9 @@ class FeedFollower:
                 await drift.observe(
                     self._services, instance, change.path, change.value, deleted=deleted
                 )
+                if len(self._outside) > _MAX_OUTSIDE:
+                    self._outside.clear()  # a bound: only a race's window needs them
+                self._outside.add((instance.id, change.path))
             outside = True
         if outside and self._services.sender is not None:
             # Maybe a broken file was repaired: what it refused goes again now.
