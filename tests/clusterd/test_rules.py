@@ -233,7 +233,8 @@ def test_a_moved_cluster_delivers_its_new_ancestors_keys_and_frees_the_old(
     set_key(clusterd, target(cluster=old), "user:/app/from-old", "1")
     set_key(clusterd, target(cluster=new), "user:/app/from-new", "2")
     assign(clusterd, team, instance)
-    assert daemon.value("user:/app/from-old") == "1"
+    # Joining delivers in the background (assignInstance does not wait).
+    wait_until(lambda: daemon.value("user:/app/from-old") == "1")
     assert daemon.value("user:/app/from-new") is None
 
     moved = clusterd.query(
