@@ -1,4 +1,7 @@
+// @ts-check
 // GraphQL over HTTP (POST /graphql), with the caller's token.
+
+import { Emitter } from './emitter.js';
 
 export const TOKEN_KEY = 'elektra-web-token';
 
@@ -10,6 +13,7 @@ export function getToken() {
   }
 }
 
+/** @param {string | null} token */
 export function setToken(token) {
   try {
     if (token) localStorage.setItem(TOKEN_KEY, token);
@@ -29,27 +33,48 @@ export function takeTokenFromLocation() {
 }
 
 export class ApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} code
+   * @param {Record<string, any>} [extensions]
+   */
   constructor(message, code, extensions = {}) {
     super(message);
     this.code = code;
     this.extensions = extensions;
+    /** @type {any} */
+    this.data = undefined;
   }
 }
 
-const listeners = new Map();
+/** What the page learns of clusterd from each request: reachable, unreachable, unauthenticated. */
+export const apiEvents = new Emitter();
 
+/**
+ * @param {string} event
+ * @param {(detail: any) => void} fn
+ * @returns {() => void} stops it
+ */
 export function on(event, fn) {
-  if (!listeners.has(event)) listeners.set(event, new Set());
-  listeners.get(event).add(fn);
-  return () => listeners.get(event).delete(fn);
+  return apiEvents.on(event, fn);
 }
 
+/**
+ * @param {string} event
+ * @param {any} [detail]
+ */
 export function emit(event, detail) {
-  for (const fn of listeners.get(event) || []) fn(detail);
+  apiEvents.emit(event, detail);
 }
 
-/** Run a query or mutation; its data, or an ApiError (the first GraphQL error). */
+/**
+ * Run a query or mutation; its data, or an ApiError (the first GraphQL error).
+ * @param {string} query
+ * @param {Record<string, any>} [variables]
+ * @returns {Promise<any>}
+ */
 export async function gql(query, variables = {}) {
+  /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;

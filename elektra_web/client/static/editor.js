@@ -1,23 +1,62 @@
+// @ts-check
 // One key in detail: its value and metadata, and the edits the server would
 // accept (none on a key its cluster locks: a link to edit it there instead).
+//
+// Each part is a small component with one job: notes (lock, cluster writes not
+// applied), the value editor (keeps a draft: a change made elsewhere while it is
+// edited is shown, never typed over), metadata, add below, move/copy, delete.
+// showKey() draws a key afresh; refreshKey() redraws it after a change made
+// elsewhere and keeps what is being typed.
 
-import { h, replace, errorBox, showError, joinKey, parentOf } from './dom.js';
+import { h, replace, errorBox, showError, joinKey, parentOf, flash, guardSubmit, guardButton } from './dom.js';
 import { describe } from './errors.js';
 import { validate, describeRules } from './validation.js';
 import { shortReason } from './deliveries.js';
-import {
-  readKey,
-  readSubtree,
-  inverseOfSet,
-  inverseOfMeta,
-  restoreOps,
-  UNDO_LIMIT,
-} from './ops.js';
+import { readKey, readSubtree, inverseOfSet, inverseOfMeta, restoreOps, UNDO_LIMIT } from './ops.js';
 
+/** @typedef {import('./undo.js').Op} Op */
+/** @typedef {import('./undo.js').Target} Target */
+/**
+ * A key as readKey returns it.
+ * @typedef {object} Key
+ * @property {string} path
+ * @property {boolean} exists
+ * @property {string | null} value
+ * @property {Record<string, string>} meta
+ * @property {string[]} children
+ * @property {{id: string, name: string} | null} [lockedBy]
+ */
+/**
+ * @typedef {object} Edit
+ * @property {string} label
+ * @property {string} path
+ * @property {Op[]} forward
+ * @property {Op[] | null} inverse
+ * @property {string} [select] the key to show after it
+ * @property {boolean} [deleted]
+ */
+/**
+ * What the key detail needs from its page.
+ * @typedef {object} KeyContext
+ * @property {Target} target
+ * @property {boolean} canEdit
+ * @property {(edit: Edit) => Promise<void>} perform
+ * @property {(path: string) => any[]} [notApplied]
+ */
+/**
+ * @typedef {object} ValueEditor
+ * @property {HTMLFormElement} el
+ * @property {HTMLInputElement} input
+ * @property {() => boolean} hasDraft
+ * @property {(key: Key) => void} changedElsewhere
+ */
+
+/** @param {string} path */
 function isNamespaceRoot(path) {
   return parentOf(path) === null;
 }
 
+/** @param {{id: string, name: string}} cluster @param {string} path */
 function lockLink(cluster, path) {
   return h(
     'a',
@@ -26,67 +65,40 @@ function lockLink(cluster, path) {
   );
 }
 
-/** Guard a form: run ``action`` on submit, show its refusal inline. */
-function onSubmit(form, box, action) {
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    showError(box, '');
-    const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => (b.disabled = true));
-    try {
-      await action(event.submitter);
-    } catch (e) {
-      showError(box, describe(e));
-    } finally {
-      buttons.forEach((b) => (b.disabled = false));
-    }
-  });
-}
-
 /** A refusal decided here, before anything is sent. */
-function refused(message, code = 'VALIDATION_FAILED') {
+function refused(message = '', code = 'VALIDATION_FAILED') {
   return Object.assign(new Error(message), { code });
 }
 
-/**
- * Show ``path`` in ``container``. ``ctx``: {target, canEdit, perform, onNotice}.
- * Returns the key as read.
- */
-export async function showKey(container, ctx, path) {
-  container.dataset.path = path;
-  replace(container, h('p', { class: 'loading' }, 'Loading ', path, '…'));
-  let key;
-  try {
-    key = await readKey(ctx.target, path);
-  } catch (e) {
-    if (container.dataset.path === path) {
-      replace(container, h('h2', { class: 'key-path' }, path), h('p', { class: 'form-error' }, describe(e)));
-    }
-    return null;
-  }
-  if (container.dataset.path !== path) return null; // another key was chosen meanwhile
-  const locked = ctx.target.kind === 'instance' ? key.lockedBy : null;
-  const editable = ctx.canEdit && !locked;
-  const parts = [h('h2', { class: 'key-path' }, path)];
+/** The value as the server holds it: null when the key is not set. @param {Key} key */
+function serverValue(key) {
+  return key.exists ? key.value ?? '' : null;
+}
 
+// -- notes -------------------------------------------------------------------------
+
+/** The lock and the cluster writes this instance has not applied. @param {KeyContext} ctx @param {Key} key */
+function keyNotes(ctx, key) {
+  const notes = [];
+  const locked = ctx.target.kind === 'instance' ? key.lockedBy : null;
   if (locked) {
-    parts.push(
+    notes.push(
       h(
         'p',
         { class: 'locked-note' },
         'Locked: set by cluster ',
         h('strong', {}, locked.name),
         '; members cannot change it. ',
-        lockLink(locked, path),
+        lockLink(locked, key.path),
       ),
     );
   }
-  // The cluster's value for it that this instance refused, or that waits.
-  for (const p of ctx.notApplied ? ctx.notApplied(path) : []) {
+  for (const p of ctx.notApplied ? ctx.notApplied(key.path) : []) {
     const failed = p.status === 'FAILED';
+    /** @type {Record<string, string>} */
     const ops = { DELETE: 'deletion', META: `metadata change (${p.meta})`, MOVE: 'move', COPY: 'copy' };
     const what = p.op === 'SET' ? `The cluster's value ${JSON.stringify(p.value ?? '')}` : `The cluster's ${ops[p.op] || p.op}`;
-    parts.push(
+    notes.push(
       h(
         'p',
         { class: `not-applied-note ${failed ? 'failed' : 'pending'}`, role: 'status' },
@@ -97,12 +109,31 @@ export async function showKey(container, ctx, path) {
       ),
     );
   }
+  return notes;
+}
 
-  // -- the value ---------------------------------------------------------------
-  const rules = describeRules(key.meta);
-  if (editable && !isNamespaceRoot(path)) {
-    const box = errorBox();
-    const input = h('input', {
+// -- the value ---------------------------------------------------------------------
+
+/**
+ * The value form. What is typed is a draft until it is saved: a change made
+ * elsewhere meanwhile is announced ("changed elsewhere to X") with the choice
+ * to take it or keep editing, and Save refuses to write over a change it has
+ * not shown (it compares the server's value with the one the edit started from).
+ * @param {KeyContext} ctx
+ * @param {Key} key
+ * @returns {ValueEditor}
+ */
+function valueEditor(ctx, key) {
+  const path = key.path;
+  let meta = key.meta;
+  /** The server's value the edit started from (or the user has seen since). */
+  let base = serverValue(key);
+  /** The server's value announced and not yet taken or dismissed. */
+  let announced = /** @type {string | null | undefined} */ (undefined);
+  const rules = describeRules(meta);
+  const box = errorBox();
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', {
       id: 'value-input',
       name: 'value',
       type: 'text',
@@ -110,26 +141,83 @@ export async function showKey(container, ctx, path) {
       spellcheck: 'false',
       value: key.value ?? '',
       'aria-describedby': rules ? 'value-rules' : null,
-    });
-    input.addEventListener('input', () => {
-      const why = validate(input.value, key.meta);
-      input.setAttribute('aria-invalid', why ? 'true' : 'false');
-      showError(box, why ? `Not saved: ${why}` : '');
-    });
-    const form = h(
+    })
+  );
+  const check = () => {
+    const why = validate(input.value, meta);
+    input.setAttribute('aria-invalid', why ? 'true' : 'false');
+    showError(box, why ? `Not saved: ${why}` : '');
+    return why;
+  };
+  input.addEventListener('input', check);
+  const notice = h('div', { class: 'changed-elsewhere', role: 'alert', hidden: true });
+  const form = /** @type {HTMLFormElement} */ (
+    h(
       'form',
       { class: 'value-form' },
       h('label', { for: 'value-input' }, key.exists ? 'Value' : 'Value (not set: only keys below)'),
       h('div', { class: 'inline-fields' }, input, h('button', { type: 'submit' }, 'Save')),
       rules ? h('p', { class: 'hint', id: 'value-rules' }, `Allowed: ${rules}`) : null,
+      notice,
       box,
+    )
+  );
+
+  const hasDraft = () => input.value !== (base ?? '');
+
+  /** Show the server's value ``value`` (null: deleted); ``refusedSave``: Save was refused for it. */
+  function announce(value, refusedSave = false) {
+    announced = value;
+    const take = h('button', { type: 'button', class: 'small', id: 'take-theirs' }, 'Take it');
+    const keep = h('button', { type: 'button', class: 'small quiet', id: 'keep-mine' }, 'Keep editing');
+    take.addEventListener('click', () => {
+      input.value = value ?? '';
+      settle(value);
+      check();
+      input.focus();
+    });
+    keep.addEventListener('click', () => {
+      settle(value);
+      input.focus();
+    });
+    replace(
+      notice,
+      h(
+        'p',
+        {},
+        refusedSave ? h('strong', {}, 'Not saved: ') : null,
+        value === null ? 'Deleted elsewhere' : ['Changed elsewhere to ', h('code', { class: 'theirs' }, value === '' ? '(empty)' : value)],
+        refusedSave ? ' since you started editing. ' : ' while you were editing. ',
+        'Your text is kept.',
+      ),
+      h('div', { class: 'buttons' }, take, keep),
     );
-    onSubmit(form, box, async () => {
-      const why = validate(input.value, key.meta);
-      if (why) throw refused(`Not saved: ${why}`);
+    notice.hidden = false;
+    flash(notice);
+  }
+
+  /** The user has seen ``value``: it is the new base; Save writes over it. @param {string | null} value */
+  function settle(value) {
+    base = value;
+    announced = undefined;
+    notice.hidden = true;
+    replace(notice);
+  }
+
+  guardSubmit(
+    form,
+    async () => {
+      if (check()) throw refused(`Not saved: ${validate(input.value, meta)}`);
       const before = await readKey(ctx.target, path);
       if (before.lockedBy && ctx.target.kind === 'instance') {
         throw refused(`${path} is set by cluster ${before.lockedBy.name}`, 'KEY_LOCKED');
+      }
+      const now = serverValue(before);
+      if (now !== base) {
+        // Changed since the edit started and not taken or dismissed: ask.
+        if (now === input.value) settle(now);
+        else announce(now, true);
+        return;
       }
       await ctx.perform({
         label: `set ${path} = ${input.value}`,
@@ -137,107 +225,139 @@ export async function showKey(container, ctx, path) {
         forward: [{ op: 'set', path, value: input.value }],
         inverse: inverseOfSet(before),
       });
-    });
-    parts.push(form);
-  } else if (!isNamespaceRoot(path)) {
-    parts.push(
-      h('p', { class: 'label' }, 'Value'),
-      key.exists && key.value !== null
-        ? h('pre', { class: 'value' }, key.value === '' ? '(empty)' : key.value)
-        : h('p', { class: 'muted' }, key.exists ? '(no value)' : 'Not a key itself: only keys below it.'),
-    );
-  }
+    },
+    { box },
+  );
 
-  // -- metadata ----------------------------------------------------------------
-  const metaNames = Object.keys(key.meta).sort();
-  const metaBox = errorBox();
-  const rows = metaNames.map((name) =>
-    h(
+  return {
+    el: form,
+    input,
+    hasDraft,
+    changedElsewhere(fresh) {
+      meta = fresh.meta;
+      const value = serverValue(fresh);
+      if (value === base && announced === undefined) return;
+      if ((value ?? '') === input.value) settle(value); // the same as typed: nothing to choose
+      else if (hasDraft()) {
+        if (value !== announced) announce(value);
+      } else {
+        input.value = value ?? '';
+        settle(value);
+        flash(input);
+      }
+    },
+  };
+}
+
+/** A value that cannot be edited here. @param {Key} key */
+function valueView(key) {
+  return [
+    h('p', { class: 'label' }, 'Value'),
+    key.exists && key.value !== null
+      ? h('pre', { class: 'value' }, key.value === '' ? '(empty)' : key.value)
+      : h('p', { class: 'muted' }, key.exists ? '(no value)' : 'Not a key itself: only keys below it.'),
+  ];
+}
+
+// -- metadata ----------------------------------------------------------------------
+
+/** The metadata table (with Remove buttons) and the form that sets one. @param {KeyContext} ctx @param {Key} key @param {boolean} editable */
+function metadataSection(ctx, key, editable) {
+  const path = key.path;
+  const names = Object.keys(key.meta).sort();
+  const box = errorBox();
+  const parts = [];
+  const rows = names.map((name) => {
+    const remove = editable
+      ? /** @type {HTMLButtonElement} */ (
+          h('button', { type: 'button', class: 'quiet small', 'aria-label': `Remove metadata ${name}` }, 'Remove')
+        )
+      : null;
+    if (remove) {
+      guardButton(
+        remove,
+        async () => {
+          const before = await readKey(ctx.target, path);
+          await ctx.perform({
+            label: `remove ${name} of ${path}`,
+            path,
+            forward: [{ op: 'deleteMeta', path, key: name }],
+            inverse: inverseOfMeta(before, name),
+          });
+        },
+        { box },
+      );
+    }
+    return h(
       'tr',
       { dataset: { meta: name } },
       h('th', { scope: 'row' }, name),
       h('td', {}, key.meta[name]),
-      editable
-        ? h(
-            'td',
-            {},
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'quiet small',
-                'aria-label': `Remove metadata ${name}`,
-                onclick: async () => {
-                  showError(metaBox, '');
-                  try {
-                    const before = await readKey(ctx.target, path);
-                    await ctx.perform({
-                      label: `remove ${name} of ${path}`,
-                      path,
-                      forward: [{ op: 'deleteMeta', path, key: name }],
-                      inverse: inverseOfMeta(before, name),
-                    });
-                  } catch (e) {
-                    showError(metaBox, describe(e));
-                  }
-                },
-              },
-              'Remove',
-            ),
-          )
-        : null,
-    ),
-  );
-  if (key.exists || metaNames.length) {
+      remove ? h('td', {}, remove) : null,
+    );
+  });
+  if (key.exists || names.length) {
     parts.push(
       h('h3', {}, 'Metadata'),
-      metaNames.length
-        ? h('table', { class: 'meta' }, h('tbody', {}, rows))
-        : h('p', { class: 'muted' }, 'No metadata.'),
+      names.length ? h('table', { class: 'meta' }, h('tbody', {}, rows)) : h('p', { class: 'muted' }, 'No metadata.'),
     );
   }
   if (editable && key.exists) {
     const nameInput = h('input', { id: 'meta-name', name: 'meta-name', placeholder: 'check/type', autocomplete: 'off' });
     const valueInput = h('input', { id: 'meta-value', name: 'meta-value', placeholder: 'long', autocomplete: 'off' });
-    const form = h(
-      'form',
-      { class: 'meta-form' },
-      h('div', { class: 'field' }, h('label', { for: 'meta-name' }, 'Metadata name'), nameInput),
-      h('div', { class: 'field' }, h('label', { for: 'meta-value' }, 'Value'), valueInput),
-      h('button', { type: 'submit' }, 'Set metadata'),
-      metaBox,
+    const form = /** @type {HTMLFormElement} */ (
+      h(
+        'form',
+        { class: 'meta-form' },
+        h('div', { class: 'field' }, h('label', { for: 'meta-name' }, 'Metadata name'), nameInput),
+        h('div', { class: 'field' }, h('label', { for: 'meta-value' }, 'Value'), valueInput),
+        h('button', { type: 'submit' }, 'Set metadata'),
+        box,
+      )
     );
-    onSubmit(form, metaBox, async () => {
-      const name = nameInput.value.trim();
-      if (!name) throw refused('A metadata entry needs a name', 'BAD_INPUT');
-      const before = await readKey(ctx.target, path);
-      await ctx.perform({
-        label: `set ${name} of ${path}`,
-        path,
-        forward: [{ op: 'setMeta', path, key: name, value: valueInput.value }],
-        inverse: inverseOfMeta(before, name),
-      });
-    });
+    guardSubmit(
+      form,
+      async () => {
+        const name = nameInput.value.trim();
+        if (!name) throw refused('A metadata entry needs a name', 'BAD_INPUT');
+        const before = await readKey(ctx.target, path);
+        await ctx.perform({
+          label: `set ${name} of ${path}`,
+          path,
+          forward: [{ op: 'setMeta', path, key: name, value: valueInput.value }],
+          inverse: inverseOfMeta(before, name),
+        });
+      },
+      { box },
+    );
     parts.push(form);
   } else if (editable) {
-    parts.push(metaBox);
+    parts.push(box);
   }
+  return parts;
+}
 
-  // -- structure: add below, move/copy, delete ---------------------------------
-  if (ctx.canEdit) {
-    const addBox = errorBox();
-    const addName = h('input', { id: 'add-name', name: 'add-name', placeholder: 'name', autocomplete: 'off' });
-    const addValue = h('input', { id: 'add-value', name: 'add-value', autocomplete: 'off' });
-    const addForm = h(
+// -- structure: add below, move/copy, delete ---------------------------------------
+
+/** "Add a key below". @param {KeyContext} ctx @param {string} path */
+function addBelowForm(ctx, path) {
+  const box = errorBox();
+  const addName = h('input', { id: 'add-name', name: 'add-name', placeholder: 'name', autocomplete: 'off' });
+  const addValue = h('input', { id: 'add-value', name: 'add-value', autocomplete: 'off' });
+  const form = /** @type {HTMLFormElement} */ (
+    h(
       'form',
       { class: 'add-form' },
       h('h3', {}, 'Add a key below'),
       h('div', { class: 'field' }, h('label', { for: 'add-name' }, 'Name'), addName),
       h('div', { class: 'field' }, h('label', { for: 'add-value' }, 'Value'), addValue),
       h('button', { type: 'submit' }, 'Add key'),
-      addBox,
-    );
-    onSubmit(addForm, addBox, async () => {
+      box,
+    )
+  );
+  guardSubmit(
+    form,
+    async () => {
       const name = addName.value.trim().replace(/^\/+/, '');
       if (!name) throw refused('The new key needs a name', 'INVALID_KEY_NAME');
       const newPath = joinKey(path, name);
@@ -253,14 +373,19 @@ export async function showKey(container, ctx, path) {
         inverse: [{ op: 'delete', path: before.path }],
         select: before.path,
       });
-    });
-    parts.push(addForm);
-  }
+    },
+    { box, reset: true },
+  );
+  return form;
+}
 
-  if (editable && !isNamespaceRoot(path)) {
-    const moveBox = errorBox();
-    const dest = h('input', { id: 'move-to', name: 'move-to', value: path, autocomplete: 'off', spellcheck: 'false' });
-    const moveForm = h(
+/** "Move or copy". @param {KeyContext} ctx @param {string} path */
+function moveForm(ctx, path) {
+  const box = errorBox();
+  const dest = h('input', { id: 'move-to', name: 'move-to', value: path, autocomplete: 'off', spellcheck: 'false' });
+  dest.defaultValue = path;
+  const form = /** @type {HTMLFormElement} */ (
+    h(
       'form',
       { class: 'move-form' },
       h('h3', {}, 'Move or copy'),
@@ -271,9 +396,12 @@ export async function showKey(container, ctx, path) {
         h('button', { type: 'submit', value: 'move' }, 'Move'),
         h('button', { type: 'submit', value: 'copy' }, 'Copy'),
       ),
-      moveBox,
-    );
-    onSubmit(moveForm, moveBox, async (submitter) => {
+      box,
+    )
+  );
+  guardSubmit(
+    form,
+    async (submitter) => {
       const op = submitter && submitter.value === 'copy' ? 'copy' : 'move';
       const to = dest.value.trim();
       if (!to || to === path) throw refused('Name a different key to move or copy to', 'BAD_INPUT');
@@ -300,85 +428,185 @@ export async function showKey(container, ctx, path) {
         inverse: op === 'move' ? [{ op: 'move', from: target.path, to: path }] : [{ op: 'delete', path: target.path }],
         select: target.path,
       });
-    });
-    parts.push(moveForm);
-  }
+    },
+    { box },
+  );
+  return form;
+}
 
-  if (editable && !isNamespaceRoot(path) && (key.exists || key.children.length)) {
-    const delBox = errorBox();
-    const confirmArea = h('div', { class: 'confirm', hidden: true });
-    const start = h(
-      'button',
-      {
-        type: 'button',
-        class: 'danger',
-        onclick: async () => {
-          showError(delBox, '');
-          let keys;
-          try {
-            keys = await readSubtree(ctx.target, path);
-          } catch (e) {
-            showError(delBox, describe(e));
-            return;
-          }
-          const lockedKey = ctx.target.kind === 'instance' ? keys.find((k) => k.lockedBy) : null;
-          confirmArea.hidden = false;
-          if (lockedKey) {
-            replace(
-              confirmArea,
-              h(
-                'p',
-                { class: 'form-error', role: 'alert' },
-                `Cannot delete here: ${lockedKey.path} is set by cluster ${lockedKey.lockedBy.name}. `,
-                lockLink(lockedKey.lockedBy, lockedKey.path),
-              ),
-            );
-            return;
-          }
-          const below = keys.filter((k) => k.path !== path).length;
-          const undoable = keys.length <= UNDO_LIMIT;
-          const yes = h('button', { type: 'button', class: 'danger', id: 'confirm-delete' }, 'Delete');
-          const no = h('button', { type: 'button', class: 'quiet' }, 'Cancel');
-          no.addEventListener('click', () => {
-            confirmArea.hidden = true;
-            start.focus();
-          });
-          yes.addEventListener('click', async () => {
-            yes.disabled = true;
-            try {
-              await ctx.perform({
-                label: `delete ${path}${below ? ` and ${below} keys below` : ''}`,
-                path,
-                forward: [{ op: 'delete', path }],
-                inverse: undoable ? restoreOps(keys) : null,
-                deleted: true,
-              });
-            } catch (e) {
-              yes.disabled = false;
-              showError(delBox, describe(e));
-            }
-          });
-          replace(
-            confirmArea,
-            h(
-              'p',
-              {},
-              `Delete ${path}`,
-              below ? ` and the ${below.toLocaleString('en')} key${below === 1 ? '' : 's'} below it` : '',
-              '?',
-              undoable ? '' : ' This cannot be undone from this page.',
-            ),
-            h('div', { class: 'buttons' }, yes, no),
-          );
-          yes.focus();
-        },
-      },
-      key.children.length ? 'Delete subtree…' : 'Delete key…',
-    );
-    parts.push(h('div', { class: 'delete-area' }, h('h3', {}, 'Delete'), start, confirmArea, delBox));
-  }
+/** "Delete key…" and its confirmation. @param {KeyContext} ctx @param {Key} key */
+function deleteArea(ctx, key) {
+  const path = key.path;
+  const box = errorBox();
+  const confirmArea = h('div', { class: 'confirm', hidden: true });
+  const start = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'button', class: 'danger' }, key.children.length ? 'Delete subtree…' : 'Delete key…')
+  );
+  guardButton(
+    start,
+    async () => {
+      const keys = await readSubtree(ctx.target, path);
+      const lockedKey = ctx.target.kind === 'instance' ? keys.find((k) => k.lockedBy) : null;
+      confirmArea.hidden = false;
+      if (lockedKey) {
+        replace(
+          confirmArea,
+          h(
+            'p',
+            { class: 'form-error', role: 'alert' },
+            `Cannot delete here: ${lockedKey.path} is set by cluster ${lockedKey.lockedBy.name}. `,
+            lockLink(lockedKey.lockedBy, lockedKey.path),
+          ),
+        );
+        return;
+      }
+      const below = keys.filter((k) => k.path !== path).length;
+      const undoable = keys.length <= UNDO_LIMIT;
+      const yes = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'danger', id: 'confirm-delete' }, 'Delete'));
+      const no = h('button', { type: 'button', class: 'quiet' }, 'Cancel');
+      no.addEventListener('click', () => {
+        confirmArea.hidden = true;
+        start.focus();
+      });
+      guardButton(
+        yes,
+        () =>
+          ctx.perform({
+            label: `delete ${path}${below ? ` and ${below} keys below` : ''}`,
+            path,
+            forward: [{ op: 'delete', path }],
+            inverse: undoable ? restoreOps(keys) : null,
+            deleted: true,
+          }),
+        { box, root: confirmArea },
+      );
+      replace(
+        confirmArea,
+        h(
+          'p',
+          {},
+          `Delete ${path}`,
+          below ? ` and the ${below.toLocaleString('en')} key${below === 1 ? '' : 's'} below it` : '',
+          '?',
+          undoable ? '' : ' This cannot be undone from this page.',
+        ),
+        h('div', { class: 'buttons' }, yes, no),
+      );
+      yes.focus();
+    },
+    { box },
+  );
+  return h('div', { class: 'delete-area' }, h('h3', {}, 'Delete'), start, confirmArea, box);
+}
 
+// -- the whole detail ----------------------------------------------------------------
+
+/** @type {WeakMap<HTMLElement, {path: string, value: ValueEditor | null}>} */
+const shown = new WeakMap();
+
+/**
+ * The parts of the detail of ``key``; ``value``: the value editor to keep.
+ * @param {KeyContext} ctx
+ * @param {Key} key
+ * @param {ValueEditor | null} kept
+ */
+function build(ctx, key, kept) {
+  const path = key.path;
+  const locked = ctx.target.kind === 'instance' ? key.lockedBy : null;
+  const editable = ctx.canEdit && !locked;
+  const root = isNamespaceRoot(path);
+  /** @type {ValueEditor | null} */
+  let value = null;
+  const parts = [h('h2', { class: 'key-path' }, path), ...keyNotes(ctx, key)];
+  if (editable && !root) {
+    value = kept || valueEditor(ctx, key);
+    if (kept) kept.changedElsewhere(key);
+    parts.push(value.el);
+  } else if (!root) parts.push(...valueView(key));
+  parts.push(...metadataSection(ctx, key, editable));
+  if (ctx.canEdit) parts.push(addBelowForm(ctx, path));
+  if (editable && !root) parts.push(moveForm(ctx, path));
+  if (editable && !root && (key.exists || key.children.length)) parts.push(deleteArea(ctx, key));
   if (!ctx.canEdit) parts.push(h('p', { class: 'muted' }, 'You can read this configuration but not change it.'));
+  return { parts, value };
+}
+
+/**
+ * Show ``path`` in ``container`` afresh. Returns the key as read.
+ * @param {HTMLElement} container
+ * @param {KeyContext} ctx
+ * @param {string} path
+ * @returns {Promise<Key | null>}
+ */
+export async function showKey(container, ctx, path) {
+  container.dataset.path = path;
+  shown.delete(container);
+  replace(container, h('p', { class: 'loading' }, 'Loading ', path, '…'));
+  let key;
+  try {
+    key = await readKey(ctx.target, path);
+  } catch (e) {
+    if (container.dataset.path === path) {
+      replace(container, h('h2', { class: 'key-path' }, path), h('p', { class: 'form-error' }, describe(e)));
+    }
+    return null;
+  }
+  if (container.dataset.path !== path) return null; // another key was chosen meanwhile
+  const { parts, value } = build(ctx, key, null);
   replace(container, parts);
+  shown.set(container, { path, value });
+  return key;
+}
+
+/**
+ * Show ``path`` again after a change made elsewhere (or an edit of this page):
+ * what is being typed stays — the value's draft (with a note when the server's
+ * value changed under it), the other fields' text — and so does the focus.
+ * @param {HTMLElement} container
+ * @param {KeyContext} ctx
+ * @param {string} path
+ * @returns {Promise<Key | null>}
+ */
+export async function refreshKey(container, ctx, path) {
+  const before = shown.get(container);
+  if (!before || before.path !== path || container.dataset.path !== path) return showKey(container, ctx, path);
+  let key;
+  try {
+    key = await readKey(ctx.target, path);
+  } catch {
+    return null; // gone or unreachable: the tree and the header say so; keep what is typed
+  }
+  const now = shown.get(container);
+  if (container.dataset.path !== path || now !== before) return null; // redrawn meanwhile
+  const kept = before.value && before.value.hasDraft() ? before.value : null;
+  const focused = /** @type {HTMLInputElement | null} */ (
+    document.activeElement && container.contains(document.activeElement) ? document.activeElement : null
+  );
+  const caret = focused && 'selectionStart' in focused ? [focused.selectionStart, focused.selectionEnd] : null;
+  /** @type {Map<string, string>} The other fields' text, typed and not submitted. */
+  const typed = new Map();
+  for (const field of /** @type {NodeListOf<HTMLInputElement>} */ (container.querySelectorAll('input[id]'))) {
+    if (field.id !== 'value-input' && field.value !== field.defaultValue) typed.set(field.id, field.value);
+  }
+  const { parts, value } = build(ctx, key, kept);
+  replace(container, parts);
+  shown.set(container, { path, value });
+  for (const [id, text] of typed) {
+    const field = /** @type {HTMLInputElement | null} */ (container.querySelector(`#${CSS.escape(id)}`));
+    if (field) field.value = text;
+  }
+  if (focused && focused.id) {
+    const again = /** @type {HTMLInputElement | null} */ (container.querySelector(`#${CSS.escape(focused.id)}`));
+    if (again) {
+      again.focus();
+      if (caret && again.setSelectionRange && caret[0] !== null) {
+        try {
+          again.setSelectionRange(caret[0], caret[1]);
+        } catch {
+          /* not a text field */
+        }
+      }
+    }
+  }
   return key;
 }

@@ -1,24 +1,33 @@
+// @ts-check
 // Per-member progress of cluster writes (operationProgress): applied,
 // pending (stays visible until it lands), failed with the reason, or
 // superseded (a newer write of the key replaced it: done, not an error).
 
 import { h, replace, flash } from './dom.js';
+import { Emitter } from './emitter.js';
 
 const PROGRESS = `subscription($op: ID!) { operationProgress(operationId: $op) {
   instance { id name } delivery error } }`;
 
 /** Writes made from this page, per cluster id: [{label, operationId, rows: Map}] */
 const byCluster = new Map();
-const listeners = new Set();
+const events = new Emitter();
 
-/** ``info``: {failed: a member refused one, settled: a delivery was decided}. */
+/**
+ * ``info``: {failed: a member refused one, settled: a delivery was decided}.
+ * @param {string} clusterId
+ * @param {{failed?: boolean, settled?: boolean}} [info]
+ */
 function changed(clusterId, info = {}) {
-  for (const fn of listeners) fn(clusterId, info);
+  events.emit('change', { clusterId, info });
 }
 
+/**
+ * @param {(clusterId: string, info: {failed?: boolean, settled?: boolean}) => void} fn
+ * @returns {() => void} stops it
+ */
 export function onProgress(fn) {
-  listeners.add(fn);
-  return () => listeners.delete(fn);
+  return events.on('change', ({ clusterId, info }) => fn(clusterId, info));
 }
 
 /** Track a cluster write: its first results, then the deliveries as they land. */
