@@ -13,6 +13,10 @@ back, so the names of the fields are written here and nowhere else.
   recorded, on whichever replica sent them;
 - :class:`DriftChanged` (``drift``): a member's copy of a cluster key was
   changed outside clusterd (``state`` "detected") or agrees again ("resolved");
+- :class:`FleetChanged` (``fleet``): an instance was registered, changed,
+  assigned or unassigned, or removed; a cluster was created, changed (renamed,
+  nested elsewhere) or deleted. It carries the new fields (or the removed id),
+  so a subscriber updates one row and reads nothing;
 - :class:`Kick` (``kick``): between replicas only, "send to these instances
   now" to the replica that holds their sender lease;
 - :class:`Handover` (``handover``): between replicas only, a replica that
@@ -21,19 +25,30 @@ back, so the names of the fields are written here and nowhere else.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from ..events import EventBusError
-from ..models import DeliveryStatus, InstanceStatus, OperationKind
+from ..models import (
+    Cluster,
+    DeliveryStatus,
+    DriftPolicy,
+    Instance,
+    InstanceStatus,
+    OperationKind,
+)
 from .services import Services
 
 __all__ = [
     "ConfigChanged",
     "DeliveriesLanded",
     "DriftChanged",
+    "FleetChange",
+    "FleetChanged",
     "Handover",
     "Kick",
     "Landing",
@@ -188,6 +203,149 @@ class DriftChanged:
             actual=data["actual"],
             resolved=data["state"] == "resolved",
         )
+
+
+class FleetChange(StrEnum):
+    """What a :class:`FleetChanged` tells of."""
+
+    INSTANCE_ADDED = "INSTANCE_ADDED"
+    #: Name, URL, token, description or label (a new URL resets the status).
+    INSTANCE_UPDATED = "INSTANCE_UPDATED"
+    #: ONLINE or OFFLINE, in a health check or a delivery (made from
+    #: :class:`StatusChanged` by the subscription, not published as such).
+    INSTANCE_STATUS = "INSTANCE_STATUS"
+    #: Assigned to a cluster, or unassigned.
+    INSTANCE_MEMBERSHIP = "INSTANCE_MEMBERSHIP"
+    INSTANCE_REMOVED = "INSTANCE_REMOVED"
+    #: Instances' deliveries not applied changed (made from
+    #: :class:`DeliveriesLanded` and cluster writes by the subscription).
+    DELIVERIES = "DELIVERIES"
+    CLUSTER_ADDED = "CLUSTER_ADDED"
+    #: Renamed, described, another drift policy, or nested elsewhere.
+    CLUSTER_UPDATED = "CLUSTER_UPDATED"
+    #: Deleted; its members are in no cluster now (no event per member).
+    CLUSTER_REMOVED = "CLUSTER_REMOVED"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetChanged:
+    """One change to the fleet: the instance's or the cluster's fields after
+    it (``fields``; none when removed), so no subscriber reads the row again.
+    ``instance_id`` and ``cluster_id`` name what it is about; for an instance,
+    ``cluster_id`` is its cluster after the change and ``previous_cluster_id``
+    the one before (membership, removal)."""
+
+    TOPIC: ClassVar[str] = "fleet"
+
+    change: FleetChange
+    instance_id: int | None = None
+    cluster_id: int | None = None
+    previous_cluster_id: int | None = None
+    #: DELIVERIES: the instances whose deliveries not applied changed.
+    instance_ids: tuple[int, ...] = ()
+    #: The JSON of :func:`_instance_fields` or :func:`_cluster_fields`.
+    fields: dict[str, Any] | None = None
+
+    @classmethod
+    def of_instance(
+        cls, change: FleetChange, instance: Instance, previous_cluster_id: int | None = None
+    ) -> FleetChanged:
+        """``change`` to ``instance``, with its fields as they are now."""
+        removed = change is FleetChange.INSTANCE_REMOVED
+        return cls(
+            change,
+            instance_id=instance.id,
+            cluster_id=None if removed else instance.cluster_id,
+            previous_cluster_id=previous_cluster_id,
+            fields=None if removed else _instance_fields(instance),
+        )
+
+    @classmethod
+    def of_cluster(cls, change: FleetChange, cluster: Cluster) -> FleetChanged:
+        """``change`` to ``cluster``, with its fields as they are now."""
+        removed = change is FleetChange.CLUSTER_REMOVED
+        return cls(
+            change, cluster_id=cluster.id, fields=None if removed else _cluster_fields(cluster)
+        )
+
+    def instance(self) -> Instance | None:
+        """The instance as of the change (not saved, not to be saved); None
+        for a removal or a change of no instance. Never its token: the bus
+        crosses replicas, and the API shows only whether there is one."""
+        data = self.fields
+        if data is None or self.instance_id is None:
+            return None
+        seen = data["lastSeen"]
+        return Instance(
+            id=self.instance_id,
+            name=data["name"],
+            host=data["host"],
+            description=data["description"],
+            visibility=data["visibility"],
+            token="(hidden)" if data["hasToken"] else None,
+            status=InstanceStatus(data["status"]),
+            last_seen=dt.datetime.fromisoformat(seen) if seen else None,
+            elektra_version=data["elektraVersion"],
+            cluster_id=self.cluster_id,
+        )
+
+    def cluster(self) -> Cluster | None:
+        """The cluster as of the change (not saved, not to be saved); None for
+        a removal or a change of an instance."""
+        data = self.fields
+        if data is None or self.instance_id is not None or self.cluster_id is None:
+            return None
+        return Cluster(
+            id=self.cluster_id,
+            name=data["name"],
+            description=data["description"],
+            drift_policy=DriftPolicy(data["driftPolicy"]),
+            parent_id=data["parentId"],
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "change": self.change.value,
+            "instanceId": self.instance_id,
+            "clusterId": self.cluster_id,
+            "previousClusterId": self.previous_cluster_id,
+            "instanceIds": list(self.instance_ids),
+            "fields": self.fields,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> FleetChanged:
+        return cls(
+            change=FleetChange(data["change"]),
+            instance_id=data["instanceId"],
+            cluster_id=data["clusterId"],
+            previous_cluster_id=data["previousClusterId"],
+            instance_ids=tuple(data["instanceIds"]),
+            fields=data["fields"],
+        )
+
+
+def _instance_fields(instance: Instance) -> dict[str, Any]:
+    seen = instance.last_seen
+    return {
+        "name": instance.name,
+        "host": instance.host,
+        "description": instance.description,
+        "visibility": instance.visibility,
+        "hasToken": instance.token is not None,
+        "status": InstanceStatus(instance.status).value,
+        "lastSeen": seen.isoformat() if seen else None,
+        "elektraVersion": instance.elektra_version,
+    }
+
+
+def _cluster_fields(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "name": cluster.name,
+        "description": cluster.description,
+        "driftPolicy": DriftPolicy(cluster.drift_policy).value,
+        "parentId": cluster.parent_id,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from ..engine import outbox
+from ..engine.events import FleetChange, FleetChanged, publish
 from ..engine.services import Services
 from ..engine.topology import ancestors, descendants, members, owned_keys
 from ..exceptions import AlreadyInCluster, BadInput, ClusterCycle, KeyLocked, NotFound
@@ -56,7 +57,7 @@ async def get_cluster(caller: Caller, cluster_id: int | str) -> Cluster:
     return cluster
 
 
-async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
+async def create_cluster(services: Services, caller: Caller, data: ClusterInput) -> Cluster:
     caller.require(Role.ADMIN)
     name = _name(data.name)
     parent = None
@@ -64,7 +65,7 @@ async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
         parent = await get_cluster(caller, _as_id(data.parent_id))
     await _refuse_name_taken(name)
     try:
-        return await Cluster.create(
+        created = await Cluster.create(
             name=name,
             description=data.description,
             parent=parent,
@@ -72,6 +73,8 @@ async def create_cluster(caller: Caller, data: ClusterInput) -> Cluster:
         )
     except IntegrityError as exc:
         raise BadInput(f"a cluster named {name!r} exists already") from exc
+    await publish(services, FleetChanged.of_cluster(FleetChange.CLUSTER_ADDED, created))
+    return created
 
 
 async def update_cluster(
@@ -104,6 +107,8 @@ async def update_cluster(
         await cluster.save()
     except IntegrityError as exc:
         raise BadInput(f"a cluster named {cluster.name!r} exists already") from exc
+    # Before the members receive the new chain's keys, which may take a while.
+    await publish(services, FleetChanged.of_cluster(FleetChange.CLUSTER_UPDATED, cluster))
     if cluster.parent_id != old_parent:
         await _moved(services, cluster, old_chain)
     return cluster
@@ -144,6 +149,8 @@ async def delete_cluster(services: Services, caller: Caller, cluster_id: int | s
         await cluster.delete()
     for member in members:
         services.instance_changed(int(str(member)))
+    # One event: subscribers know its members left it (thousands of them, maybe).
+    await publish(services, FleetChanged.of_cluster(FleetChange.CLUSTER_REMOVED, cluster))
     return cluster.id
 
 
@@ -167,6 +174,7 @@ async def assign_instance(
             f"{instance.name} is already in cluster {current.name}", cluster=current.name
         )
     services.instance_changed(instance.id)
+    await publish(services, FleetChanged.of_instance(FleetChange.INSTANCE_MEMBERSHIP, instance))
     await outbox.join(services, cluster, [instance])
     return instance
 
@@ -175,6 +183,7 @@ async def unassign_instance(services: Services, caller: Caller, instance_id: int
     """The instance leaves its cluster and keeps the cluster's keys, unlocked."""
     caller.require(Role.ADMIN)
     instance = await get_instance(caller, instance_id)
+    left = instance.cluster_id
     async with in_transaction():
         await Instance.filter(id=instance.id).update(cluster_id=None)
         # Its keys are its own now: what differed from the cluster is no drift,
@@ -185,6 +194,11 @@ async def unassign_instance(services: Services, caller: Caller, instance_id: int
         )
     await instance.refresh_from_db()
     services.instance_changed(instance.id)
+    if left is not None:
+        changed = FleetChanged.of_instance(
+            FleetChange.INSTANCE_MEMBERSHIP, instance, previous_cluster_id=left
+        )
+        await publish(services, changed)
     return instance
 
 

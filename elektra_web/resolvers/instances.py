@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from ..connector import exceptions as connector_errors
 from ..connector.hosts import check_host
 from ..connector.urls import normalize_host
 from ..engine import health
+from ..engine.events import FleetChange, FleetChanged, publish
 from ..engine.services import Services
 from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
 from ..models import Instance, InstanceStatus
@@ -51,11 +53,22 @@ API_COLUMNS = (
 )  # fmt: skip
 
 
-async def list_instances(caller: Caller) -> list[Instance]:
-    """Every instance, for reading (only ``API_COLUMNS``: saving one fails, and so does
-    reading another column, loudly)."""
+async def list_instances(caller: Caller, ids: Sequence[int | str] | None = None) -> list[Instance]:
+    """Every instance, or those of ``ids`` that exist, for reading (only
+    ``API_COLUMNS``: saving one fails, and so does reading another column,
+    loudly)."""
     caller.require(Role.VIEWER)
-    return await Instance.all().only(*API_COLUMNS)
+    if ids is None:
+        return await Instance.all().only(*API_COLUMNS)
+    if len(ids) > 1000:
+        raise BadInput("ask for at most 1,000 instances by id at once")
+    wanted = set()
+    for each in ids:
+        try:
+            wanted.add(int(each))
+        except ValueError:
+            continue  # no such instance
+    return await Instance.filter(id__in=wanted).only(*API_COLUMNS)
 
 
 async def get_instance(caller: Caller, instance_id: int | str) -> Instance:
@@ -87,6 +100,7 @@ async def add_instance(services: Services, caller: Caller, data: InstanceInput) 
         # Another request registered it between our checks and the insert.
         await _refuse_taken(name=name, host=host, elektrad_id=instance.elektrad_id)
         raise InstanceExists(f"{host} was registered at the same moment") from exc
+    await publish(services, FleetChanged.of_instance(FleetChange.INSTANCE_ADDED, instance))
     return instance
 
 
@@ -122,16 +136,23 @@ async def update_instance(
     except IntegrityError as exc:
         raise InstanceExists(f"{instance.host} is already registered") from exc
     services.instance_changed(instance.id)
+    await publish(services, FleetChanged.of_instance(FleetChange.INSTANCE_UPDATED, instance))
     if reprobe and services.sender is not None:
         # A new token or address: what waited for it goes now.
         await services.sender.retry_now(instance.id)
     return instance
 
 
-async def remove_instance(caller: Caller, instance_id: int | str) -> int:
+async def remove_instance(services: Services, caller: Caller, instance_id: int | str) -> int:
     caller.require(Role.ADMIN)
     instance = await get_instance(caller, instance_id)
     await instance.delete()
+    await publish(
+        services,
+        FleetChanged.of_instance(
+            FleetChange.INSTANCE_REMOVED, instance, previous_cluster_id=instance.cluster_id
+        ),
+    )
     return instance.id
 
 

@@ -11,7 +11,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from ..engine.events import ConfigChanged, DeliveriesLanded, DriftChanged, StatusChanged
+from ..engine.events import (
+    ConfigChanged,
+    DeliveriesLanded,
+    DriftChanged,
+    FleetChange,
+    FleetChanged,
+    StatusChanged,
+)
 from ..engine.outbox import InstanceResultData, operation_result
 from ..engine.services import Services
 from ..events import Event
@@ -27,6 +34,7 @@ from .names import parse_key
 __all__ = [
     "config_changes",
     "drift_changes",
+    "fleet_changes",
     "operation_progress",
     "recent_instance",
     "status_changes",
@@ -136,6 +144,44 @@ async def drift_changes(
     async with _subscribed(services, {DriftChanged.TOPIC}, wanted) as events:
         async for event in events:
             yield DriftChanged.from_data(event.data)
+
+
+async def fleet_changes(services: Services, caller: Caller) -> AsyncIterator[FleetChanged]:
+    """Every change to the fleet, each with what changed: instances added,
+    changed, assigned, unassigned, removed, their status; clusters added,
+    changed, removed; and which instances' deliveries not applied changed.
+
+    Only a status change reads the instance (once for all subscribers, see
+    :func:`recent_instance`); the rest is in the events themselves."""
+    caller.require(Role.VIEWER)
+    topics = {FleetChanged.TOPIC, StatusChanged.TOPIC, DeliveriesLanded.TOPIC, ConfigChanged.TOPIC}
+
+    def wanted(event: Event) -> bool:
+        if event.topic == ConfigChanged.TOPIC:
+            # A cluster write: its members get deliveries. An instance's own
+            # key changes nothing in the fleet.
+            return event.data["instanceId"] is None and event.data["clusterId"] is not None
+        return True
+
+    async with _subscribed(services, topics, wanted) as events:
+        async for event in events:
+            if event.topic == FleetChanged.TOPIC:
+                yield FleetChanged.from_data(event.data)
+            elif event.topic == StatusChanged.TOPIC:
+                changed = StatusChanged.from_data(event.data)
+                instance = await recent_instance(services, changed.instance_id)
+                if instance is not None:
+                    fleet = FleetChanged.of_instance(FleetChange.INSTANCE_STATUS, instance)
+                    # The row read may be older than the change (up to a second).
+                    assert fleet.fields is not None
+                    fleet.fields["status"] = changed.status.value
+                    yield fleet
+            elif event.topic == DeliveriesLanded.TOPIC:
+                landed = DeliveriesLanded.from_data(event.data)
+                ids = tuple(sorted({landing.instance_id for landing in landed.landings}))
+                yield FleetChanged(FleetChange.DELIVERIES, instance_ids=ids)
+            else:
+                yield FleetChanged(FleetChange.DELIVERIES, cluster_id=event.data["clusterId"])
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from enum import Enum
 import strawberry
 from strawberry.types.enum import StrawberryEnumDefinition
 
+from ..engine.events import FleetChange
 from ..models import DeliveryStatus, DriftPolicy, InstanceStatus, OperationKind
 from ..resolvers.auth import Role
 from ..resolvers.drift import DriftAction
@@ -19,6 +20,7 @@ __all__ = [
     "DeliveryStatus",
     "DriftAction",
     "DriftPolicy",
+    "FleetChange",
     "InstanceStatus",
     "OperationKind",
     "Role",
@@ -62,6 +64,9 @@ _register(
         "COPY": "Copy a key and its subtree: a kind of write only. ConfigChange and PendingWrite "
         "show it as the SET and META of each key at the destination.",
         "META": "Set one metadata entry of the key, or remove it (the value is null).",
+        "MOUNT": "ConfigChange only: a mounted file of the instance broke (value: the "
+        "parser's message) or parses again (value: null); path is its mount point. The keys "
+        "of a broken file are not shown (see Mount) until it parses again.",
     },
 )
 _register(
@@ -110,5 +115,29 @@ _register(
         "EDITOR": "Also write configuration: setKey, deleteKey, moveKey, copyKey, setMeta, "
         "deleteMeta, resolveDrift, retryDeliveries.",
         "ADMIN": "Also manage instances, clusters and tokens, and read the audit log.",
+    },
+)
+_register(
+    FleetChange,
+    "FleetChange",
+    "What a FleetEvent tells of.",
+    {
+        "INSTANCE_ADDED": "An instance was registered (instance: its fields).",
+        "INSTANCE_UPDATED": "An instance's name, URL, token, description or label changed "
+        "(instance: its new fields; a new URL also resets its status).",
+        "INSTANCE_STATUS": "An instance went ONLINE or OFFLINE (instance: its new fields).",
+        "INSTANCE_MEMBERSHIP": "An instance was assigned to a cluster or unassigned (instance: "
+        "its new fields; clusterId: its cluster now, null if none; previousClusterId: the "
+        "one it left).",
+        "INSTANCE_REMOVED": "An instance was removed (instanceId; previousClusterId: its "
+        "cluster). instance is null.",
+        "DELIVERIES": "Writes not applied (Instance.pending, Instance.failed) changed for the "
+        "instances in instanceIds, or, with clusterId, for the members of that cluster and of "
+        "the clusters nested in it (a cluster write). Read those rows again if you show them.",
+        "CLUSTER_ADDED": "A cluster was created (cluster: its fields; parentId).",
+        "CLUSTER_UPDATED": "A cluster was renamed, described, given another drift policy or "
+        "nested elsewhere (cluster: its new fields; parentId: its parent now).",
+        "CLUSTER_REMOVED": "A cluster was deleted (clusterId). Its members are in no cluster now: "
+        "there is no INSTANCE_MEMBERSHIP event for each of them.",
     },
 )

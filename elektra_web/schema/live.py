@@ -8,13 +8,13 @@ from typing import Annotated
 
 import strawberry
 
-from ..engine.events import ConfigChanged
+from ..engine.events import ConfigChanged, FleetChanged
 from ..engine.outbox import InstanceResultData
 from ..resolvers import live
 from .cluster import ClusterType
 from .context import Info
 from .drift import DriftFields
-from .enums import OperationKind
+from .enums import FleetChange, OperationKind
 from .instance import InstanceType
 from .writes import InstanceResult
 
@@ -31,11 +31,13 @@ class ConfigChangeType:
         "on the instance, outside clusterd."
     )
     op: OperationKind = strawberry.field(
-        description="SET, DELETE or META (a move or copy arrives as one change per key)."
+        description="SET, DELETE or META (a move or copy arrives as one change per key); "
+        "MOUNT when a mounted file broke or parses again (path: its mount point)."
     )
     path: str = strawberry.field(description="The key's canonical name.")
     value: str | None = strawberry.field(
-        description="SET: the new value; META: the entry's new value (null: removed); DELETE: null."
+        description="SET: the new value; META: the entry's new value (null: removed); DELETE: "
+        "null; MOUNT: the parser's message (null: the file parses again)."
     )
     previous: str | None = strawberry.field(
         description="The value (META: the entry's value) before the change; null if there was "
@@ -79,6 +81,70 @@ class ConfigChangeType:
     async def cluster(self, info: Info) -> ClusterType | None:
         found = await info.context.cluster(self.event.cluster_id)
         return ClusterType.from_model(found) if found else None
+
+
+@strawberry.type(
+    name="FleetEvent",
+    description="One change to the fleet (fleetChanged), with what changed: apply it to the "
+    "one row it names; nothing needs to be read again, except for DELIVERIES.",
+)
+class FleetEventType:
+    event: strawberry.Private[FleetChanged]
+    change: FleetChange = strawberry.field(description="What happened.")
+    instance_id: strawberry.ID | None = strawberry.field(
+        description="The instance it is about (INSTANCE_*); null for a cluster's change."
+    )
+    cluster_id: strawberry.ID | None = strawberry.field(
+        description="CLUSTER_*: the cluster it is about. INSTANCE_*: the instance's cluster "
+        "after the change (null: in none). DELIVERIES: the cluster whose members (nested ones "
+        "too) got a write, or null."
+    )
+    previous_cluster_id: strawberry.ID | None = strawberry.field(
+        description="INSTANCE_MEMBERSHIP, INSTANCE_REMOVED: the cluster the instance was in "
+        "before (null: none)."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="CLUSTER_ADDED, CLUSTER_UPDATED: the cluster's parent now (null: top level)."
+    )
+    instance_ids: list[strawberry.ID] = strawberry.field(
+        description="DELIVERIES: the instances whose writes not applied changed (may be empty "
+        "when clusterId names a cluster instead); empty for the other changes."
+    )
+
+    @classmethod
+    def from_event(cls, event: FleetChanged) -> FleetEventType:
+        cluster = event.cluster()
+        return cls(
+            event=event,
+            change=event.change,
+            instance_id=_id(event.instance_id),
+            cluster_id=_id(event.cluster_id),
+            previous_cluster_id=_id(event.previous_cluster_id),
+            parent_id=_id(cluster.parent_id) if cluster is not None else None,
+            instance_ids=[strawberry.ID(str(i)) for i in event.instance_ids],
+        )
+
+    @strawberry.field(
+        description="INSTANCE_ADDED, INSTANCE_UPDATED, INSTANCE_STATUS, INSTANCE_MEMBERSHIP: "
+        "the instance as of the change (its fields come with the event; what it links to, "
+        "such as cluster, pending or keys, is read when asked for). Null for the other changes."
+    )
+    def instance(self) -> InstanceType | None:
+        found = self.event.instance()
+        return InstanceType.from_model(found) if found is not None else None
+
+    @strawberry.field(
+        description="CLUSTER_ADDED, CLUSTER_UPDATED: the cluster as of the change (its fields "
+        "come with the event; what it links to is read when asked for). Null for the other "
+        "changes."
+    )
+    def cluster(self) -> ClusterType | None:
+        found = self.event.cluster()
+        return ClusterType.from_model(found) if found is not None else None
+
+
+def _id(value: int | None) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value is not None else None
 
 
 @strawberry.type(
@@ -135,6 +201,18 @@ class Subscription:
         ctx = info.context
         async for instance in live.status_changes(ctx.services, ctx.caller, instance_id):
             yield InstanceType.from_model(instance)
+
+    @strawberry.subscription(
+        description="Every change to the fleet, as it happens: instances registered, changed, "
+        "assigned, unassigned, removed, their status; clusters created, renamed, nested "
+        "elsewhere, deleted; and whose writes not applied changed. Each event carries what "
+        "changed, so an overview updates one row per event and re-reads nothing (subscribe, "
+        "then read the overview once, and read it again after a reconnection)."
+    )
+    async def fleet_changed(self, info: Info) -> AsyncGenerator[FleetEventType, None]:
+        ctx = info.context
+        async for event in live.fleet_changes(ctx.services, ctx.caller):
+            yield FleetEventType.from_event(event)
 
     @strawberry.subscription(
         description="First the results known so far, then each delivery as it lands; "

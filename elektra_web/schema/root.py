@@ -61,10 +61,19 @@ ClusterId = Annotated[strawberry.ID, strawberry.argument(description="The cluste
 )
 class Query:
     @strawberry.field(description="Every registered instance, by name.")
-    async def instances(self, info: Info) -> list[InstanceType]:
-        return [
-            InstanceType.from_model(i) for i in await instances.list_instances(info.context.caller)
-        ]
+    async def instances(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only these (the ones that exist; at most 1,000, else BAD_INPUT), "
+                "e.g. the rows a fleetChanged DELIVERIES event names. Null: all."
+            ),
+        ] = None,
+    ) -> list[InstanceType]:
+        found = await instances.list_instances(info.context.caller, ids)
+        return [InstanceType.from_model(i) for i in found]
 
     @strawberry.field(description="The instance with this id; null if there is none.")
     async def instance(self, info: Info, id: InstanceId) -> InstanceType | None:
@@ -229,7 +238,8 @@ class Mutation:
         "keys are not touched. Answers its id." + _ADMIN + " NOT_FOUND if there is none."
     )
     async def remove_instance(self, info: Info, id: InstanceId) -> strawberry.ID:
-        return strawberry.ID(str(await instances.remove_instance(info.context.caller, id)))
+        ctx = info.context
+        return strawberry.ID(str(await instances.remove_instance(ctx.services, ctx.caller, id)))
 
     @audited_mutation(
         description="A new cluster."
@@ -241,7 +251,8 @@ class Mutation:
         info: Info,
         input: Annotated[CreateClusterInput, strawberry.argument(description="The cluster.")],
     ) -> ClusterType:
-        created = await clusters.create_cluster(info.context.caller, input.to_data())
+        ctx = info.context
+        created = await clusters.create_cluster(ctx.services, ctx.caller, input.to_data())
         return ClusterType.from_model(created)
 
     @audited_mutation(
