@@ -34,7 +34,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "an elektrad's key database. FILE appears only once complete; it holds secrets "
         "(the elektrads' tokens) and is made readable by its owner only.",
     )
-    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.add_argument("file", type=Path, metavar="FILE", help="where the backup goes")
     _add_source(backup)
     restore = commands.add_parser(
         "restore",
@@ -44,7 +44,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "database (which gets a new fence source, see the README), or with --data-dir into "
         "a data directory no elektrad is using and that has no keys.db.",
     )
-    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument("file", type=Path, metavar="FILE", help="a backup to restore")
     _add_source(restore)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +41,47 @@ DEFAULT_ELEKTRAD_PORT = 33333
 DEFAULT_CLUSTERD_PORT = 33334
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """``--help`` as people read it: each option's default is shown (unless
+    its help says it already, or there is none to show), and docstrings used
+    as descriptions lose their reStructuredText markup (``x`` becomes 'x')."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or "default" in text.lower()
+            or default is None
+            or default is argparse.SUPPRESS
+            or default is False
+            or default == []
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(_plain(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return _plain(super()._expand_help(action))
+
+
+def _plain(text: str) -> str:
+    """``text`` without reStructuredText's inline literals: ``x`` as 'x'."""
+    return re.sub(r"``(.+?)``", r"'\1'", text)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser with :class:`HelpFormatter`; subcommands' parsers
+    are of the same class (``add_subparsers`` uses the parent's), so they
+    have it too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def default_data_dir() -> Path:
     """elektrad's data directory: the service's state directory under
     systemd (``StateDirectory=``), else one in the user's data directory."""
@@ -56,8 +98,8 @@ def _mount(text: str) -> MountSpec:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _common(default: str | None = "info") -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common(default: str | None = "info") -> ArgumentParser:
+    common = ArgumentParser(add_help=False)
     common.add_argument(
         "--log-level",
         # A subcommand's own default would replace the level given before it
@@ -65,6 +107,8 @@ def _common(default: str | None = "info") -> argparse.ArgumentParser:
         # top-level parser has one.
         default=argparse.SUPPRESS if default is None else default,
         choices=["debug", "info", "warning", "error"],
+        help="the least important messages shown (default: info): info shows starts, stops "
+        "and changes; debug also every request, health check and long poll",
     )
     common.add_argument(
         "--log-format",
@@ -79,9 +123,15 @@ def _common(default: str | None = "info") -> argparse.ArgumentParser:
 def _add_elektrad_options(parser: argparse.ArgumentParser, *, with_address: bool) -> None:
     if with_address:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        parser.add_argument("--port", type=int, default=DEFAULT_ELEKTRAD_PORT)
+        parser.add_argument(
+            "--port", type=int, default=DEFAULT_ELEKTRAD_PORT, help="elektrad's TCP port"
+        )
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help=f"key database (default {default_data_dir()})"
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"elektrad's key database (default: {default_data_dir()})",
     )
     parser.add_argument(
         "--mount",
@@ -104,7 +154,13 @@ def _add_elektrad_options(parser: argparse.ArgumentParser, *, with_address: bool
             help="require 'Authorization: Bearer TOKEN' with the token in this file "
             "(or set ELEKTRAD_TOKEN)",
         )
-        parser.add_argument("--max-body", type=int, default=1024 * 1024, help="bytes")
+        parser.add_argument(
+            "--max-body",
+            type=int,
+            default=1024 * 1024,
+            metavar="BYTES",
+            help="the largest request body accepted",
+        )
     parser.add_argument(
         "--watch-interval",
         type=float,
@@ -115,7 +171,12 @@ def _add_elektrad_options(parser: argparse.ArgumentParser, *, with_address: bool
 
 def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_CLUSTERD_PORT)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_CLUSTERD_PORT,
+        help="clusterd's TCP port: the web client, GraphQL and GraphiQL",
+    )
     parser.add_argument(
         "--database",
         default=None,
@@ -162,7 +223,7 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         "--metrics",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="serve GET /metrics (Prometheus text format) to any valid API token",
+        help="serve GET /metrics (Prometheus text format) to any valid API token (default: off)",
     )
     monitoring.add_argument(
         "--metrics-instance-labels",
@@ -213,7 +274,7 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     common = _common(None)
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="elektra-web", description=(__doc__ or "").splitlines()[0], parents=[_common()]
     )
     parser.add_argument("--version", action="version", version=f"elektra-web {__version__}")
@@ -221,7 +282,12 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", parents=[common], help="start Elektra Web on this machine")
     config.add_config_option(up, "up")
     _add_clusterd_options(up)
-    up.add_argument("--elektrad-port", type=int, default=DEFAULT_ELEKTRAD_PORT)
+    up.add_argument(
+        "--elektrad-port",
+        type=int,
+        default=DEFAULT_ELEKTRAD_PORT,
+        help="the TCP port of this machine's elektrad (listening on 127.0.0.1)",
+    )
     _add_elektrad_options(up, with_address=False)
     clusterd = commands.add_parser("clusterd", parents=[common], help="the GraphQL API")
     config.add_config_option(clusterd, "clusterd")
@@ -252,7 +318,7 @@ def _parser() -> argparse.ArgumentParser:
         "'elektra-web print-systemd-unit elektrad > /etc/systemd/system/elektrad.service'. "
         "Its comments say where the token and the settings go.",
     )
-    unit.add_argument("daemon", choices=systemd_units.UNITS)
+    unit.add_argument("daemon", choices=systemd_units.UNITS, help="the daemon whose unit to print")
     unit.add_argument(
         "--exec",
         metavar="PATH",
@@ -277,7 +343,7 @@ def _add_config_command(commands: Any, common: argparse.ArgumentParser) -> None:
         description="e.g. 'elektra-web config show clusterd --config /etc/elektra-web/"
         "clusterd.toml': the settings 'elektra-web clusterd --config ...' would run with.",
     )
-    show.add_argument("daemon", choices=config.COMMANDS)
+    show.add_argument("daemon", choices=config.COMMANDS, help="whose settings to show")
     show.add_argument(
         "options", nargs=argparse.REMAINDER, help="the daemon's flags (--config FILE, ...)"
     )

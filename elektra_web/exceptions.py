@@ -22,6 +22,11 @@ caught (``raise ... from exc``).
 
 Any other exception is a bug: the client sees INTERNAL and an
 ``extensions.errorId`` that the server's log line of the trace carries too.
+
+The command line's own errors (no API code: their message is printed):
+
+    CannotListen                  a daemon's port is in use (``up``, ``clusterd``)
+    NoDatabase                    a ``token`` command's database does not exist
 """
 
 from __future__ import annotations
@@ -88,3 +93,13 @@ class Unauthenticated(ClusterdError):
 
 class Forbidden(ClusterdError):
     code = "FORBIDDEN"
+
+
+class CannotListen(Exception):
+    """A daemon cannot listen on its port; the message says which port and
+    which option picks another ("port 33334 is in use; use --port ...")."""
+
+
+class NoDatabase(Exception):
+    """A command was pointed at a database that does not exist (it makes
+    none: a wrong path or HOME would otherwise get a new, empty one)."""

@@ -34,6 +34,7 @@ __all__ = [
     "JsonFormatter",
     "RequestIds",
     "new_request_id",
+    "quiet_uvicorn",
     "setup",
     "tag_request",
     "uvicorn_log_config",
@@ -111,6 +112,39 @@ def setup(level: str, log_format: str = "text") -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # One line per call to an elektrad is noise at "info"; failures are logged anyway.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Tortoise says "Tortoise-ORM shutdown" at info whenever a command closes
+    # its database (every 'token' command): only its warnings matter, unless
+    # the operator asked for everything.
+    logging.getLogger("tortoise").setLevel(
+        logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    )
+
+
+class _DemotedToDebug(logging.Filter):
+    """uvicorn's info lines as debug lines: its start-up and shutdown steps
+    ("Waiting for application startup.", "Uvicorn running on ...") and a line
+    per websocket accepted, opened and closed. The daemons say themselves
+    when they start and stop; the rest drowned everything else (issue 12:
+    1,684 lines in 14 minutes of ``up``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True  # warnings and errors stay what they are
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def quiet_uvicorn() -> None:
+    """Show uvicorn's info lines only at ``--log-level debug`` (as debug).
+
+    Call it after ``uvicorn.Config(...)``, which (re)configures uvicorn's
+    loggers; the filter stays across that anyway (dictConfig keeps a logger's
+    filters), and adding it twice is a no-op."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DemotedToDebug) for f in logger.filters):
+        logger.addFilter(_DemotedToDebug())
 
 
 def uvicorn_log_config(log_format: str) -> dict[str, Any] | None:

@@ -2,6 +2,9 @@
 directly in its database (so the first admin can be made before anyone can
 sign in). A running clusterd sees the change at once: it checks tokens on
 every request and closes a revoked or expired token's websockets within a second.
+Each command says which database it uses (on stderr), and refuses one that does
+not exist: clusterd makes it on its first start ('create --create-database' makes
+a new one).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import json
 import re
 import socket
 import sys
+from pathlib import Path
 from typing import Any
+
+from .exceptions import NoDatabase
 
 __all__ = ["add_parser", "duration", "run"]
 
@@ -49,8 +55,16 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     create = actions.add_parser(
         "create", help="make a token; prints its secret (shown only this once) on stdout"
     )
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument(
+        "--role", required=True, choices=ROLES, help="what the token may do (required)"
+    )
     create.add_argument("--name", default=None, help="whose or what for (default: the role)")
+    create.add_argument(
+        "--create-database",
+        action="store_true",
+        help="make the database if it does not exist (for a first admin before clusterd's "
+        "first start); else a missing database is refused",
+    )
     create.add_argument(
         "--expires-in",
         type=duration,
@@ -61,13 +75,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="all tokens, revoked ones too")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     revoke = actions.add_parser("revoke", help="revoke a token by id (see 'list')")
-    revoke.add_argument("id", type=int)
+    revoke.add_argument("id", type=int, help="the token's id")
     rotate = actions.add_parser(
         "rotate",
         help="a new secret for a token (a new token, same name, role and expiry); prints "
         "it once; the old secret stays valid for --grace",
     )
-    rotate.add_argument("id", type=int)
+    rotate.add_argument("id", type=int, help="the token's id")
     rotate.add_argument(
         "--grace",
         type=duration,
@@ -78,9 +92,41 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the ``token`` command parsed into ``args``; its exit status."""
     from .clusterd.database import default_database_url
 
-    return asyncio.run(_run(args, args.database or default_database_url()))
+    url = args.database or default_database_url()
+    try:
+        check_database(url, create=getattr(args, "create_database", False))
+    except NoDatabase as exc:
+        print(f"elektra-web token: {exc}", file=sys.stderr)
+        return 1
+    print(f"elektra-web token: database {shown_url(url)}", file=sys.stderr)
+    return asyncio.run(_run(args, url))
+
+
+def check_database(url: str, *, create: bool = False) -> None:
+    """:class:`NoDatabase` if ``url`` is an SQLite file that does not exist
+    (unless ``create``): opening it would make a new, empty database, and a
+    command run with another HOME (sudo, another user) would silently manage
+    tokens nobody uses."""
+    if not url.startswith("sqlite://") or url == "sqlite://:memory:" or create:
+        return
+    path = Path(url.removeprefix("sqlite://"))
+    if path.exists():
+        return
+    raise NoDatabase(
+        f"there is no clusterd database at {path} (nothing was created). clusterd makes it "
+        "on its first start; to use the database of a clusterd that runs as another user or "
+        "with other settings, pass its URL: --database sqlite:///path/to/clusterd.sqlite3 "
+        "(or postgres://...) before the action, e.g. 'elektra-web token --database URL list'. "
+        "'token create --create-database' makes a new one"
+    )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown: without a password."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 async def _run(args: argparse.Namespace, database_url: str) -> int:

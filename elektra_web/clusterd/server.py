@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import resource
@@ -16,11 +17,12 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from ..logs import uvicorn_log_config
+from ..exceptions import CannotListen
+from ..logs import quiet_uvicorn, uvicorn_log_config
 from .app import ClusterdConfig, create_app
 from .shutdown import GracefulServer
 
-__all__ = ["serve", "up", "uvicorn_config"]
+__all__ = ["check_port_free", "listen", "serve", "up", "uvicorn_config"]
 
 log = logging.getLogger("elektra_web.clusterd")
 
@@ -30,15 +32,16 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     """How clusterd is served (``scripts/bench-graphql`` serves its baseline
     the same way)."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
         log_config=uvicorn_log_config(log_format),
-        # A line per request only where the operator asked for info: writing
-        # it costs every request, and "warning" means quiet.
-        access_log=log_level in ("debug", "info"),
+        # A line per request only where the operator asked for everything
+        # (debug): writing it costs every request, and most requests are
+        # reads, health checks and page loads, which drowned the rest.
+        access_log=log_level == "debug",
         lifespan="on",
         timeout_graceful_shutdown=5,
         # Compression costs a lot of memory per websocket (uvicorn#1862).
@@ -46,6 +49,8 @@ def uvicorn_config(
         # A GraphQL message is small; a huge one is an attack.
         ws_max_size=1024 * 1024,
     )
+    quiet_uvicorn()  # after Config(), which configures uvicorn's loggers
+    return config
 
 
 def serve(
@@ -55,14 +60,29 @@ def serve(
     *,
     log_level: str = "info",
     log_format: str = "text",
+    sockets: list[socket.socket] | None = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM; returns the process exit status."""
+    """Serve until SIGINT/SIGTERM; returns the process exit status.
+
+    The port is taken before anything else happens (the database, a first
+    token): a port in use is refused at once, with status 1. ``sockets``:
+    listening sockets taken already (``up``)."""
+    if sockets is None:
+        try:
+            sockets = [listen(host, port, "--port")]
+        except CannotListen as exc:
+            log.error("%s", exc)
+            return 1
     _raise_file_limit()
     app = create_app(config)
     # Stops as shutdown.py describes: websockets "going away", leases handed over, status 0.
     server = GracefulServer(uvicorn_config(app, host, port, log_level, log_format), app)
     log.info("clusterd: http://%s:%d/graphql", _url_host(host), port)
-    server.run()
+    try:
+        server.run(sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
     return 0 if server.started else 1
 
 
@@ -77,7 +97,60 @@ def up(
     log_format: str = "text",
 ) -> int:
     """Start this machine's elektrad (a child process) and clusterd, register
-    the elektrad on first start, serve until Ctrl-C, then stop both."""
+    the elektrad on first start, serve until Ctrl-C, then stop both.
+
+    Both ports are checked first: with either in use (another Elektra Web
+    runs), ``up`` says so and returns 1 before it starts anything, creates
+    a token or registers an elektrad (which would have been the other
+    installation's). The sign-in link is the last thing it prints."""
+    if port == elektrad_port:
+        print(
+            f"elektra-web up: --port and --elektrad-port are both {port}: clusterd and "
+            "elektrad need one each",
+            file=sys.stderr,
+        )
+        return 1
+    problems: list[str] = []
+    sockets: list[socket.socket] = []
+    try:
+        # Held from now on and handed to uvicorn: nobody can take it in between.
+        sockets.append(listen(host, port, "--port"))
+    except CannotListen as exc:
+        problems.append(str(exc))
+    try:
+        check_port_free("127.0.0.1", elektrad_port, "--elektrad-port")
+    except CannotListen as exc:
+        problems.append(str(exc))
+    if problems:
+        for sock in sockets:
+            sock.close()
+        for problem in problems:
+            print(f"elektra-web up: {problem}", file=sys.stderr)
+        print(
+            "elektra-web up: nothing was started (is Elektra Web running already?)", file=sys.stderr
+        )
+        return 1
+    try:
+        return _up(
+            config, host, port, sockets, elektrad_args, elektrad_port,
+            log_level=log_level, log_format=log_format,
+        )  # fmt: skip
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _up(
+    config: ClusterdConfig,
+    host: str,
+    port: int,
+    sockets: list[socket.socket],
+    elektrad_args: Sequence[str],
+    elektrad_port: int,
+    *,
+    log_level: str,
+    log_format: str,
+) -> int:
     elektrad_url = f"http://127.0.0.1:{elektrad_port}"
     # The child runs with up's settings only: elektrad's own variables (a
     # token, another host) are for an elektrad started by itself.
@@ -97,25 +170,20 @@ def up(
             return 1
         config.register = [*config.register, (socket.gethostname(), elektrad_url)]
         url = f"http://{_url_host(host)}:{port}/"
-
-        def first_admin(secret: str) -> None:
-            # In the fragment, which browsers never send to a server or log.
-            print(
-                f"\n  Sign in as the first admin (this link is shown only once):\n"
-                f"  {url}#token={secret}\n",
-                flush=True,
-            )
-
-        config.on_first_admin = first_admin
+        first_admin: list[str] = []
+        # Kept until clusterd is ready, then printed last (see _announce_when_ready).
+        config.on_first_admin = first_admin.append
         # Said once clusterd answers its /readyz, not before: then it is up.
         stopped = threading.Event()
         threading.Thread(
             target=_announce_when_ready,
-            args=(f"{_local_url(host, port)}/readyz", url, stopped),
+            args=(f"{_local_url(host, port)}/readyz", url, first_admin, stopped),
             daemon=True,
         ).start()
         try:
-            return serve(config, host, port, log_level=log_level, log_format=log_format)
+            return serve(
+                config, host, port, log_level=log_level, log_format=log_format, sockets=sockets
+            )
         finally:
             stopped.set()
     finally:
@@ -124,6 +192,30 @@ def up(
             child.wait(10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def listen(host: str, port: int, flag: str) -> socket.socket:
+    """A socket bound to ``host``:``port`` as uvicorn binds its own (not yet
+    listening: uvicorn does that); :class:`CannotListen` naming ``flag``, the
+    option that picks another port, if the port is in use."""
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As uvicorn: a port whose last connections linger in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(f"port {port} is in use; use {flag} to pick another") from exc
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def check_port_free(host: str, port: int, flag: str) -> None:
+    """:class:`CannotListen` (naming ``flag``) unless ``host``:``port`` can be listened on."""
+    listen(host, port, flag).close()
 
 
 def _raise_file_limit() -> None:
@@ -150,19 +242,29 @@ def _wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> 
     return False
 
 
-def _announce_when_ready(readyz: str, url: str, stopped: threading.Event) -> None:
-    """Print that Elektra Web is up once ``readyz`` answers 200 (unless it stopped)."""
+def _announce_when_ready(
+    readyz: str, url: str, first_admin: list[str], stopped: threading.Event
+) -> None:
+    """Once ``readyz`` answers 200 (unless it stopped), print that Elektra
+    Web is up and, last, the first admin's sign-in link if this start made
+    one (``first_admin``: its secret), else how to make a token."""
     while not stopped.wait(0.1):
         try:
             if httpx.get(readyz, timeout=1).status_code != 200:
                 continue
         except httpx.TransportError:
             continue
-        print(
-            f"\n  Elektra Web is up: {url}\n"
-            "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n",
-            flush=True,
-        )
+        if first_admin:
+            # In the fragment, which browsers never send to a server or log.
+            sign_in = (
+                "  Sign in as the first admin (this link is shown only once):\n"
+                f"  {url}#token={first_admin[0]}\n"
+            )
+        else:
+            sign_in = (
+                "  Sign in with an API token; 'elektra-web token create --role admin' makes one.\n"
+            )
+        print(f"\n  Elektra Web is up: {url}\n{sign_in}", flush=True)
         return
 
 

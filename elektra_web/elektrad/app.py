@@ -45,8 +45,8 @@ __all__ = ["ELEKTRA_VERSION", "ElektradConfig", "create_app"]
 
 log = logging.getLogger("elektra_web.elektrad")
 
-#: Paths polled by machines (health checks, scrapes): logged at debug.
-_PROBES = HEALTH_PATHS | {"/metrics"}
+#: Methods that change nothing: their requests are logged at debug.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: The Elektra release whose key model and REST API this daemon follows.
 ELEKTRA_VERSION = "0.11.0"
@@ -430,9 +430,12 @@ class _AuthAndLog:
             client = scope.get("client") or ("-", 0)
             path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
             took = (time.perf_counter() - start) * 1000
-            # Probes come every few seconds from a load balancer or a scraper:
-            # their lines would drown the rest, unless asked for (debug).
-            level = logging.DEBUG if scope["path"] in _PROBES and status < 400 else logging.INFO
+            # One line per change at the default level. Reads are most of the
+            # traffic (clusterd's health checks and long polls of /kdbChanges,
+            # a load balancer's probes, scrapes, page loads) and would drown
+            # the rest: they are logged when asked for (debug). A failure of
+            # the daemon's own is logged as an error where it happens.
+            level = logging.DEBUG if scope["method"] in _READS else logging.INFO
             log.log(
                 level,
                 '%s "%s %s" %d %.1fms',

@@ -6,7 +6,7 @@ import logging
 
 import uvicorn
 
-from ..logs import uvicorn_log_config
+from ..logs import quiet_uvicorn, uvicorn_log_config
 from .app import ElektradConfig, create_app
 from .store import DataDirLocked, check_unlocked
 
@@ -41,6 +41,7 @@ def serve(
             timeout_graceful_shutdown=5,
         )
     )
+    quiet_uvicorn()
     log.info("elektrad serving %s on http://%s:%d", config.data_dir, host, port)
     server.run()
     return 0 if server.started else 1

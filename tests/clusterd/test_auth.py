@@ -510,8 +510,9 @@ def elektra_web(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
 def test_token_commands_create_list_and_revoke(tmp_path: Path) -> None:
     database = f"sqlite://{tmp_path / 'c.sqlite3'}"
     created = elektra_web(
-        "token", "--database", database, "create", "--role", "editor", "--name", "ci"
-    )
+        "token", "--database", database, "create", "--role", "editor", "--name", "ci",
+        "--create-database",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
     assert secret.startswith("ewt_") and "shown only now" in created.stderr

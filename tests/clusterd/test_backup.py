@@ -210,7 +210,7 @@ def test_a_backup_taken_while_writes_run_is_one_consistent_moment(
 
 def test_restore_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
     source, restored_into = sqlite_url(tmp_path / "a.sqlite3"), sqlite_url(tmp_path / "b.sqlite3")
-    elektra_web("token", "--database", source, "create", "--role", "admin")
+    elektra_web("token", "--database", source, "create", "--role", "admin", "--create-database")
     elektra_web("backup", "--database", source, str(tmp_path / "backup"))
     elektra_web("restore", str(tmp_path / "backup"), "--database", restored_into)
     again = elektra_web(
@@ -224,7 +224,7 @@ def test_restore_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
 
 def test_restore_refuses_a_backup_cut_short_and_changes_nothing(tmp_path: Path) -> None:
     source, restored_into = sqlite_url(tmp_path / "a.sqlite3"), sqlite_url(tmp_path / "b.sqlite3")
-    elektra_web("token", "--database", source, "create", "--role", "admin")
+    elektra_web("token", "--database", source, "create", "--role", "admin", "--create-database")
     elektra_web("backup", "--database", source, str(tmp_path / "backup"))
     lines = (tmp_path / "backup").read_text().splitlines(keepends=True)
     (tmp_path / "cut").write_text("".join(lines[:-1]))  # no trailer
@@ -238,7 +238,15 @@ def test_restore_refuses_a_backup_cut_short_and_changes_nothing(tmp_path: Path) 
 def many_audit_entries(database: Path, count: int) -> None:
     """A clusterd database with ``count`` audit entries: a backup of it takes
     a while, long enough to be killed half-way."""
-    elektra_web("token", "--database", sqlite_url(database), "create", "--role", "admin")
+    elektra_web(
+        "token",
+        "--database",
+        sqlite_url(database),
+        "create",
+        "--role",
+        "admin",
+        "--create-database",
+    )
     with sqlite3.connect(database) as db:
         db.executemany(
             "INSERT INTO audit_entry (at, actor, action, arguments, outcome)"
@@ -308,7 +316,9 @@ def rewrite(file: Path, change: Callable[[dict[str, Any], list[list[Any]]], None
 
 def test_a_backup_of_an_older_schema_restores_and_is_migrated(tmp_path: Path) -> None:
     source = tmp_path / "a.sqlite3"
-    elektra_web("token", "--database", sqlite_url(source), "create", "--role", "admin")
+    elektra_web(
+        "token", "--database", sqlite_url(source), "create", "--role", "admin", "--create-database"
+    )
     with sqlite3.connect(source) as db:
         db.execute(
             "INSERT INTO cluster (id, name, drift_policy, created_at)"
@@ -345,7 +355,7 @@ def test_a_backup_of_an_older_schema_restores_and_is_migrated(tmp_path: Path) ->
 
 def test_a_backup_of_a_newer_elektra_web_is_refused(tmp_path: Path) -> None:
     source = sqlite_url(tmp_path / "a.sqlite3")
-    elektra_web("token", "--database", source, "create", "--role", "admin")
+    elektra_web("token", "--database", source, "create", "--role", "admin", "--create-database")
     file = tmp_path / "backup"
     elektra_web("backup", "--database", source, str(file))
     rewrite(file, lambda header, rows: header["migrations"].append("0099_from_the_future"))

@@ -1,5 +1,6 @@
-"""clusterd's ``--log-format json``, as a process: uvicorn's lines too, with
-the id of each GraphQL request and the operation id of a write."""
+"""clusterd's ``--log-format json``, as a process: uvicorn's lines too (a
+line per request at ``--log-level debug``), with the id of each GraphQL
+request and the operation id of a write."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_clusterd_writes_json_lines_with_the_request_and_operation_ids(
     database = f"sqlite://{tmp_path / 'clusterd.sqlite3'}"
     with log.open("wb") as output:
         process = spawn_clusterd(
-            port, database, "--log-level", "info", "--log-format", "json", output=output
+            port, database, "--log-level", "debug", "--log-format", "json", output=output
         )
     try:
         url = f"http://127.0.0.1:{port}"

@@ -172,8 +172,9 @@ def test_bad_durations_are_refused(text: str) -> None:
 def test_token_commands_create_with_an_expiry_and_rotate(tmp_path: Path) -> None:
     database = f"sqlite://{tmp_path / 'c.sqlite3'}"
     created = elektra_web(
-        "token", "--database", database, "create", "--role", "viewer", "--expires-in", "30d"
-    )
+        "token", "--database", database, "create", "--role", "viewer", "--expires-in", "30d",
+        "--create-database",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert "expires" in created.stderr
     secret = created.stdout.strip()
