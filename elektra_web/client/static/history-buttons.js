@@ -1,7 +1,7 @@
 // @ts-check
 // The Undo and Redo buttons of one instance's or cluster's page (and Ctrl+Z,
 // Ctrl+Y / Ctrl+Shift+Z outside fields). They act on that target's history
-// only, and say so: "Undo on web-01: set user:/app/port = 80".
+// only, and say so: "Undo: set user:/app/port = 80 — on instance web-01".
 
 import { h, errorBox, showError } from './dom.js';
 import { describe } from './errors.js';
@@ -56,8 +56,8 @@ export function historyButtons(history, { name, run, after }) {
     undoButton.disabled = !u || history.busy;
     redoButton.disabled = !r || history.busy;
     el.setAttribute('aria-busy', history.busy ? 'true' : 'false');
-    undoButton.title = u ? `Undo on ${on}: ${u.label}` : `Nothing to undo on ${on}`;
-    redoButton.title = r ? `Redo on ${on}: ${r.label}` : `Nothing to redo on ${on}`;
+    undoButton.title = u ? `Undo: ${u.label} — on ${on}` : `Nothing to undo on ${on}`;
+    redoButton.title = r ? `Redo: ${r.label} — on ${on}` : `Nothing to redo on ${on}`;
     undoButton.setAttribute('aria-label', undoButton.title);
     redoButton.setAttribute('aria-label', redoButton.title);
   }

@@ -79,7 +79,7 @@ export function mountTarget(main, app, kind, id, params) {
   // -- undo/redo: this target's own history ---------------------------------------------
   const history = historyOf(target);
   const historyControls = historyButtons(history, {
-    name: () => (head ? head.name : `this ${kind}`),
+    name: () => (head ? `${kind} ${head.name}` : `this ${kind}`),
     run: (t, ops, label) =>
       runOps(t, ops, (r) => {
         if (t.kind === 'cluster') track(app.live, t.id, label, r);
