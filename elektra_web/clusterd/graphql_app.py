@@ -119,10 +119,15 @@ class GraphQLApp(GraphQL[Context, None]):
         except RequestError as exc:
             response = exc.response(state["media_type"])
         except HTTPException as exc:  # strawberry's own refusals of a request
-            status = 415 if exc.reason == "Unsupported content type" else exc.status_code
-            code = "BAD_REQUEST" if status == 400 else "NOT_SUPPORTED"
+            message = exc.reason
+            if exc.reason == "Unsupported content type":
+                status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+                message = _unsupported_content_type(headers.get("content-type"))
+            else:
+                status = exc.status_code
+                code = "BAD_REQUEST" if status == 400 else "NOT_SUPPORTED"
             allow = {"Allow": "GET, POST"} if status == 405 else None
-            error = RequestError(exc.reason, code, status=status, headers=allow)
+            error = RequestError(message, code, status=status, headers=allow)
             response = error.response(state["media_type"])
         await response(scope, receive, send)
 
@@ -301,6 +306,17 @@ class GraphQLApp(GraphQL[Context, None]):
         context.reads = Reads(context.services, caller)
         context.services.sessions.add(caller.token_id, context.socket)
         return {"name": caller.name, "role": caller.role.name}
+
+
+def _unsupported_content_type(content_type: str | None) -> str:
+    """What to send instead: strawberry's "Unsupported content type" left a
+    curl user (``curl -d``: a form) guessing."""
+    sent = f"'{content_type[:100]}'" if content_type else "none"
+    return (
+        f"POST /graphql takes a JSON body with 'Content-Type: {JSON}' (this request's "
+        f"Content-Type: {sent}), e.g. curl -H 'Content-Type: {JSON}' "
+        """-d '{"query": "{ version { api } }"}'; or GET /graphql?query=..."""
+    )
 
 
 def _json(headers: Headers) -> bool:

@@ -6,7 +6,8 @@ unique constraint: ``http://Host:80/`` and ``http://host`` are the same
 instance. It also refuses what clusterd must not store as an address:
 credentials in the URL (they would be shown to every user and logged), query
 strings and fragments (the connector appends API paths, which they would
-break), and schemes other than http and https.
+break), and schemes other than http and https. An address typed without a
+scheme (``web-01:33333``) is taken as http.
 
 Hosts are canonicalized the way httpx connects to them (IDNA 2008 via the
 ``idna`` package that httpx itself uses, WHATWG-style IPv4 forms such as
@@ -31,11 +32,16 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 # RFC 3986 pchar plus "/": everything else in the path gets percent-encoded.
 _PATH_SAFE = "/%!$&'()*+,;=:@-._~"
 _DOT_SEGMENTS = {".", "..", "%2E", "%2E%2E", ".%2E", "%2E."}
+# An address without a scheme, taken as http: "host", "host:port", "[v6]:port",
+# with a path or not, or "//host...". Not "file:/etc/passwd" or "mailto:x":
+# a colon must be followed by a port.
+_SCHEMELESS = re.compile(r"(//)?([^/:\[]+(:[0-9]+)?|\[[^\]]*\](:[0-9]+)?)(/.*)?", re.DOTALL)
 
 
 def normalize_host(url: str) -> str:
     """The canonical form of an elektrad base URL; :class:`InvalidHost` if unusable.
 
+    An address without a scheme (``host:port``) is taken as http.
     ``scheme://host[:port][/prefix]`` with scheme and host in lower case,
     non-ASCII host names IDNA-encoded, IPv6 addresses compressed in brackets,
     the default port dropped and no trailing slash.
@@ -47,6 +53,9 @@ def normalize_host(url: str) -> str:
         raise InvalidHost(url, "it contains whitespace or control characters")
     if "\\" in text:
         raise InvalidHost(url, "it contains a backslash")
+    if "://" not in text and _SCHEMELESS.fullmatch(text):
+        # What people type: "web-01:33333", "127.0.0.1:34403", "//host".
+        text = "http://" + text.removeprefix("//")
     scheme, sep, rest = text.partition("://")
     if not sep:
         raise InvalidHost(url, "it must start with http:// or https://")

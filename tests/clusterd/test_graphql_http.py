@@ -187,6 +187,29 @@ def test_a_malformed_request_gets_a_graphql_shaped_error(
     assert "data" not in answer.json()
 
 
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_that_is_not_json_is_told_what_to_send(
+    clusterd: Clusterd, content_type: str | None
+) -> None:
+    # curl -d sends a form; a client may send no Content-Type at all.
+    headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    answer = httpx.post(
+        f"{clusterd.url}/graphql", content=b'{"query": "{ version { api } }"}', headers=headers
+    )
+    assert answer.status_code == 415
+    assert answer.headers["content-type"] == "application/json"
+    [error] = answer.json()["errors"]
+    assert error["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "'Content-Type: application/json'" in error["message"]
+    assert (
+        f"this request's Content-Type: {repr(content_type) if content_type else 'none'}"
+        in (error["message"])
+    )
+    assert "data" not in answer.json()
+
+
 def test_a_get_without_a_query_is_an_error_not_the_page(clusterd: Clusterd) -> None:
     answer = httpx.get(
         f"{clusterd.url}/graphql",

@@ -28,6 +28,12 @@ from elektra_web.connector.urls import normalize_host
         ("http://host:/", "http://host"),
         ("http://host:1", "http://host:1"),
         ("http://host:65535", "http://host:65535"),
+        # without a scheme: http, as people type it
+        ("host:33333", "http://host:33333"),
+        ("127.0.0.1:34403", "http://127.0.0.1:34403"),
+        ("//host:33333", "http://host:33333"),
+        ("web-01", "http://web-01"),
+        ("[::1]:33333/api/", "http://[::1]:33333/api"),
         # path prefix kept, trailing slashes dropped, escapes upper-cased
         ("http://h:1/elektrad/", "http://h:1/elektrad"),
         ("http://h:1/elektrad", "http://h:1/elektrad"),
@@ -69,8 +75,10 @@ def test_equivalent_spellings_normalize_to_one(url: str, expected: str) -> None:
     [
         ("", "empty"),
         ("   ", "empty"),
-        ("host:33333", "must start with http:// or https://"),
-        ("//host:33333", "must start with http:// or https://"),
+        ("file:/etc/passwd", "must start with http:// or https://"),
+        ("mailto:admin@host", "must start with http:// or https://"),
+        ("host:", "must start with http:// or https://"),
+        ("javascript:alert(1)", "must start with http:// or https://"),
         ("ftp://host", "scheme 'ftp' is not supported"),
         ("file:///etc/passwd", "scheme 'file' is not supported"),
         ("ws://host:1", "scheme 'ws' is not supported"),
