@@ -168,7 +168,6 @@ def test_a_slow_cluster_write_is_busy_and_sent_once(
     expect(form.locator("#value-input")).not_to_be_editable()
     form.locator("#value-input").press("Enter")
     save.click(force=True)
-    screenshot(page, "busy-cluster-write")
     card = page.locator(".progress-card").first
     expect(card).to_contain_text("1 of 2 members applied, 1 pending")
     expect(page.locator("#detail form.value-form button[type=submit]")).to_be_enabled()
@@ -215,7 +214,7 @@ def test_phone_shows_the_tapped_key_and_stacks_tables(
     expect(detail.locator("h2.key-path")).to_have_text("user:/app/k29")
     expect(detail.locator("h2.key-path")).to_be_in_viewport()
     expect(detail.locator("#value-input")).to_be_in_viewport()
-    screenshot(page, "phone-key")
+    screenshot(page, "phone-key-tapped")
 
     # The Access page: each token a stacked row, Revoke and Rotate on screen
     # without scrolling sideways.
