@@ -161,6 +161,24 @@ class ElektradClient:
                 raise self._not_api(f"kdbFind: {problem}")
         return data
 
+    async def mounts(self) -> list[dict[str, Any]]:
+        """``GET /mounts``: each mounted file (``prefix``, ``file``,
+        ``format``, ``status`` "ok" or "broken", ``error``, ``maxDepth``). An
+        elektrad without the route has no mounts to tell: ``[]``."""
+        try:
+            data = await self._json("GET", "/mounts")
+        except InstanceRefused as exc:
+            if exc.status == 404:
+                return []
+            raise
+        if not isinstance(data, list):
+            raise self._not_api("/mounts did not answer a list")
+        for mount in data:
+            problem = _mount_problem(mount)
+            if problem is not None:
+                raise self._not_api(f"/mounts: {problem}")
+        return data
+
     async def changes(
         self,
         since: int | None = None,
@@ -392,6 +410,8 @@ def _check_node(
             if parent is not None and (name == parent or not name.is_below_or_same(parent)):
                 raise fail(f"{_show(node['path'])} is not below {str(parent)!r}")
         problem = _value_problem(node.get("value"), "value") or _meta_problem(node.get("meta", {}))
+        if problem is None and "mount" in node:
+            problem = _mount_problem(node["mount"])
         if problem is None and not all(isinstance(n, str) for n in node["ls"]):
             problem = "ls is not a list of names"
         if problem is not None:
@@ -431,6 +451,28 @@ def _value_problem(value: object, what: str) -> str | None:
         return f"its {what} is not text ({type(value).__name__})"
     if len(value) > MAX_VALUE:
         return f"its {what} is longer than {MAX_VALUE} characters"
+    return None
+
+
+def _mount_problem(mount: object) -> str | None:
+    """Why ``mount`` is not a mount as elektrad describes one, or ``None``."""
+    if not isinstance(mount, dict):
+        return "a mount that is not an object"
+    problem = _name_problem(mount.get("prefix"))
+    if problem is not None:
+        return f"a mount point: {problem}"
+    for field in ("file", "format"):
+        text = mount.get(field)
+        if not isinstance(text, str) or len(text) > MAX_KEY_NAME:
+            return f"a mount whose {field} is not a short text"
+    if mount.get("status") not in ("ok", "broken"):
+        return "a mount whose status is neither ok nor broken"
+    problem = _value_problem(mount.get("error"), "error")
+    if problem is not None:
+        return f"a mount: {problem}"
+    depth = mount.get("maxDepth")
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool)):
+        return "a mount whose maxDepth is not a number"
     return None
 
 

@@ -204,11 +204,14 @@ async def get_key(request: Request) -> Response:
     db = _db(request)
     preload = _int_param(request, "preload", 0, MAX_PRELOAD)
     await db.refresh()
+    # A broken mount hides only its own subtree: a read above it answers the
+    # rest, and shows the mount point with its error (see views.py).
+    mounts = db.mount_points()
     if not request.path_params.get("path"):
-        return JSONUtf8(root_view(list(db.keys.items()), preload))
+        return JSONUtf8(root_view(db.read(None), preload, mounts))
     name, spelling = _key(request)
-    db.check_usable(name)
-    view = key_view(name, db.below(name), spelling, preload)
+    db.check_readable(name)
+    view = key_view(name, db.read(name), spelling, preload, mounts)
     if name.is_cascading and view["exists"]:
         # The value shown is the first namespace's that has the key.
         key = db.lookup(name)

@@ -30,7 +30,10 @@ MAX_PAGE = 1000
 #: early: a page of big values stays a few MiB (one change is always sent).
 PAGE_TEXT = 4 * 1024 * 1024
 
-Op = Literal["set", "delete", "meta"]
+#: "mount": a mounted file broke or was repaired; ``key`` is its mount point,
+#: ``value`` the parser's message (``None``: it parses again), ``previous``
+#: the message before.
+Op = Literal["set", "delete", "meta", "mount"]
 #: "api": through this daemon's REST API; "file": a mounted file edited by
 #: another program.
 Origin = Literal["api", "file"]

@@ -76,6 +76,8 @@ class KeyDatabase:
         self.keys = KeySet()
         self.feed = ChangeFeed(history)
         self._mounted_meta: dict[KeyName, dict[str, str]] = {}
+        # Each mount's error as last published ("mount" changes of the feed).
+        self._mount_errors: dict[Mount, str | None] = {}
         self._lock = asyncio.Lock()
         self.fences = Fences()
         # X-Operation-Id and X-Fence revision of the write in progress
@@ -101,6 +103,7 @@ class KeyDatabase:
             if mount.broken:
                 log.error("mount %s (%s) is broken: %s", mount.prefix, mount.path, mount.error)
             self._sync_mount(mount, origin=None)
+            self._mount_errors[mount] = mount.error
 
     async def close(self) -> None:
         await self.store.close()
@@ -129,6 +132,20 @@ class KeyDatabase:
                 log.error("mount %s (%s) is broken: %s", mount.prefix, mount.path, mount.error)
             self._sync_mount(mount, "file")
 
+    def _publish_mount_status(self, mount: Mount) -> None:
+        """Tell the feed that the mount broke, was repaired, or broke otherwise:
+        a ``mount`` change of its mount point, ``value`` the parser's message
+        (``None``: it parses), ``previous`` the one before. Followers learn it
+        live; the keys of a broken mount stay as last read and are hidden from
+        reads (see :meth:`read`), so no change of theirs is published then."""
+        before = self._mount_errors.get(mount)
+        if before == mount.error:
+            return
+        self._mount_errors[mount] = mount.error
+        if mount.error is None:
+            log.info("mount %s (%s) parses again", mount.prefix, mount.path)
+        self.feed.publish("mount", str(mount.prefix), mount.error, before, "file")
+
     async def watch(self, interval: float) -> None:
         """Poll mounted files forever, so that the change feed shows other
         programs' edits even when no request comes in."""
@@ -142,10 +159,48 @@ class KeyDatabase:
     # -- reads ---------------------------------------------------------------
 
     def check_usable(self, name: KeyName) -> None:
-        """Refuse to read or write keys of a broken mount (their content is unknown)."""
+        """Refuse to write keys of a broken mount (their content is unknown),
+        or a subtree that holds one."""
         for mount in self.mounts:
             if mount.broken and _overlaps(name, mount.prefix):
                 mount.ensure_usable()
+
+    def check_readable(self, name: KeyName) -> None:
+        """Refuse to read at or below a broken mount's mount point (the keys
+        there are unknown); a subtree that only holds one is read without it
+        (:meth:`read`)."""
+        for mount in self.mounts:
+            if not mount.broken:
+                continue
+            inside = name.in_namespace(mount.prefix.namespace) if name.is_cascading else name
+            if inside.is_below_or_same(mount.prefix):
+                mount.ensure_usable()
+
+    def mount_points(self) -> dict[KeyName, dict[str, str | int | None]]:
+        """Every mount point and its mount, as :meth:`Mount.describe` shows it."""
+        return {m.prefix: m.describe() for m in self.mounts}
+
+    def read(self, name: KeyName | None) -> list[tuple[KeyName, Key | None]]:
+        """What a read of ``name`` (``None``: the whole database) shows, in
+        order: the keys of :meth:`below`, less those of broken mounts, whose
+        content is unknown (the last good one, kept for when the file parses
+        again, would be stale), and, with ``None`` for a key, each broken
+        mount point below a namespaced ``name``, so that a reader sees where
+        a subtree is missing and why (its mount, :meth:`mount_points`)."""
+        broken = [m.prefix for m in self.mounts if m.broken]
+        found = list(self.keys.items()) if name is None else self.below(name)
+        if not broken:
+            return list(found)
+        shown: list[tuple[KeyName, Key | None]] = [
+            e for e in found if not _inside_any(e[0], broken)
+        ]
+        if name is not None and name.is_cascading:
+            return shown
+        for prefix in broken:
+            if name is None or (prefix != name and prefix.is_below_or_same(name)):
+                shown.append((prefix, None))
+        shown.sort(key=lambda entry: entry[0].sort_key())
+        return shown
 
     def lookup(self, name: KeyName) -> Key | None:
         """The key, resolved through the namespaces if ``name`` is cascading."""
@@ -169,11 +224,14 @@ class KeyDatabase:
         return sorted(merged.items(), key=lambda item: item[0].sort_key())
 
     def find(self, query: str) -> list[KeyName]:
-        """Names whose canonical or legacy spelling contains ``query``."""
+        """Names whose canonical or legacy spelling contains ``query`` (none
+        of a broken mount: what it holds is unknown)."""
+        broken = [m.prefix for m in self.mounts if m.broken]
         return [
             name
             for name, _ in self.keys.items()
-            if query in str(name) or query in name.spell(Spelling.LEGACY)
+            if (query in str(name) or query in name.spell(Spelling.LEGACY))
+            and not (broken and _inside_any(name, broken))
         ]
 
     # -- writes --------------------------------------------------------------
@@ -446,9 +504,14 @@ class KeyDatabase:
             self.on_write(target, time.perf_counter() - began)
 
     def _sync_mount(self, mount: Mount, origin: Origin | None) -> None:
-        """Make the index show the mount's document; publish the differences."""
+        """Make the index show the mount's document; publish the differences,
+        then the mount's status when it changed."""
         if mount.broken:
-            return  # keep the last good content until the file parses again
+            # Keep the last good content until the file parses again (reads
+            # hide it meanwhile): a broken file deletes nothing.
+            if origin is not None:
+                self._publish_mount_status(mount)
+            return
         new = {n: Key(v, self._mounted_meta.get(n, {})) for n, v in mount.keys().items()}
         old = dict(self.keys.below(mount.prefix))
         for name in sorted(old.keys() - new.keys(), reverse=True):
@@ -456,6 +519,10 @@ class KeyDatabase:
         for name, key in new.items():
             if old.get(name) != key:
                 self._replace(name, key, origin)
+        if origin is not None:
+            # After its keys: a follower that reads the subtree on this change
+            # reads the repaired content.
+            self._publish_mount_status(mount)
 
     def _replace(self, name: KeyName, new: Key | None, origin: Origin | None) -> None:
         """Put ``new`` in the index and publish what changed (unless origin is None)."""
@@ -521,6 +588,14 @@ def _edit(mount: Mount, document: Document, group: Changes) -> bool:
             document.set(rel, key.value)
             changed = True
     return changed
+
+
+def _inside_any(name: KeyName, prefixes: list[KeyName]) -> bool:
+    """Whether ``name`` (a cascading one in any namespace) is at or below one of ``prefixes``."""
+    return any(
+        (name.in_namespace(p.namespace) if name.is_cascading else name).is_below_or_same(p)
+        for p in prefixes
+    )
 
 
 def _overlaps(a: KeyName, b: KeyName) -> bool:

@@ -7,7 +7,9 @@ too recent to be trusted, as git does for "racily clean" files), and refuses
 to write over an edit it has not read: the write is redone on fresh content.
 
 A file that does not parse makes the mount *broken*: its keys cannot be read
-or written, and the file is never rewritten, until it parses again.
+or written, and the file is never rewritten, until it parses again. Reads of
+a tree that holds a broken mount answer the rest and name the broken mount
+(see ``KeyDatabase.read``).
 """
 
 from __future__ import annotations
@@ -79,13 +81,19 @@ class Mount:
     def broken(self) -> bool:
         return self.error is not None
 
-    def describe(self) -> dict[str, str | None]:
+    def describe(self) -> dict[str, str | int | None]:
+        """The mount as ``GET /mounts`` and the ``mount`` of a key view show it:
+        its mount point, file, format, whether the file parses (``status``
+        "ok" or "broken", and the parser's message in ``error``), and
+        ``maxDepth``, the most key parts its keys have below the mount point
+        (``None``: any)."""
         return {
             "prefix": str(self.prefix),
             "file": str(self.path),
             "format": self.format.name,
             "status": "broken" if self.broken else "ok",
             "error": self.error,
+            "maxDepth": self.format.max_depth,
         }
 
     def ensure_usable(self) -> Document:

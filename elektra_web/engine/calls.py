@@ -38,3 +38,5 @@ async def apply(
         case OperationKind.COPY:
             assert target is not None
             await client.copy(path, target)
+        case OperationKind.MOUNT:
+            raise ValueError("MOUNT is a change an instance reports, not a write")

@@ -47,7 +47,14 @@ __all__ = ["FeedFollower"]
 
 log = logging.getLogger("elektra_web.clusterd.follow")
 
-_OPS = {"set": OperationKind.SET, "delete": OperationKind.DELETE, "meta": OperationKind.META}
+_OPS = {
+    "set": OperationKind.SET,
+    "delete": OperationKind.DELETE,
+    "meta": OperationKind.META,
+    # A mounted file broke (value: the parser's message) or parses again
+    # (value: null): published as is, so that pages show or clear the error.
+    "mount": OperationKind.MOUNT,
+}
 _CHUNK = 500
 #: Seconds a cluster's chain (its ancestors) is reused for the events of its members.
 _CHAIN_SECONDS = 1.0
@@ -303,7 +310,7 @@ class FeedFollower:
             # In order: what landed before this change is recorded first.
             await self._sink.flush()
             await publish(self._services, event)
-            if change.op is not OperationKind.META:
+            if change.op not in (OperationKind.META, OperationKind.MOUNT):
                 deleted = change.op is OperationKind.DELETE
                 await drift.observe(
                     self._services, instance, change.path, change.value, deleted=deleted

@@ -31,6 +31,9 @@ class OperationKind(StrEnum):
     MOVE = "MOVE"
     COPY = "COPY"
     META = "META"
+    #: A mounted file of an instance broke or parses again: a change of its
+    #: feed only (``ConfigChanged``), never a write nor a delivery.
+    MOUNT = "MOUNT"
 
 
 class DeliveryStatus(StrEnum):

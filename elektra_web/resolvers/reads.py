@@ -5,6 +5,7 @@ subtree however many keys it asks for."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,7 +27,41 @@ from .writes import refusal
 #: preloads at most 64 levels, the key's own included.
 MAX_DEPTH = 63
 
-__all__ = ["ConfigKeyData", "Reads"]
+__all__ = ["ConfigKeyData", "MountData", "Reads"]
+
+
+@dataclass(frozen=True)
+class MountData:
+    """A file mounted into an instance's keys, as its elektrad tells."""
+
+    mount_point: str
+    file: str
+    format: str
+    #: The parser's message while the file does not parse; ``None``: it does.
+    error: str | None
+    #: The most key parts its keys have below the mount point; ``None``: any.
+    max_depth: int | None
+
+    @property
+    def broken(self) -> bool:
+        return self.error is not None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MountData:
+        """From elektrad's description (checked by the connector)."""
+        broken = data["status"] == "broken"
+        return cls(
+            mount_point=canonical_name(data["prefix"]),
+            file=data["file"],
+            format=data["format"],
+            # A broken mount always has a message, if only this one.
+            error=(data.get("error") or "the file does not parse") if broken else None,
+            max_depth=data.get("maxDepth"),
+        )
+
+    def holds(self, path: str) -> bool:
+        """Whether the key ``path`` is this mount's (its mount point or below)."""
+        return KeyName.parse(path).is_below_or_same(KeyName.parse(self.mount_point))
 
 
 @dataclass
@@ -40,6 +75,9 @@ class ConfigKeyData:
     #: For an instance's key: the instance (``Reads.lock_owner`` tells, when
     #: asked, which cluster locks it).
     instance: Instance | None = None
+    #: The mount whose mount point this key is, as the read told it (a
+    #: broken one's mount point is shown, not existing, with its error).
+    mount: MountData | None = None
 
 
 class Reads:
@@ -52,6 +90,7 @@ class Reads:
         self._locks: dict[int, dict[str, Cluster]] = {}
         self._reads = 0
         self._cluster_keys: dict[int, dict[KeyName, ClusterKey]] = {}
+        self._mounts: dict[int, asyncio.Task[list[MountData]]] = {}
 
     @cached_property
     def loader(self) -> KeyLoader:
@@ -94,6 +133,35 @@ class Reads:
             raise self._unreachable(instance, exc) from exc
         self.services.breakers.succeeded(instance.id)
         return [canonical_name(n) for n in names]
+
+    async def instance_mounts(self, instance: Instance) -> list[MountData]:
+        """The instance's mounted files, asked once per request however many
+        keys want to know theirs."""
+        self.caller.require(Role.VIEWER)
+        if instance.id not in self._mounts:
+            self._mounts[instance.id] = asyncio.ensure_future(self._ask_mounts(instance))
+        return await asyncio.shield(self._mounts[instance.id])
+
+    async def mount_of(self, data: ConfigKeyData) -> MountData | None:
+        """The mount the key is in (at or below its mount point), or ``None``."""
+        if data.mount is not None or data.instance is None:
+            return data.mount
+        for mount in await self.instance_mounts(data.instance):
+            if mount.holds(data.path):
+                return mount
+        return None
+
+    async def _ask_mounts(self, instance: Instance) -> list[MountData]:
+        self._fail_fast(instance)
+        try:
+            found = await self.services.client(instance).mounts()
+        except InstanceRefused as exc:
+            raise refusal(instance, exc) from exc
+        except ConnectorError as exc:
+            raise self._unreachable(instance, exc) from exc
+        self.services.breakers.succeeded(instance.id)
+        mounts = [MountData.from_json(m) for m in found]
+        return sorted(mounts, key=lambda m: KeyName.parse(m.mount_point).sort_key())
 
     async def lock_owner(self, instance: Instance, path: str) -> Cluster | None:
         if instance.id not in self._locks:
@@ -158,7 +226,9 @@ class Reads:
 
 
 def _instance_key(instance: Instance, node: dict[str, Any]) -> ConfigKeyData:
+    mount = node.get("mount")
     return ConfigKeyData(
+        mount=MountData.from_json(mount) if isinstance(mount, dict) else None,
         path=canonical_name(node["path"]),
         name=node.get("name", ""),
         exists=bool(node.get("exists")),
@@ -176,12 +246,19 @@ def _flatten(root: dict[str, Any], depth: int) -> list[dict[str, Any]]:
         for child in node.get("children", []):
             if level + 1 > depth:
                 return
-            if child.get("exists"):
+            # A broken mount's mount point too: the reader learns which
+            # subtree is missing, and why, in the same answer.
+            if child.get("exists") or _broken_mount_point(child):
                 found.append(child)
             walk(child, level + 1)
 
     walk(root, 0)
     return found
+
+
+def _broken_mount_point(node: dict[str, Any]) -> bool:
+    mount = node.get("mount")
+    return isinstance(mount, dict) and mount.get("status") == "broken"
 
 
 def _cluster_view(keys: dict[KeyName, ClusterKey], name: KeyName) -> ConfigKeyData:

@@ -8,6 +8,7 @@ import strawberry
 
 from ..resolvers.reads import ConfigKeyData
 from .context import Info
+from .mount import MountType
 
 if TYPE_CHECKING:
     from .cluster import ClusterType
@@ -70,6 +71,16 @@ class ConfigKeyType:
             return None
         owner = await info.context.reads.lock_owner(self.data.instance, self.path)
         return ClusterType.from_model(owner) if owner else None
+
+    @strawberry.field(
+        description="On an instance: the mounted file this key is in (it is its mountPoint or "
+        "below it); null for a key of the elektrad's own store, and on a cluster. A broken "
+        "file's mount point is listed by keys (exists: false) with this mount, its status "
+        "BROKEN and the parser's message, in place of its keys."
+    )
+    async def mount(self, info: Info) -> MountType | None:
+        found = await info.context.reads.mount_of(self.data)
+        return MountType.from_data(found) if found else None
 
     @classmethod
     def from_data(cls, data: ConfigKeyData) -> ConfigKeyType:

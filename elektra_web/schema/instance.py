@@ -13,6 +13,7 @@ from .config_key import ConfigKeyType, Depth, KeyPath
 from .context import Info
 from .drift import DriftType
 from .enums import InstanceStatus, OperationKind
+from .mount import MountType
 
 if TYPE_CHECKING:
     from .cluster import ClusterType
@@ -137,6 +138,15 @@ class InstanceType:
         query: Annotated[str, strawberry.argument(description='Text to look for, e.g. "app/".')],
     ) -> list[str] | None:
         return await info.context.reads.instance_find(self.model, query)
+
+    @strawberry.field(
+        description="The configuration files mounted into its keys, by mount point, read live: "
+        "each with its format, file and whether it parses (a broken one hides only its own "
+        "subtree). Null, with INSTANCE_UNREACHABLE, when the instance cannot be reached."
+    )
+    async def mounts(self, info: Info) -> list[MountType] | None:
+        found = await info.context.reads.instance_mounts(self.model)
+        return [MountType.from_data(m) for m in found]
 
     @strawberry.field(description="Keys its cluster sets that were changed here outside clusterd.")
     async def drift(self, info: Info) -> list[DriftType]:

@@ -110,6 +110,11 @@ class FileFormat(ABC):
 
     name: str
     suffixes: tuple[str, ...]
+    #: The most key parts a key of this format has below the mount point
+    #: (INI: 2, section and option); ``None``: any (JSON and TOML nest). A
+    #: client offers no child below this depth, nor below a key with a value
+    #: (a leaf: no format here holds children under a value).
+    max_depth: int | None = None
 
     @abstractmethod
     def parse(self, text: str) -> Document:

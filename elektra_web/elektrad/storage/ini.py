@@ -179,6 +179,7 @@ class IniFormat(FileFormat):
 
     name = "ini"
     suffixes = (".ini", ".cfg", ".conf")
+    max_depth = 2
 
     def parse(self, text: str) -> IniDocument:
         return IniDocument(text)
