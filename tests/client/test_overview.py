@@ -94,7 +94,7 @@ def test_rename_nest_unassign_and_delete_clusters(
     expect(prod.locator(":scope > .form-error")).to_contain_text("has sub-clusters (europe)")
 
     # Unassign, delete the nested cluster, remove the instance.
-    nested.get_by_role("button", name="Remove web-01 from europe").click()
+    nested.get_by_role("button", name="Unassign web-01 from europe").click()
     expect(nested).to_contain_text("0 members")
     expect(page.locator('li.instance[data-name="web-01"]')).to_contain_text("no cluster")
     manage(nested)

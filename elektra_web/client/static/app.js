@@ -1,6 +1,6 @@
 // Elektra Web: start-up, routing, the connection banner, sign-in and sign-out.
 
-import { on, takeTokenFromLocation, getToken, setToken } from './api.js';
+import { on, gql, takeTokenFromLocation, getToken, setToken } from './api.js';
 import { LiveClient } from './ws.js';
 import { whoAmI, atLeast, signInForm } from './auth.js';
 import { h, replace } from './dom.js';
@@ -57,16 +57,35 @@ live.on('lost', () => setBanner('live', 'Live updates lost: reconnecting…'));
 live.on('open', ({ reconnected }) => {
   setBanner('live');
   if (reconnected) for (const fn of reconnectHandlers) fn();
+  // The socket is back, so clusterd likely is: check now, not at the next try.
+  if (banners.has('http')) probe();
 });
 
-on('unreachable', () =>
+// Each message lasts only while its cause does: while "cannot be reached" is
+// shown, clusterd is asked again (backing off to 10 s) until it answers, and
+// any answer, to any request, takes the message away.
+let probeTimer = 0;
+let probeAttempt = 0;
+on('unreachable', () => {
   setBanner(
     'http',
     'clusterd cannot be reached. ',
     h('button', { type: 'button', class: 'quiet small', onclick: retryNow }, 'Retry'),
-  ),
-);
-on('reachable', () => banners.has('http') && setBanner('http'));
+  );
+  clearTimeout(probeTimer);
+  probeTimer = window.setTimeout(probe, Math.min(10000, 1000 * 2 ** probeAttempt++));
+});
+on('reachable', () => {
+  clearTimeout(probeTimer);
+  probeAttempt = 0;
+  if (banners.has('http')) setBanner('http');
+});
+
+/** A small request whose answer (or failure) updates the banner. */
+function probe() {
+  clearTimeout(probeTimer);
+  gql('{ version { api } }').catch(() => {});
+}
 
 /** Read the page again (clusterd is back, or the person asks). */
 function retryNow() {
@@ -81,7 +100,18 @@ on('unauthenticated', () =>
 
 function renderWho() {
   const me = app.me;
-  replace(who, me && me.known ? [me.name, ' ', h('span', { class: 'badge role' }, me.role.toLowerCase())] : '');
+  // The role once, as the badge (a token named "alice (viewer)" does not say it twice).
+  replace(
+    who,
+    me && me.known
+      ? [
+          h('span', { class: 'visually-hidden' }, 'Signed in as '),
+          h('span', { class: 'who-name', title: me.name }, me.shown),
+          ' ',
+          h('span', { class: 'badge role' }, me.role.toLowerCase()),
+        ]
+      : '',
+  );
   signOut.hidden = !(getToken() || (me && me.known));
   // Tokens and the audit log: for admins only (the server refuses others anyway).
   accessLink.hidden = !(me && me.known && me.role === 'ADMIN');
@@ -136,7 +166,7 @@ async function route() {
       retry = 0;
     } catch (e) {
       if (e.code === 'UNAUTHENTICATED') return; // the sign-in form is shown
-      const wait = Math.min(30, 2 ** retry++);
+      const wait = Math.min(8, 2 ** retry++);
       main.replaceChildren(
         h(
           'section',

@@ -13,13 +13,31 @@ export const ROLES = ['VIEWER', 'EDITOR', 'ADMIN'];
  */
 export async function whoAmI() {
   try {
-    const data = await gql('{ me { name role } }');
-    if (data && data.me) return { name: data.me.name, role: data.me.role, known: true };
+    const data = await gql('{ me { name role tokenId } }');
+    if (data && data.me) {
+      const { name, role, tokenId } = data.me;
+      return { name, role, known: true, shown: shownName(name, role, tokenId) };
+    }
     return { name: null, role: 'ADMIN', known: false };
   } catch (e) {
     if (e.code === 'UNAUTHENTICATED' || e.code === 'UNREACHABLE') throw e;
     return { name: null, role: 'ADMIN', known: false };
   }
+}
+
+/**
+ * The name to show next to the role badge: the token's name, without the
+ * token's id (Me.name is "alice (token 2)") nor a role the name repeats
+ * ("alice (viewer)"): the badge says it once.
+ * @param {string} name
+ * @param {string} role
+ * @param {string | null} tokenId
+ */
+export function shownName(name, role, tokenId) {
+  let shown = tokenId ? name.replace(new RegExp(`\\s*\\(token ${tokenId}\\)$`), '') : name;
+  const repeated = new RegExp(`\\s*[(\\[]${role}[)\\]]$`, 'i');
+  if (repeated.test(shown) && shown.replace(repeated, '')) shown = shown.replace(repeated, '');
+  return shown;
 }
 
 export function atLeast(me, role) {

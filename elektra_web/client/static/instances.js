@@ -1,123 +1,180 @@
-// The instances: status, last seen, version, cluster, pending deliveries and
-// refused ones ("not applied");
-// registering one, leaving a cluster, removing one.
+// @ts-check
+// The instances of the overview, one row each: status, last seen (when not
+// online), version, cluster, pending deliveries and refused ones ("not
+// applied"); unassigning and removing one; the form that registers one.
+// Rows are drawn one at a time, as fleetChanged events name them.
 
 import { gql } from './api.js';
 import { h, replace, ago, statusDot, errorBox, showError, flash } from './dom.js';
 import { describe } from './errors.js';
 
-export const INSTANCE_FIELDS = `id name host description status lastSeen elektraVersion
-  cluster { id name } pending { operationId } failed { operationId }`;
+/** @typedef {import('./fleet.js').Inst} Inst */
 
-/** The list of instances (re-rendered on every reload). */
-export function renderInstances(container, data, ctx) {
-  const { instances } = data;
-  if (!instances.length) {
-    replace(
-      container,
-      h(
-        'p',
-        { class: 'empty' },
-        'No instances yet. ',
-        ctx.canManage ? 'Register the first one below with the URL of its elektrad.' : 'An administrator registers them.',
-      ),
-    );
-    return;
-  }
-  const items = instances.map((inst) => {
-    const box = errorBox();
-    const actions = [];
-    if (ctx.canManage) {
-      if (inst.cluster) {
-        actions.push(
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'quiet small',
-              'aria-label': `Take ${inst.name} out of cluster ${inst.cluster.name}`,
-              onclick: () =>
-                ctx.mutate(box, 'mutation($id: ID!) { unassignInstance(instanceId: $id) { id } }', { id: inst.id }),
-            },
-            `Leave ${inst.cluster.name}`,
-          ),
-        );
-      }
-      actions.push(
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'quiet small danger-text',
-            'aria-label': `Remove ${inst.name}`,
-            onclick: (event) => {
-              const button = event.currentTarget;
-              if (button.dataset.armed !== 'yes') {
-                button.dataset.armed = 'yes';
-                button.textContent = `Really remove ${inst.name}?`;
-                return;
-              }
-              ctx.mutate(box, 'mutation($id: ID!) { removeInstance(id: $id) }', { id: inst.id });
-            },
-          },
-          'Remove',
-        ),
-      );
-    }
-    const pending = inst.pending.length;
-    const failed = inst.failed.length;
-    return h(
-      'li',
-      { class: 'instance', dataset: { id: inst.id, name: inst.name, status: inst.status } },
-      h(
-        'div',
-        { class: 'line' },
-        statusDot(inst.status),
-        h('a', { href: `#/instance/${inst.id}`, class: 'name' }, inst.name),
-        h('span', { class: 'status-text' }, inst.status.toLowerCase()),
-        pending ? h('span', { class: 'badge pending-count' }, `${pending} pending`) : null,
-        failed
-          ? h(
-              'a',
-              {
-                class: 'badge failed-count',
-                href: `#/instance/${inst.id}`,
-                title: `${failed} cluster write${failed === 1 ? '' : 's'} refused by ${inst.name}`,
-              },
-              `⚠ ${failed} not applied`,
-            )
-          : null,
-      ),
-      h(
-        'div',
-        { class: 'details' },
-        h('span', { class: 'host' }, inst.host),
-        h('span', { class: 'seen' }, `seen ${ago(inst.lastSeen)}`),
-        inst.elektraVersion ? h('span', { class: 'version' }, `Elektra ${inst.elektraVersion}`) : null,
-        inst.cluster
-          ? h('span', { class: 'in-cluster' }, 'cluster ', h('a', { href: `#/cluster/${inst.cluster.id}` }, inst.cluster.name))
-          : h('span', { class: 'in-cluster muted' }, 'no cluster'),
-      ),
-      inst.description ? h('p', { class: 'description' }, inst.description) : null,
-      actions.length ? h('div', { class: 'actions' }, actions) : null,
-      box,
-    );
-  });
-  replace(container, h('ul', { class: 'instances' }, items));
+/**
+ * What the overview gives the rows (see overview.js).
+ * @typedef {object} RowContext
+ * @property {boolean} canManage
+ * @property {import('./fleet.js').Fleet} fleet
+ * @property {(control: HTMLButtonElement | HTMLFormElement, key: string, run: () => Promise<any>, question?: string) => void} wire
+ *   make a button (or a form, on submit) run a management mutation once at a time, a refusal
+ *   shown in the box of ``key``; with ``question``, a first click asks it and a second one acts
+ * @property {(key: string) => HTMLElement} errorBox the box of ``key``, showing its last refusal
+ * @property {(row: {contains(el: Node | null): boolean, querySelector(selector: string): Element | null}) => boolean} held
+ *   a row not to redraw now (being typed in, armed, busy)
+ * @property {() => Promise<void>} reload
+ */
+
+/**
+ * The line "seen 5 min ago"; only for an instance that is not online (an online one was seen just now).
+ * @param {Inst} inst
+ */
+function seen(inst) {
+  if (inst.status === 'ONLINE') return null;
+  return h('span', { class: 'seen', dataset: { at: inst.lastSeen || '' } }, `seen ${ago(inst.lastSeen)}`);
 }
 
-/** Update one instance's dot in place (instanceStatusChanged). */
-export function updateStatus(container, inst) {
-  const li = container.querySelector(`li.instance[data-id="${CSS.escape(inst.id)}"]`);
-  if (!li) return false;
-  li.dataset.status = inst.status;
-  li.querySelector('.dot')?.replaceWith(statusDot(inst.status));
-  const text = li.querySelector('.status-text');
-  if (text) text.textContent = inst.status.toLowerCase();
-  const seen = li.querySelector('.seen');
-  if (seen) seen.textContent = `seen ${ago(inst.lastSeen)}`;
-  flash(li);
+/**
+ * One instance's row.
+ * @param {Inst} inst
+ * @param {RowContext} ctx
+ */
+export function instanceRow(inst, ctx) {
+  const key = `instance:${inst.id}`;
+  const cluster = inst.clusterId ? ctx.fleet.clusters.get(inst.clusterId) : null;
+  const actions = [];
+  if (ctx.canManage) {
+    if (cluster) {
+      const unassign = unassignButton(inst, cluster.name, `Unassign from ${cluster.name}`);
+      ctx.wire(unassign, key, () => unassignInstance(inst.id));
+      actions.push(unassign);
+    }
+    const remove = /** @type {HTMLButtonElement} */ (
+      h('button', { type: 'button', class: 'quiet small danger-text', 'aria-label': `Remove ${inst.name}` }, 'Remove')
+    );
+    ctx.wire(remove, key, () => gql('mutation Remove($id: ID!) { removeInstance(id: $id) }', { id: inst.id }), `Really remove ${inst.name}?`);
+    actions.push(remove);
+  }
+  return h(
+    'li',
+    { class: 'instance', dataset: { id: inst.id, name: inst.name, status: inst.status } },
+    h(
+      'div',
+      { class: 'line' },
+      statusDot(inst.status),
+      h('a', { href: `#/instance/${inst.id}`, class: 'name' }, inst.name),
+      h('span', { class: 'status-text' }, inst.status.toLowerCase()),
+      inst.pending ? h('span', { class: 'badge pending-count' }, `${inst.pending} pending`) : null,
+      inst.failed
+        ? h(
+            'a',
+            {
+              class: 'badge failed-count',
+              href: `#/instance/${inst.id}`,
+              title: `${inst.failed} cluster write${inst.failed === 1 ? '' : 's'} refused by ${inst.name}`,
+            },
+            `⚠ ${inst.failed} not applied`,
+          )
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'details' },
+      h('span', { class: 'host' }, inst.host),
+      seen(inst),
+      inst.elektraVersion ? h('span', { class: 'version' }, `Elektra ${inst.elektraVersion}`) : null,
+      cluster
+        ? h('span', { class: 'in-cluster' }, 'cluster ', h('a', { href: `#/cluster/${cluster.id}` }, cluster.name))
+        : h('span', { class: 'in-cluster muted' }, 'no cluster'),
+    ),
+    inst.description ? h('p', { class: 'description' }, inst.description) : null,
+    actions.length ? h('div', { class: 'actions' }, actions) : null,
+    ctx.errorBox(key),
+  );
+}
+
+/**
+ * The one button that takes an instance out of its cluster, wherever it is shown.
+ * @param {{id: string, name: string}} inst
+ * @param {string} clusterName
+ * @param {string} text
+ * @returns {HTMLButtonElement}
+ */
+export function unassignButton(inst, clusterName, text) {
+  return /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'button', class: 'quiet small unassign', 'aria-label': `Unassign ${inst.name} from ${clusterName}` }, text)
+  );
+}
+
+/** @param {string} id */
+export function unassignInstance(id) {
+  return gql('mutation Unassign($id: ID!) { unassignInstance(instanceId: $id) { id } }', { id });
+}
+
+/** @param {HTMLElement} container */
+function list(container) {
+  return container.querySelector(':scope > ul.instances');
+}
+
+/** @param {RowContext} ctx */
+function empty(ctx) {
+  return h(
+    'p',
+    { class: 'empty' },
+    'No instances yet. ',
+    ctx.canManage ? 'Register the first one below with the URL of its elektrad.' : 'An administrator registers them.',
+  );
+}
+
+/**
+ * Draw every row (after a read of everything).
+ * @param {HTMLElement} container
+ * @param {RowContext} ctx
+ */
+export function renderInstances(container, ctx) {
+  const all = ctx.fleet.sortedInstances();
+  if (!all.length) replace(container, empty(ctx));
+  else replace(container, h('ul', { class: 'instances' }, all.map((inst) => instanceRow(inst, ctx))));
+}
+
+/**
+ * Draw one row again, add it in name order, or take it away.
+ * @param {HTMLElement} container
+ * @param {string} id
+ * @param {RowContext} ctx
+ * @returns {boolean} false: the row is held (drawn later)
+ */
+export function redrawInstance(container, id, ctx) {
+  const inst = ctx.fleet.instances.get(id);
+  const old = container.querySelector(`li.instance[data-id="${CSS.escape(id)}"]`);
+  if (!inst) {
+    // Gone: never held, a row of something that is no more would mislead.
+    old?.remove();
+    if (!ctx.fleet.instances.size) replace(container, empty(ctx));
+    return true;
+  }
+  if (old && ctx.held(old)) return false;
+  const row = instanceRow(inst, ctx);
+  let ul = list(container);
+  if (!ul) {
+    ul = h('ul', { class: 'instances' });
+    replace(container, ul);
+  }
+  if (old && /** @type {HTMLElement} */ (old).dataset.name === inst.name) {
+    old.replaceWith(row);
+  } else {
+    old?.remove();
+    const after = [...ul.children].find((li) => /** @type {HTMLElement} */ (li).dataset.name > inst.name);
+    ul.insertBefore(row, after || null);
+  }
+  if (old) flash(row);
   return true;
+}
+
+/** Age the "seen … ago" lines (no request: an offline instance's last sighting does not change). @param {HTMLElement} container */
+export function ageSeen(container) {
+  for (const el of container.querySelectorAll('.seen[data-at]')) {
+    el.textContent = `seen ${ago(/** @type {HTMLElement} */ (el).dataset.at || null)}`;
+  }
 }
 
 /** The form that registers an instance (rendered once). */

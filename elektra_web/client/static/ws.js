@@ -1,30 +1,34 @@
+// @ts-check
 // A minimal graphql-transport-ws client: one socket, many subscriptions,
 // reconnect with backoff (subscriptions are sent again), token in connection_init.
+// Its events: "reconnecting" ({delay, attempt}), "lost", "open" ({reconnected}).
 
 import { emit, getToken } from './api.js';
+import { Emitter } from './emitter.js';
 
-export class LiveClient {
+/**
+ * @typedef {object} Handlers
+ * @property {(data: any) => void} [next]
+ * @property {(error: any) => void} [error]
+ * @property {() => void} [complete]
+ */
+
+export class LiveClient extends Emitter {
+  /** @param {string} url */
   constructor(url) {
+    super();
     this.url = url;
+    /** @type {Map<string, {query: string, variables: Record<string, any>, handlers: Handlers}>} */
     this.subs = new Map();
     this.nextId = 1;
+    /** @type {WebSocket | null} */
     this.socket = null;
     this.acked = false;
     this.attempt = 0;
     this.stopped = true;
     this.everConnected = false;
-    this.timer = null;
-    this.listeners = new Map();
-  }
-
-  on(event, fn) {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event).add(fn);
-    return () => this.listeners.get(event).delete(fn);
-  }
-
-  emit(event, detail) {
-    for (const fn of this.listeners.get(event) || []) fn(detail);
+    /** @type {number | undefined} */
+    this.timer = undefined;
   }
 
   start() {
@@ -85,15 +89,17 @@ export class LiveClient {
     const delay = Math.min(10000, 400 * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
     this.attempt += 1;
     this.emit('reconnecting', { delay, attempt: this.attempt });
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer = window.setTimeout(() => this.connect(), delay);
   }
 
+  /** @param {Record<string, any>} message */
   send(message) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify(message));
     }
   }
 
+  /** @param {MessageEvent} event */
   receive(event) {
     let message;
     try {
@@ -140,11 +146,18 @@ export class LiveClient {
     }
   }
 
+  /** @param {string} id @param {{query: string, variables: Record<string, any>}} sub */
   sendSubscribe(id, sub) {
     this.send({ id, type: 'subscribe', payload: { query: sub.query, variables: sub.variables } });
   }
 
-  /** Subscribe; returns a function that ends the subscription. */
+  /**
+   * Subscribe; returns a function that ends the subscription.
+   * @param {string} query
+   * @param {Record<string, any>} variables
+   * @param {Handlers} handlers
+   * @returns {() => void}
+   */
   subscribe(query, variables, handlers) {
     const id = String(this.nextId++);
     const sub = { query, variables, handlers };
