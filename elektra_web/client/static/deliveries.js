@@ -1,3 +1,4 @@
+// @ts-check
 // Cluster writes not applied on an instance: waiting (pending, retried by
 // clusterd) or refused (failed: not applied until the key changes again or
 // an editor retries them). Both come from the API (Instance.pending,
@@ -84,7 +85,11 @@ export function retryButton(instanceId, label, onDone) {
   return { button, box };
 }
 
-/** One write not applied (an <li>). ``instance``: {id, name} to name and link it (a cluster's page). */
+/**
+ * One write not applied (an <li>). ``instance``: {id, name} to name and link it (a cluster's page).
+ * @param {any} p
+ * @param {{instance?: {id: string, name: string}}} [options]
+ */
 export function writeItem(p, { instance } = {}) {
   const failed = p.status === 'FAILED';
   return h(

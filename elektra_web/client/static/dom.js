@@ -19,7 +19,7 @@ export function h(tag, attrs, ...children) {
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'value') el.value = v;
+    else if (k === 'value') /** @type {HTMLInputElement} */ (el).value = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);

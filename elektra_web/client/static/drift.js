@@ -1,3 +1,4 @@
+// @ts-check
 // Drift: a key a cluster sets, changed on a member outside clusterd. A
 // person decides: put the cluster's value back there (REAPPLY), or make the
 // member's value the cluster's, for every member (ADOPT). A key the member
@@ -38,6 +39,8 @@ function liveNotes() {
  * (on a cluster's page); ``onResolved(result, action, drift)`` after a
  * decision; ``onStale()`` when clusterd refused it because the drift is not
  * as shown any more (read the list again).
+ * @param {any[] | null} drifts
+ * @param {{canEdit: boolean, names?: Map<string, string> | null, clusterName: string | null, onResolved: (result: any, action: string, drift: any) => any, onStale: () => any}} options
  */
 export function renderDrift(drifts, { canEdit, names, clusterName, onResolved, onStale }) {
   drifts = drifts || [];

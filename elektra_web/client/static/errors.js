@@ -1,3 +1,4 @@
+// @ts-check
 // Readable messages for clusterd's error codes (extensions.code).
 // The server's own message names the other instance or cluster; it is kept.
 

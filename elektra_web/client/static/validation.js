@@ -1,3 +1,4 @@
+// @ts-check
 // Client-side checks from a key's check/* metadata, the same rules elektrad
 // enforces (check/type, check/enum, check/range), so a bad value is refused
 // before it is sent. The server still decides.
