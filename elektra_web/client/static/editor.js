@@ -13,6 +13,7 @@ import { describe } from './errors.js';
 import { validate, describeRules } from './validation.js';
 import { shortReason } from './deliveries.js';
 import { readKey, readSubtree, inverseOfSet, inverseOfMeta, restoreOps, UNDO_LIMIT } from './ops.js';
+import { belowRule, mountNote } from './mounts.js';
 
 /** @typedef {import('./undo.js').Op} Op */
 /** @typedef {import('./undo.js').Target} Target */
@@ -25,6 +26,7 @@ import { readKey, readSubtree, inverseOfSet, inverseOfMeta, restoreOps, UNDO_LIM
  * @property {Record<string, string>} meta
  * @property {string[]} children
  * @property {{id: string, name: string} | null} [lockedBy]
+ * @property {import('./mounts.js').Mount | null} [mount] the file it is in (instances)
  */
 /**
  * @typedef {object} Edit
@@ -339,8 +341,14 @@ function metadataSection(ctx, key, editable) {
 
 // -- structure: add below, move/copy, delete ---------------------------------------
 
-/** "Add a key below". @param {KeyContext} ctx @param {string} path */
-function addBelowForm(ctx, path) {
+/**
+ * "Add a key below", as far as the key's file can hold it (mounts.js).
+ * @param {KeyContext} ctx @param {Key} key
+ */
+function addBelowForm(ctx, key) {
+  const path = key.path;
+  const rule = belowRule(key);
+  if (!rule.allowed) return h('p', { class: 'hint no-children' }, rule.why);
   const box = errorBox();
   const addName = h('input', { id: 'add-name', name: 'add-name', placeholder: 'name', autocomplete: 'off' });
   const addValue = h('input', { id: 'add-value', name: 'add-value', autocomplete: 'off' });
@@ -349,6 +357,7 @@ function addBelowForm(ctx, path) {
       'form',
       { class: 'add-form' },
       h('h3', {}, 'Add a key below'),
+      rule.hint ? h('p', { class: 'hint' }, rule.hint) : null,
       h('div', { class: 'field' }, h('label', { for: 'add-name' }, 'Name'), addName),
       h('div', { class: 'field' }, h('label', { for: 'add-value' }, 'Value'), addValue),
       h('button', { type: 'submit' }, 'Add key'),
@@ -360,6 +369,8 @@ function addBelowForm(ctx, path) {
     async () => {
       const name = addName.value.trim().replace(/^\/+/, '');
       if (!name) throw refused('The new key needs a name', 'INVALID_KEY_NAME');
+      const unfit = rule.check(name);
+      if (unfit) throw refused(unfit, 'BAD_INPUT');
       const newPath = joinKey(path, name);
       const before = await readKey(ctx.target, newPath);
       if (before.lockedBy && ctx.target.kind === 'instance') {
@@ -517,14 +528,14 @@ function build(ctx, key, kept) {
   const root = isNamespaceRoot(path);
   /** @type {ValueEditor | null} */
   let value = null;
-  const parts = [h('h2', { class: 'key-path' }, path), ...keyNotes(ctx, key)];
+  const parts = [h('h2', { class: 'key-path' }, path), ...mountNote(key), ...keyNotes(ctx, key)];
   if (editable && !root) {
     value = kept || valueEditor(ctx, key);
     if (kept) kept.changedElsewhere(key);
     parts.push(value.el);
   } else if (!root) parts.push(...valueView(key));
   parts.push(...metadataSection(ctx, key, editable));
-  if (ctx.canEdit) parts.push(addBelowForm(ctx, path));
+  if (ctx.canEdit) parts.push(addBelowForm(ctx, key));
   if (editable && !root) parts.push(moveForm(ctx, path));
   if (editable && !root && (key.exists || key.children.length)) parts.push(deleteArea(ctx, key));
   if (!ctx.canEdit) parts.push(h('p', { class: 'muted' }, 'You can read this configuration but not change it.'));

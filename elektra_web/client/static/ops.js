@@ -3,6 +3,7 @@
 // reads of keys (GraphQL documents built once, from fragments).
 
 import { gql } from './api.js';
+import { MOUNT_FIELDS } from './mounts.js';
 
 /** @typedef {import('./undo.js').Target} Target */
 /** @typedef {import('./undo.js').Op} Op */
@@ -13,9 +14,9 @@ export const UNDO_LIMIT = 500; // a bigger deleted subtree is not kept for undo
 export const NAMESPACES = ['user:/', 'system:/', 'dir:/', 'spec:/'];
 
 /** A key in the tree. */
-export const KEY_ROW = 'fragment KeyRow on ConfigKey { path exists value children }';
+export const KEY_ROW = `fragment KeyRow on ConfigKey { path exists value children ${MOUNT_FIELDS} }`;
 /** A key in detail. */
-export const KEY_DETAIL = 'fragment KeyDetail on ConfigKey { path name exists value meta { key value } children }';
+export const KEY_DETAIL = `fragment KeyDetail on ConfigKey { path name exists value meta { key value } children ${MOUNT_FIELDS} }`;
 /** A key with what undoing a change of it needs. */
 export const KEY_SAVED = 'fragment KeySaved on ConfigKey { path exists value meta { key value } }';
 /** The cluster that sets a key of an instance (instances only). */

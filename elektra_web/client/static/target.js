@@ -254,7 +254,10 @@ export function mountTarget(main, app, kind, id, params) {
               /* the next refresh shows it */
             }
             if (selected && (isBelowOrSame(selected, change.path) || isBelowOrSame(change.path, selected))) {
-              await refreshSelected();
+              // MOUNT: its file broke or parses again; what was shown of it is
+              // stale either way, so the key is drawn afresh (mounts.js).
+              if (change.op === 'MOUNT') await showKey(detail, keyCtx, selected);
+              else await refreshSelected();
               flash(detail.querySelector('.key-path'));
             }
           });

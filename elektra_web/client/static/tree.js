@@ -4,6 +4,7 @@
 
 import { h, replace, flash, baseName, parentOf, isBelowOrSame } from './dom.js';
 import { describe } from './errors.js';
+import { mountMarks } from './mounts.js';
 
 export const PAGE = 200;
 export const NAMESPACES = ['user:/', 'system:/', 'dir:/', 'spec:/'];
@@ -79,6 +80,7 @@ export class KeyTree {
         children: null,
         hasChildren: false,
         lockedBy: null,
+        mount: null,
         expanded: false,
         shown: PAGE,
         li: null,
@@ -130,6 +132,9 @@ export class KeyTree {
     n.children = key.children || [];
     n.hasChildren = n.children.length > 0;
     n.lockedBy = key.lockedBy || null;
+    // The file it is in (instances): its mount point is marked, and a broken
+    // file's mount point shows the error in place of its keys.
+    n.mount = key.mount || null;
     if (!n.hasChildren) n.expanded = false;
   }
 
@@ -185,7 +190,9 @@ export class KeyTree {
         ? h('span', { class: 'count' }, String(n.children.length))
         : null;
     const error = n.error ? h('span', { class: 'form-error inline' }, n.error) : null;
-    const row = h('div', { class: `row${selected ? ' selected' : ''}` }, twisty, label, value, lock, warn, count, error);
+    const mounted = mountMarks(n.mount, n.path);
+    li.classList.toggle('mounted', mounted.length > 0);
+    const row = h('div', { class: `row${selected ? ' selected' : ''}` }, twisty, label, ...mounted, value, lock, warn, count, error);
     if (n.row && n.row.classList.contains('flash')) flash(row); // still being highlighted
     n.row = row;
     replace(li, row, n.expanded && n.ul ? n.ul : null);
@@ -331,6 +338,21 @@ export class KeyTree {
     const { op, path } = change;
     if (op === 'MOVE' || op === 'COPY') {
       await this.refreshAll();
+      return;
+    }
+    if (op === 'MOUNT') {
+      // A mounted file broke or parses again: what was shown below its mount
+      // point is unknown (or stale), so it is read again with everything open.
+      for (const p of [...this.nodes.keys()]) if (p !== path && isBelowOrSame(p, path)) this.nodes.delete(p);
+      const own = this.nodes.get(path);
+      if (own) {
+        own.expanded = false;
+        own.error = null;
+        own.ul = null;
+      }
+      await this.refreshAll();
+      const shown = this.nodes.get(path);
+      if (shown && shown.row && shown.row.isConnected) flash(shown.row);
       return;
     }
     const own = this.nodes.get(path);
