@@ -5,7 +5,7 @@
 // Instance.failed, Cluster.failed), so they survive a reload.
 
 import { gql } from './api.js';
-import { h, ago, errorBox, showError } from './dom.js';
+import { h, ago, errorBox, showError, busy } from './dom.js';
 import { describe } from './errors.js';
 
 export const WRITE_FIELDS = 'operationId instanceId op path value meta status attempts lastError since';
@@ -66,17 +66,19 @@ export function retryButton(instanceId, label, onDone) {
       class: 'quiet small retry',
       dataset: { instance: instanceId },
       onclick: async () => {
+        if (button.getAttribute('aria-busy') === 'true') return;
         retryNotes.delete(instanceId);
         showError(box, '');
-        button.disabled = true;
+        const end = busy(button, button);
         try {
           await gql(RETRY, { i: instanceId });
         } catch (e) {
           retryNotes.set(instanceId, describe(e));
           showError(box, describe(e));
-          button.disabled = false;
+          end();
           return;
         }
+        end();
         await onDone();
       },
     },

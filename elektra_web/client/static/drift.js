@@ -6,7 +6,7 @@
 // reaches every member, so it is asked for explicitly and confirmed.
 
 import { gql } from './api.js';
-import { h, errorBox, showError } from './dom.js';
+import { h, errorBox, showError, busy } from './dom.js';
 import { describe } from './errors.js';
 
 export const DRIFT_FIELDS = 'drift { instanceId clusterId path expected actual detectedAt }';
@@ -60,16 +60,20 @@ export function renderDrift(drifts, { canEdit, names, clusterName, onResolved, o
     const act = async (action, button) => {
       notes.delete(key);
       showError(box, '');
-      button.disabled = true;
+      // Busy (every button of the row) until clusterd answers: no second decision.
+      const row = button.closest('li') || button;
+      if (row.getAttribute('aria-busy') === 'true') return;
+      const end = busy(row, button);
       try {
         const data = await gql(RESOLVE, { i: d.instanceId, p: d.path, a: action });
+        end();
         armed.delete(key);
         await onResolved(data.resolveDrift, action, d);
       } catch (e) {
         const text = describe(e);
         notes.set(key, { text, at: Date.now(), label: `${where}${d.path}` });
         showError(box, text);
-        button.disabled = false;
+        end();
         // Not as shown any more (changed again, in flight, agrees again):
         // read the list again; the message stays next to the row.
         if ((e.code === 'BAD_INPUT' || e.code === 'NOT_FOUND') && onStale) await onStale();
