@@ -243,28 +243,26 @@ function ownOnly(node) {
 }
 
 /**
- * Offer the current choices in every "Add member" and "Inside" list, but the one in use.
+ * Offer the current choices in every "Add member" and "Inside" list, but the
+ * one in use; a choice made and not saved yet stays chosen while it is offered.
  * @param {HTMLElement} container
  * @param {RowContext} ctx
  * @param {{members: boolean, tree: boolean}} what
  */
 export function refreshChoices(container, ctx, what) {
-  const active = document.activeElement;
-  if (what.members) {
-    for (const select of container.querySelectorAll('select.member-choice')) {
-      if (select === active) continue;
-      const id = /** @type {HTMLElement} */ (select.closest('li.cluster')).dataset.id || '';
-      replace(/** @type {HTMLElement} */ (select), memberOptions(ctx.fleet, id));
+  /** @param {string} selector @param {(cluster: Clu) => HTMLElement[]} options */
+  const refresh = (selector, options) => {
+    for (const select of /** @type {NodeListOf<HTMLSelectElement>} */ (container.querySelectorAll(selector))) {
+      if (select === document.activeElement) continue;
+      const cluster = ctx.fleet.clusters.get(/** @type {HTMLElement} */ (select.closest('li.cluster')).dataset.id || '');
+      if (!cluster) continue;
+      const chosen = select.value;
+      replace(select, options(cluster));
+      if ([...select.options].some((o) => o.value === chosen && !o.disabled)) select.value = chosen;
     }
-  }
-  if (what.tree) {
-    for (const select of container.querySelectorAll('select.parent-choice')) {
-      if (select === active) continue;
-      const id = /** @type {HTMLElement} */ (select.closest('li.cluster')).dataset.id || '';
-      const cluster = ctx.fleet.clusters.get(id);
-      if (cluster) replace(/** @type {HTMLElement} */ (select), parentOptions(ctx.fleet, cluster, cluster.parentId || ''));
-    }
-  }
+  };
+  if (what.members) refresh('select.member-choice', (c) => memberOptions(ctx.fleet, c.id));
+  if (what.tree) refresh('select.parent-choice', (c) => parentOptions(ctx.fleet, c, c.parentId || ''));
 }
 
 /**
@@ -301,7 +299,9 @@ export function createClusterForm(ctx) {
   form.updateParents = () => {
     if (document.activeElement === parent) return;
     const chosen = parent.value;
-    replace(parent, parentOptions(ctx.fleet, null, chosen));
+    // Chosen, not selected by default: a reset after creating goes back to the top level.
+    replace(parent, parentOptions(ctx.fleet, null, ''));
+    /** @type {HTMLSelectElement} */ (parent).value = ctx.fleet.clusters.has(chosen) ? chosen : '';
   };
   return form;
 }
