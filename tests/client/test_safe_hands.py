@@ -4,10 +4,11 @@ sent twice, and a phone shows what was tapped (issue 12)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request, WebSocketRoute, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
@@ -120,6 +121,53 @@ def test_a_live_change_never_overwrites_a_draft(
     httpx.put(f"{web.url}/kdb/user:/app/port", content="5555").raise_for_status()
     expect(page.locator("#value-input")).to_have_value("5555")
     expect(page.locator("#detail .changed-elsewhere")).to_be_hidden()
+
+
+def test_save_refuses_a_change_it_has_not_shown(
+    new_page: Callable[..., Page],
+    clusterd: Clusterd,
+    token: str | None,
+    elektrads: Callable[..., list[Elektrad]],
+) -> None:
+    (web,) = elektrads(1)
+    httpx.put(f"{web.url}/kdb/user:/app/port", content="8080").raise_for_status()
+    web_id = register(clusterd, "web-01", web.url)
+    # The live change does not reach this page (as when its websocket is
+    # down and not yet back): only Save can notice it.
+    deaf = {"on": False}
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if deaf["on"] and "configChanged" in str(message):
+                return
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    page = new_page()
+    page.route_web_socket(re.compile(r"/graphql$"), route)
+    open_client(page, clusterd.url, token)
+    open_target(page, clusterd.url, "instance", web_id)
+    expand(page, "user:/")
+    expand(page, "user:/app")
+    detail = select(page, "user:/app/port")
+    value = detail.locator("#value-input")
+    value.fill("7777")
+    deaf["on"] = True
+    httpx.put(f"{web.url}/kdb/user:/app/port", content="9998").raise_for_status()
+    value.press("Enter")
+    notice = detail.locator(".changed-elsewhere")
+    expect(notice).to_contain_text("Not saved: Changed elsewhere to 9998 since you started editing")
+    expect(value).to_have_value("7777")
+    assert web.value("user:/app/port") == "9998"
+    # Shown now: a second Save writes the draft, knowingly.
+    notice.get_by_role("button", name="Keep editing").click()
+    value.press("Enter")
+    expect(notice).to_be_hidden()
+    expect(row(page, "user:/app/port").locator(".val")).to_have_text("7777")
+    assert web.value("user:/app/port") == "7777"
 
 
 def test_a_slow_cluster_write_is_busy_and_sent_once(
