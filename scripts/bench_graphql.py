@@ -440,7 +440,8 @@ async def register(url: str, first: int, count: int, concurrency: int) -> None:
     """Register instances ``first`` .. ``first + count - 1`` through the API."""
     add = (
         "mutation($n: String!, $h: String!, $d: String) "
-        "{ addInstance(input: {name: $n, host: $h, description: $d}) { id status } }"
+        "{ addInstance(input: {name: $n, host: $h, description: $d, allowOffline: true}) "
+        "{ id status } }"
     )
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=60, limits=limits) as http:
@@ -448,7 +449,7 @@ async def register(url: str, first: int, count: int, concurrency: int) -> None:
 
         async def worker() -> None:
             for n in numbers:
-                # Port 9 (discard) refuses at once on loopback: registered, OFFLINE.
+                # Port 9 (discard) refuses at once on loopback: registered OFFLINE (allowOffline).
                 host = f"http://127.{n // 250 % 250}.{n % 250 + 1}.{n // 62500 + 1}:9"
                 variables = {"n": f"bench-{n:04d}", "h": host, "d": f"benchmark instance {n}"}
                 r = await http.post("/graphql", json={"query": add, "variables": variables})

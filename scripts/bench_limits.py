@@ -121,10 +121,10 @@ def seed(database_url: str, instances: int, clusters: int) -> None:
             body = post(client, f'mutation {{ createCluster(input: {{name: "c{n}"}}) {{ id }} }}')
             ids.append(body["data"]["createCluster"]["id"])
         for n in range(instances):
-            # Port 9 on loopback refuses at once: registered as OFFLINE.
+            # Port 9 on loopback refuses at once: registered as OFFLINE (allowOffline).
             add = (
                 f'mutation {{ addInstance(input: {{name: "i{n}", '
-                f'host: "http://127.0.0.{n + 1}:9"}}) {{ id }} }}'
+                f'host: "http://127.0.0.{n + 1}:9", allowOffline: true}}) {{ id }} }}'
             )
             instance = post(client, add)["data"]["addInstance"]["id"]
             cluster = ids[n % clusters]

@@ -14,7 +14,7 @@ from ..connector.urls import normalize_host
 from ..engine import health
 from ..engine.events import FleetChange, FleetChanged, publish
 from ..engine.services import Services
-from ..exceptions import BadInput, InstanceExists, InvalidHost, NotFound
+from ..exceptions import BadInput, InstanceExists, InstanceUnreachable, InvalidHost, NotFound
 from ..models import Instance, InstanceStatus
 from .auth import Caller, Role
 from .names import short_name
@@ -40,6 +40,9 @@ class InstanceInput:
     visibility: str | None = None
     #: The bearer token its elektrad requires ("" on update: none any more).
     token: str | None = None
+    #: Register it even if nothing answers as an elektrad at ``host`` (as
+    #: OFFLINE); else that is refused with INSTANCE_UNREACHABLE.
+    allow_offline: bool = False
 
 
 #: The columns of an instance that the API shows or reads with (``schema/instance.py``
@@ -91,7 +94,7 @@ async def add_instance(services: Services, caller: Caller, data: InstanceInput) 
         visibility=_visibility(data.visibility or "user"),
         token=_token(data.token),
     )
-    version = await _probe(services, instance)
+    version = await _probe(services, instance, must_answer=not data.allow_offline)
     if version is not None:
         await _refuse_same_daemon(instance.elektrad_id)
     try:
@@ -156,17 +159,41 @@ async def remove_instance(services: Services, caller: Caller, instance_id: int |
     return instance.id
 
 
-async def _probe(services: Services, instance: Instance) -> dict[str, Any] | None:
+async def _probe(
+    services: Services, instance: Instance, *, must_answer: bool = False
+) -> dict[str, Any] | None:
     """The instance's version (None: unreachable, OFFLINE); a refused token
-    is the caller's mistake."""
+    is the caller's mistake. With ``must_answer``, an address where nothing
+    answers as an elektrad is refused (:class:`InstanceUnreachable`): a typo
+    in the port would otherwise become an instance "offline, seen never"."""
     try:
-        return await health.probe(services, instance, refuse_credentials=True)
+        # health_check: the reason it failed is raised (instead of None),
+        # for the refusal to say it.
+        version = await health.probe(
+            services, instance, refuse_credentials=True, health_check=must_answer
+        )
     except health.CredentialsRefused as exc:
         raise BadInput(
             f"{instance.host} refused clusterd's credentials ({exc.status}): "
             + ("give the token it requires" if instance.token is None else "wrong token"),
             field="token",
         ) from exc
+    except connector_errors.ConnectorError as exc:
+        cause = exc.cause if isinstance(exc, connector_errors.InstanceUnreachable) else str(exc)
+        raise _unreachable(instance.host, cause) from exc
+    if version is None and must_answer:
+        # It answered /version with a 4xx other than 401/403.
+        raise _unreachable(instance.host, "it refuses GET /version: not an elektrad?")
+    return version
+
+
+def _unreachable(host: str, cause: str) -> InstanceUnreachable:
+    return InstanceUnreachable(
+        f"nothing answers as an elektrad at {host} ({cause}). Check the address and port, "
+        "and that elektrad runs there; or register it anyway, as offline, to be checked "
+        "until it answers (allowOffline)",
+        host=host,
+    )
 
 
 def _id(value: int | str) -> int:

@@ -16,8 +16,8 @@ class AddInstanceInput:
     )
     host: str = strawberry.field(
         description='The URL of its elektrad, e.g. "http://web-01:33333": http or https, without '
-        "user info, query or fragment. Normalized: case, a default port and a trailing slash do "
-        "not matter."
+        "user info, query or fragment; without a scheme (web-01:33333) it is http. Normalized: "
+        "case, a default port and a trailing slash do not matter."
     )
     description: str | None = strawberry.field(default=None, description="Free text.")
     visibility: str | None = strawberry.field(
@@ -29,10 +29,21 @@ class AddInstanceInput:
         description="The bearer token its elektrad requires. Stored by clusterd, sent with "
         "every call to it, never returned.",
     )
+    allow_offline: bool = strawberry.field(
+        default=False,
+        description="Register it even if nothing answers as an elektrad at host: it is "
+        "registered OFFLINE (lastSeen null) and health checks find it once it answers. "
+        "false: that is refused with INSTANCE_UNREACHABLE, which says why.",
+    )
 
     def to_data(self) -> InstanceInput:
         return InstanceInput(
-            self.name, self.host, self.description, self.visibility, token=self.token
+            self.name,
+            self.host,
+            self.description,
+            self.visibility,
+            token=self.token,
+            allow_offline=self.allow_offline,
         )
 
 

@@ -202,8 +202,9 @@ async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult
 )
 class Mutation:
     @audited_mutation(
-        description="Register an elektrad. It is asked for its version at once; one that does "
-        "not answer is registered anyway, OFFLINE."
+        description="Register an elektrad. It is asked for its version at once; where nothing "
+        "answers as an elektrad, it is refused with INSTANCE_UNREACHABLE (the message says why), "
+        "unless input.allowOffline: then it is registered OFFLINE."
         + _ADMIN
         + " Refused with INVALID_HOST (not a usable URL, or an address clusterd may not call), "
         "INSTANCE_EXISTS (the URL, or the same elektrad under another URL, is registered "

@@ -10,12 +10,15 @@ from .conftest import Clusterd
 RESULT = "{ operationId results { delivery error instance { name } } }"
 
 
-def add_instance(clusterd: Clusterd, name: str, host: str) -> str:
+def add_instance(clusterd: Clusterd, name: str, host: str, *, allow_offline: bool = False) -> str:
+    """Register ``host`` as ``name``; with ``allow_offline``, also where
+    nothing answers (else that is refused)."""
     data = clusterd.ok(
-        "mutation($name: String!, $host: String!) "
-        "{ addInstance(input: {name: $name, host: $host}) { id } }",
+        "mutation($name: String!, $host: String!, $offline: Boolean!) "
+        "{ addInstance(input: {name: $name, host: $host, allowOffline: $offline}) { id } }",
         name=name,
         host=host,
+        offline=allow_offline,
     )
     instance_id: str = data["addInstance"]["id"]
     return instance_id

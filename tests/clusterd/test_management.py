@@ -87,7 +87,8 @@ def test_pending_deliveries_land_after_clusterd_is_killed_and_restarted(
             clusterd = Clusterd(f"http://127.0.0.1:{port}", http)
             cluster = create_cluster(clusterd, "prod")
             for name, daemon in [("up", online), ("down", offline)]:
-                assign(clusterd, cluster, add_instance(clusterd, name, daemon.url))
+                added = add_instance(clusterd, name, daemon.url, allow_offline=True)
+                assign(clusterd, cluster, added)
             written = set_key(clusterd, target(cluster=cluster), "user:/app/mode", "safe")
             assert results(written) == {"down": "PENDING", "up": "APPLIED"}
         process.send_signal(signal.SIGKILL)

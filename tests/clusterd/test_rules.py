@@ -62,9 +62,39 @@ def test_an_offline_instance_can_be_registered_and_shows_offline(
 ) -> None:
     (daemon,) = elektrads(1)
     daemon.stop()
-    instance = add_instance(clusterd, "later", daemon.url)
-    data = clusterd.ok("query($i: ID!) { instance(id: $i) { status } }", i=instance)
-    assert data["instance"]["status"] == "OFFLINE"
+    refused = clusterd.query(
+        'mutation($h: String!) { addInstance(input: {name: "later", host: $h}) { id } }',
+        h=daemon.url,
+    )
+    assert error_code(refused) == "INSTANCE_UNREACHABLE"
+    message = refused["errors"][0]["message"]
+    assert message.startswith(f"nothing answers as an elektrad at {daemon.url} (")
+    assert "allowOffline" in message
+    assert clusterd.ok("{ instances { id } }")["instances"] == []
+    # Asked for: registered, OFFLINE, and ONLINE once its elektrad answers.
+    instance = add_instance(clusterd, "later", daemon.url, allow_offline=True)
+    data = clusterd.ok("query($i: ID!) { instance(id: $i) { status lastSeen } }", i=instance)
+    assert data["instance"] == {"status": "OFFLINE", "lastSeen": None}
+
+
+def test_an_address_without_a_scheme_is_taken_as_http(
+    clusterd: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    typed = daemon.url.removeprefix("http://")  # 127.0.0.1:PORT, as people type it
+    instance = add_instance(clusterd, "web-01", typed)
+    data = clusterd.ok("query($i: ID!) { instance(id: $i) { host status } }", i=instance)
+    assert data["instance"] == {"host": daemon.url, "status": "ONLINE"}
+
+
+def test_an_address_that_answers_but_not_as_an_elektrad_is_refused(clusterd: Clusterd) -> None:
+    # clusterd itself: it answers HTTP, but GET /version is no elektrad's.
+    refused = clusterd.query(
+        'mutation($h: String!) { addInstance(input: {name: "x", host: $h}) { id } }',
+        h=clusterd.url,
+    )
+    assert error_code(refused) == "INSTANCE_UNREACHABLE"
+    assert f"nothing answers as an elektrad at {clusterd.url}" in refused["errors"][0]["message"]
 
 
 # -- rule 2: one cluster per instance ---------------------------------------------
