@@ -3,7 +3,7 @@
 // The server's own message names the other instance or cluster; it is kept.
 
 const LEADS = {
-  INSTANCE_EXISTS: 'This elektrad is already registered',
+  INSTANCE_EXISTS: 'Already registered',
   ALREADY_IN_CLUSTER: 'Already in another cluster',
   KEY_LOCKED: 'Locked by a cluster',
   CLUSTER_CYCLE: 'A cluster cannot be inside itself',
@@ -19,7 +19,11 @@ const LEADS = {
   SUBSCRIBER_TOO_SLOW: 'Live updates fell behind',
 };
 
-/** "Lead: server message", e.g. "This elektrad is already registered: http://... is already registered as web-01". */
+/**
+ * "Lead: server message", e.g. "Not a URL clusterd may reach: invalid instance URL ...";
+ * the server's message alone where it says what the lead says, e.g. "This elektrad is
+ * already registered as web-01 (at http://...)".
+ */
 export function describe(error) {
   if (!error) return '';
   const code = error.code || (error.extensions && error.extensions.code);
@@ -27,5 +31,11 @@ export function describe(error) {
   const message = (error.message || '').trim();
   if (!lead) return message || 'Something went wrong';
   if (!message || message === lead) return lead + '.';
+  // A message that says what the lead says stands alone: "This elektrad is
+  // already registered: this elektrad is already registered as web-01"
+  // repeated itself.
+  if (message.toLowerCase().includes(lead.toLowerCase())) {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(message) ? message : message.charAt(0).toUpperCase() + message.slice(1);
+  }
   return `${lead}: ${message}`;
 }

@@ -177,7 +177,11 @@ export function ageSeen(container) {
   }
 }
 
-/** The form that registers an instance (rendered once). */
+/**
+ * The form that registers an instance (rendered once). Where nothing answers
+ * as an elektrad at the URL, clusterd refuses (INSTANCE_UNREACHABLE, saying
+ * why) and the form offers "Register anyway": registered offline, with a note.
+ */
 export function addInstanceForm(ctx) {
   const box = errorBox();
   const name = h('input', { id: 'instance-name', name: 'name', required: true, autocomplete: 'off', placeholder: 'web-01' });
@@ -188,7 +192,7 @@ export function addInstanceForm(ctx) {
     autocomplete: 'off',
     inputmode: 'url',
     spellcheck: 'false',
-    placeholder: 'http://web-01:33333',
+    placeholder: 'web-01:33333 or https://web-01:33333',
   });
   const description = h('input', { id: 'instance-description', name: 'description', autocomplete: 'off' });
   // Sent once, stored by clusterd, never shown again.
@@ -210,31 +214,54 @@ export function addInstanceForm(ctx) {
     h('button', { type: 'submit' }, 'Add instance'),
     box,
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  // Offered after a refusal because nothing answers at the URL: a typo in the
+  // port should not become an instance "offline, seen never" unasked.
+  const anyway = h('button', { type: 'button', class: 'register-anyway', hidden: true }, 'Register anyway (as offline)');
+  const note = h('p', { class: 'hint form-note', role: 'status', hidden: true });
+  box.after(anyway, note);
+  // The refusal was for what was typed: editing it withdraws the offer.
+  form.addEventListener('input', () => {
+    anyway.hidden = true;
+  });
+  /** @param {boolean} allowOffline */
+  async function register(allowOffline) {
     showError(box, '');
-    const button = form.querySelector('button');
-    button.disabled = true;
+    note.hidden = true;
+    anyway.hidden = true;
+    const buttons = [/** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]')), anyway];
+    for (const b of buttons) b.disabled = true;
+    const input = {
+      name: name.value.trim(),
+      host: host.value.trim(),
+      description: description.value.trim() || null,
+      token: token.value.trim() || null,
+      allowOffline,
+    };
     try {
-      await gql(
-        `mutation($input: AddInstanceInput!) { addInstance(input: $input) { id name } }`,
-        {
-          input: {
-            name: name.value.trim(),
-            host: host.value.trim(),
-            description: description.value.trim() || null,
-            token: token.value.trim() || null,
-          },
-        },
+      const data = await gql(
+        `mutation($input: AddInstanceInput!) { addInstance(input: $input) { id name host status } }`,
+        { input },
       );
       form.reset();
+      const added = data.addInstance;
+      if (added.status !== 'ONLINE') {
+        note.textContent = `Registered ${added.name} as offline: nothing answers at ${added.host} yet. `
+          + 'It shows online once its elektrad answers.';
+        note.hidden = false;
+      }
       await ctx.reload();
       name.focus();
     } catch (e) {
       showError(box, describe(e));
+      anyway.hidden = !(e && /** @type {any} */ (e).code === 'INSTANCE_UNREACHABLE' && !allowOffline);
     } finally {
-      button.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
+  }
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    register(false);
   });
+  anyway.addEventListener('click', () => register(true));
   return form;
 }
