@@ -111,9 +111,15 @@ def raise_fd_limit() -> int:
 
 
 def serve_clusterd(
-    port: int, database_url: str, deflate: bool, gc_log: Path, profile: str | None
+    port: int,
+    database_url: str,
+    deflate: bool,
+    multiplex: bool,
+    gc_log: Path,
+    profile: str | None,
 ) -> int:
-    """clusterd as ``elektra_web.clusterd.server.serve`` runs it, deflate as asked.
+    """clusterd as ``elektra_web.clusterd.server.serve`` runs it, deflate and
+    ``Settings.multiplex_subscriptions`` as asked.
 
     Every garbage collection is appended to ``gc_log`` as ``GENERATION MILLISECONDS
     END_WALL_TIME``. With ``profile``, SIGUSR1 starts cProfile on the event-loop thread
@@ -128,7 +134,8 @@ def serve_clusterd(
     log_gc(gc_log)
     if profile:
         profile_on_signals(profile)
-    config = ClusterdConfig(database_url=database_url, settings=Settings(), admin_token=BENCH_TOKEN)
+    settings = Settings(multiplex_subscriptions=multiplex)
+    config = ClusterdConfig(database_url=database_url, settings=settings, admin_token=BENCH_TOKEN)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -496,6 +503,7 @@ async def one_change(
 @dataclass
 class RunResult:
     deflate: bool
+    multiplex: bool
     negotiated: int = 0
     rss: dict[str, int] = field(default_factory=dict)  # KiB at: before, connected, ...
     open_seconds: float = 0.0
@@ -508,20 +516,22 @@ class RunResult:
 
 async def run_clusterd(
     deflate: bool,
+    multiplex: bool,
     elektrad_url: str,
     args: argparse.Namespace,
     workdir: Path,
     say: Callable[[str], None],
 ) -> RunResult:
-    result = RunResult(deflate)
-    name = f"clusterd-deflate-{'on' if deflate else 'off'}"
+    result = RunResult(deflate, multiplex)
+    name = f"clusterd-deflate-{on_off(deflate)}-multiplex-{on_off(multiplex)}"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     ws_url = f"ws://127.0.0.1:{port}/graphql"
     database = f"sqlite://{workdir / (name + '.sqlite3')}"
     profile = workdir / f"{name}.prof"
     gc_log = workdir / f"{name}.gc"
-    cmd = [sys.executable, __file__, "--serve-clusterd", str(port), database, str(int(deflate))]
+    cmd = [sys.executable, __file__, "--serve-clusterd", str(port), database]
+    cmd += [str(int(deflate)), str(int(multiplex))]
     cmd += ["--gc-log", str(gc_log)]
     if args.profile_clusterd:
         cmd += ["--profile", str(profile)]
@@ -536,16 +546,9 @@ async def run_clusterd(
         try:
             data = await api.query(ADD_INSTANCE, name="bench", host=elektrad_url)
             instance_id: str = data["addInstance"]["id"]
-            filter_ = {"instanceId": instance_id} if args.filter == "instance" else {}
-            selection = FIELDS + (" instance { name }" if args.with_instance else "")
-            if filter_:
-                document = (
-                    f"subscription($i: ID) {{ configChanged(instanceId: $i) {{ {selection} }} }}"
-                )
-                variables: dict[str, Any] = {"i": instance_id}
-            else:
-                document = f"subscription {{ configChanged {{ {selection} }} }}"
-                variables = {}
+            documents = [document_for(args, k) for k in range(args.distinct)]
+            variables: dict[str, Any] = {"i": instance_id} if args.filter == "instance" else {}
+            document = documents[0]
             say(f"{name}: up (pid {clusterd.pid}); warming up with one subscriber")
 
             # 1. Warm-up: clusterd follows the feed; websocket and subscription code loaded.
@@ -571,7 +574,9 @@ async def run_clusterd(
             result.rss["connected"] = clusterd.rss_kib()
             began = time.perf_counter()
             await bounded(
-                n, args.concurrency, lambda i: subscribe(subs[i], document, variables, events)
+                n,
+                args.concurrency,
+                lambda i: subscribe(subs[i], documents[i % len(documents)], variables, events),
             )
             result.subscribe_seconds = time.perf_counter() - began
             await quiesce(clusterd)
@@ -618,6 +623,22 @@ async def run_clusterd(
     return result
 
 
+def document_for(args: argparse.Namespace, k: int) -> str:
+    """The ``k``-th of ``--distinct`` documents: all get the benchmark's event,
+    each asks for it differently (an alias of its own), so none shares an
+    execution with another."""
+    selection = FIELDS + (" instance { name }" if args.with_instance else "")
+    if args.distinct > 1:
+        selection += f" d{k}: op"
+    if args.filter == "instance":
+        return f"subscription($i: ID) {{ configChanged(instanceId: $i) {{ {selection} }} }}"
+    return f"subscription {{ configChanged {{ {selection} }} }}"
+
+
+def on_off(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
 # -- the report -------------------------------------------------------------------------------
 
 
@@ -639,7 +660,10 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
     for r in results:
         mode = "ON" if r.deflate else "OFF (as elektra-web clusterd runs)"
         print()
-        print(f"== uvicorn ws_per_message_deflate {mode}")
+        print(
+            f"== uvicorn ws_per_message_deflate {mode}, multiplexed subscriptions "
+            f"{on_off(r.multiplex).upper()}"
+        )
         print(f"   permessage-deflate negotiated on {r.negotiated} of {n} websockets")
         print(
             f"   {n} websockets opened in {r.open_seconds:.2f} s "
@@ -714,9 +738,11 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
         if r.profile:
             print("\n   clusterd's event loop during one more change, profiled (cProfile):")
             print(r.profile)
-    if len(results) == 2 and all("subscribed" in r.rss for r in results):
-        per = {r.deflate: (r.rss["subscribed"] - r.rss["before"]) / n for r in results}
-        after = {r.deflate: (r.rss.get("after changes", 0) - r.rss["before"]) / n for r in results}
+    compare_multiplexing(results, n)
+    deflates = [r for r in results if r.multiplex == results[-1].multiplex]
+    if len(deflates) == 2 and all("subscribed" in r.rss for r in deflates):
+        per = {r.deflate: (r.rss["subscribed"] - r.rss["before"]) / n for r in deflates}
+        after = {r.deflate: (r.rss.get("after changes", 0) - r.rss["before"]) / n for r in deflates}
         print()
         print("== per-message-deflate: memory per subscriber (KiB), idle and after the changes")
         print(f"   {'':6} {'idle':>8} {'after changes':>14}")
@@ -734,6 +760,39 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
     print("GC: clusterd's garbage collections meanwhile (total, longest, full = generation 2);")
     print("  a collection stops clusterd's event loop. RSS: clusterd's, idle after the change.")
     return ok
+
+
+def compare_multiplexing(results: list[RunResult], n: int) -> None:
+    """Multiplexing on against off, for each deflate setting run both ways."""
+    for deflate in (False, True):
+        pair = {r.multiplex: r for r in results if r.deflate == deflate and r.changes}
+        if len(pair) != 2:
+            continue
+        print()
+        print(f"== multiplexed subscriptions on against off (deflate {on_off(deflate)}), {n} subs")
+        columns = ("p50 ms", "p99 ms", "max ms")
+        print(
+            f"   {'':4} " + " ".join(f"{c:>8}" for c in columns) + f" {'CPU/change ms':>14} KiB/sub"
+        )
+        rows = {}
+        for flag in (False, True):
+            r = pair[flag]
+            lat = sorted(x for c in r.changes for x in c.latencies)
+            cpu = statistics.median(c.clusterd_cpu for c in r.changes) * 1000
+            kib = (r.rss["subscribed"] - r.rss["before"]) / n if "subscribed" in r.rss else 0.0
+            rows[flag] = (pct(lat, 50) * 1000, pct(lat, 99) * 1000, lat[-1] * 1000, cpu, kib)
+            print(
+                f"   {on_off(flag):4} {rows[flag][0]:>8.0f} {rows[flag][1]:>8.0f} "
+                f"{rows[flag][2]:>8.0f} {cpu:>14.0f} {kib:>8.1f}"
+            )
+        ratios = [
+            on / off if off else float("nan")
+            for on, off in zip(rows[True], rows[False], strict=True)
+        ]
+        print(
+            "   on/off " + " ".join(f"{x:>8.2f}" for x in ratios[:3]) + f" {ratios[3]:>14.2f}"
+            f" {ratios[4]:>8.2f}"
+        )
 
 
 def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
@@ -773,6 +832,7 @@ def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
 
 async def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[RunResult]:
     modes = {"both": [False, True], "off": [False], "on": [True]}[args.deflate]
+    multiplexing = {"both": [False, True], "off": [False], "on": [True]}[args.multiplex]
     results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="bench-subscriptions-") as tmp:
         workdir = Path(tmp)
@@ -783,7 +843,10 @@ async def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Ru
         async with process("elektrad", cmd, workdir, elektrad_url + "/version") as elektrad:
             say(f"elektrad: up (pid {elektrad.pid})")
             for deflate in modes:
-                results.append(await run_clusterd(deflate, elektrad_url, args, workdir, say))
+                for multiplex in multiplexing:
+                    results.append(
+                        await run_clusterd(deflate, multiplex, elektrad_url, args, workdir, say)
+                    )
     return results
 
 
@@ -803,6 +866,19 @@ def main() -> int:
         default="both",
         help="uvicorn's ws_per_message_deflate: run clusterd with it off, then on (default)",
     )
+    parser.add_argument(
+        "--multiplex",
+        choices=["both", "off", "on"],
+        default="both",
+        help="Settings.multiplex_subscriptions: run clusterd without (the baseline), then with "
+        "it (default)",
+    )
+    parser.add_argument(
+        "--distinct",
+        type=int,
+        default=1,
+        help="distinct documents among the subscribers, round-robin (default 1: all the same)",
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="websockets opened at once")
     parser.add_argument("--event-timeout", type=float, default=30.0, help="seconds per change")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds, all in all")
@@ -817,13 +893,17 @@ def main() -> int:
         help="after the measured changes, profile one more inside clusterd (cProfile)",
     )
     # The child process.
-    parser.add_argument("--serve-clusterd", nargs=3, metavar=("PORT", "DATABASE_URL", "DEFLATE"))
+    parser.add_argument(
+        "--serve-clusterd", nargs=4, metavar=("PORT", "DATABASE_URL", "DEFLATE", "MULTIPLEX")
+    )
     parser.add_argument("--profile", help=argparse.SUPPRESS)
     parser.add_argument("--gc-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_clusterd:
-        port, database_url, deflate = args.serve_clusterd
-        return serve_clusterd(int(port), database_url, deflate == "1", args.gc_log, args.profile)
+        port, database_url, deflate, multiplex = args.serve_clusterd
+        return serve_clusterd(
+            int(port), database_url, deflate == "1", multiplex == "1", args.gc_log, args.profile
+        )
 
     fd_limit = raise_fd_limit()
     if fd_limit < args.subscribers + 100:

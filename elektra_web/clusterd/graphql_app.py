@@ -5,6 +5,7 @@ and websockets (graphql-transport-ws)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -34,7 +35,7 @@ from strawberry.types.graphql import OperationType
 from ..engine.services import Services, Settings
 from ..exceptions import Unauthenticated
 from ..logs import tag_request
-from ..resolvers.auth import ANONYMOUS, Caller
+from ..resolvers.auth import ANONYMOUS, Caller, Role
 from ..resolvers.reads import Reads
 from ..resolvers.tokens import authenticate_secret
 from ..schema.context import Context
@@ -52,6 +53,8 @@ from .graphql_http import (
     status_for,
 )
 from .monitoring import observed
+from .multiplex import Multiplexer
+from .transport_ws import TransportWSHandler
 
 __all__ = ["GraphQLApp"]
 
@@ -60,6 +63,8 @@ log = logging.getLogger("elektra_web.clusterd")
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with clusterd's per-request context."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, services_ref: dict[str, Services], settings: Settings) -> None:
         super().__init__(
@@ -80,6 +85,16 @@ class GraphQLApp(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self._services_ref = services_ref
+        self.multiplexer = (
+            Multiplexer(
+                schema,
+                self._group_context,
+                self.encode_json,
+                settings.subscriber_queue,
+            )
+            if settings.multiplex_subscriptions
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The log lines of this request (or websocket) carry its id.
@@ -292,6 +307,14 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(
             services=services, caller=caller, reads=Reads(services, caller), socket=socket
         )
+
+    def _group_context(self, role: Role) -> Context:
+        """The context a multiplexed subscription runs in: the role of its
+        subscribers, no socket; not counted in the metrics (each subscriber
+        is, by ``TransportWSHandler``)."""
+        services = dataclasses.replace(self._services_ref["services"], metrics=None)
+        caller = Caller(f"{role.name.lower()} subscribers", role)
+        return Context(services=services, caller=caller, reads=Reads(services, caller))
 
     async def on_ws_connect(self, context: Context) -> dict[str, object]:
         """Sign a websocket in with the token of its connection_init."""

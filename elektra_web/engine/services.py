@@ -59,6 +59,9 @@ class Settings:
     #: Events a subscriber may have waiting; one that falls further behind is
     #: dropped (with an error), so it never stalls others or eats memory.
     subscriber_queue: int = 1000
+    #: Websocket subscribers asking the same thing share one execution per
+    #: event (see clusterd/multiplex.py); off only to measure what it saves.
+    multiplex_subscriptions: bool = True
     #: Seconds a websocket may take to send connection_init.
     ws_init_timeout: float = 10.0
     max_subscriptions_per_socket: int = 100

@@ -1,0 +1,321 @@
+"""Multiplexed subscriptions: one execution per event for every websocket
+subscriber that asked the same thing.
+
+Ten thousand dashboards usually ask for the same few documents. Without this,
+every event ran through GraphQL execution and JSON encoding once per
+subscriber. Here the subscribers of a websocket (graphql-transport-ws) whose
+subscription has the same document, operation name, variables and role share
+one :class:`_Group`: the group runs the subscription once (its own bus
+subscription, its own context), encodes each result once, and hands the same
+text to each :class:`Listener`. Each subscriber's operation task then sends
+``{"id": ID, "type": "next", "payload": TEXT}`` on its own socket.
+
+What stays per subscriber:
+
+- authorization: the role is part of the key, so a viewer never shares an
+  execution with an editor; a revoked token's sockets are closed by
+  ``Sessions`` as before, which ends their listeners;
+- pace: every listener has its own bounded queue, and its own task sends
+  from it. A socket that does not drain fills only its queue; once that holds
+  ``limit`` results, that subscriber alone is ended with SUBSCRIBER_TOO_SLOW
+  (after what was queued), and the group never waits for anyone.
+
+Only root fields that are pure streams of events from the moment of
+subscribing are multiplexed (:data:`MULTIPLEXED`). ``operationProgress``
+starts with a snapshot of its own and runs per subscriber, as does anything
+that is not a single plain subscription field (fragments at the root, a
+document that does not parse: strawberry answers those as before).
+
+A group starts with its first subscriber and stops, with its bus
+subscription, when its last one leaves. When its source ends (an error such as
+NOT_FOUND, or the end of the stream), every listener ends the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql.error import GraphQLSyntaxError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from ..exceptions import SubscriberTooSlow
+from ..resolvers.auth import Role
+
+if TYPE_CHECKING:
+    from strawberry.schema import BaseSchema
+
+    from ..engine.metrics import Metrics
+    from ..schema.context import Context
+
+__all__ = ["MULTIPLEXED", "Key", "Listener", "Multiplexer", "key_for"]
+
+log = logging.getLogger("elektra_web.clusterd.multiplex")
+
+#: Subscription root fields whose events do not depend on when one subscribed
+#: (beyond "from now on"): a late subscriber may join a running execution.
+MULTIPLEXED: Final = frozenset(
+    {"configChanged", "instanceStatusChanged", "driftChanged", "fleetChanged"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """What subscribers must share to share an execution."""
+
+    query: str
+    operation_name: str | None
+    #: The variables as canonical JSON (sorted keys), so equal values match.
+    variables: str
+    role: Role
+
+
+def key_for(
+    query: object, variables: object, operation_name: object, role: Role | None
+) -> Key | None:
+    """The group key of a subscribe message, or None when it is not to be
+    multiplexed (not a single multiplexed subscription field, not signed in,
+    or odd input that strawberry will refuse in its own words)."""
+    if role is None or not isinstance(query, str):
+        return None
+    if operation_name is not None and not isinstance(operation_name, str):
+        return None
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    if not _multiplexed(query, operation_name):
+        return None
+    try:
+        canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return Key(query, operation_name, canonical, role)
+
+
+@functools.lru_cache(maxsize=512)
+def _multiplexed(query: str, operation_name: str | None) -> bool:
+    # Thousands of subscribers send the same few documents: parse each once.
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLSyntaxError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(operations) != 1:
+            return False
+        (operation,) = operations
+    else:
+        named = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if len(named) != 1:
+            return False
+        (operation,) = named
+    if operation.operation is not OperationType.SUBSCRIPTION:
+        return False
+    selections = operation.selection_set.selections
+    return (
+        len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+        and selections[0].name.value in MULTIPLEXED
+    )
+
+
+class _End:
+    """The group's source ended; ``errors`` when it could not start."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: PreExecutionError | None = None) -> None:
+        self.error = error
+
+
+#: What a listener yields: the encoded payload of a ``next`` message, or the end.
+Item = str | _End
+
+
+class Listener:
+    """One subscriber's place in a group: a bounded queue of encoded
+    results, read by that subscriber's own task."""
+
+    __slots__ = ("_items", "_limit", "_waiter", "dropped")
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[Item] = deque()
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+        #: Set when the queue was full: the subscriber is ended after it.
+        self.dropped = False
+
+    def push(self, item: Item) -> bool:
+        """Queue ``item``; False (and the listener dropped) when it already
+        holds ``limit`` results: the subscriber does not keep up."""
+        if self.dropped:
+            return False
+        if isinstance(item, str) and len(self._items) >= self._limit:
+            self.dropped = True
+            self._items.append(_TOO_SLOW)
+            self._wake()
+            return False
+        self._items.append(item)
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> Item:
+        """The next item, waiting for one."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+
+_TOO_SLOW: Final = _End()
+
+
+class _Group:
+    __slots__ = ("key", "listeners", "task")
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.listeners: set[Listener] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def publish(self, item: Item) -> None:
+        for listener in tuple(self.listeners):
+            if not listener.push(item):
+                self.listeners.discard(listener)
+
+
+class Multiplexer:
+    """The groups of one GraphQL endpoint (app lifetime).
+
+    ``make_context`` gives the context a group executes in, for a role;
+    ``encode`` turns a ``next`` payload into the text sent (the endpoint's
+    JSON encoder); ``limit`` is each subscriber's queue bound
+    (``Settings.subscriber_queue``).
+    """
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        make_context: Callable[[Role], Context],
+        encode: Callable[[object], str | bytes],
+        limit: int,
+        metrics: Callable[[], Metrics | None] = lambda: None,
+    ) -> None:
+        self._schema = schema
+        self._make_context = make_context
+        self._encode = encode
+        self._limit = limit
+        self._metrics = metrics
+        self._groups: dict[Key, _Group] = {}
+
+    @property
+    def groups(self) -> int:
+        """Executions running (one per distinct key)."""
+        return len(self._groups)
+
+    @property
+    def listeners(self) -> int:
+        """Subscribers served by them."""
+        return sum(len(g.listeners) for g in self._groups.values())
+
+    def join(self, key: Key) -> Listener:
+        """A new listener of the group for ``key``, started if there is none."""
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(key)
+            group.task = asyncio.create_task(self._run(group), name=f"multiplex {key.role.name}")
+        listener = Listener(self._limit)
+        group.listeners.add(listener)
+        return listener
+
+    def leave(self, key: Key, listener: Listener) -> None:
+        """The subscriber is gone; the last one out stops the group."""
+        group = self._groups.get(key)
+        if group is None:
+            return
+        group.listeners.discard(listener)
+        if not group.listeners:
+            del self._groups[key]
+            if group.task is not None:
+                group.task.cancel()
+
+    async def _run(self, group: _Group) -> None:
+        key = group.key
+        end = _End()
+        try:
+            source = await self._schema.stream(
+                key.query,
+                variable_values=json.loads(key.variables),
+                context_value=self._make_context(key.role),
+                operation_name=key.operation_name,
+            )
+            async with aclosing(source):
+                first = True
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        end = _End(result)
+                        return
+                    first = False
+                    if not isinstance(result, ExecutionResult):  # @defer/@stream frames
+                        end = _End(_incremental())
+                        return
+                    group.publish(self._payload(result))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("a multiplexed subscription failed")
+        finally:
+            if self._groups.get(key) is group:
+                del self._groups[key]
+            group.publish(end)
+
+    def _payload(self, result: ExecutionResult) -> str:
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        encoded = self._encode(payload)
+        return encoded.decode() if isinstance(encoded, bytes) else encoded
+
+
+def too_slow_payload(listener: Listener, encode: Callable[[object], str | bytes]) -> str:
+    """The ``next`` payload that ends a dropped subscriber, as an unshared
+    subscription's would be ended (see ``resolvers/live.py``)."""
+    error = SubscriberTooSlow(
+        f"this subscription fell more than {listener.limit} events behind and was ended; "
+        "subscribe again, and read faster"
+    )
+    formatted = GraphQLError(error.message, extensions=error.extensions).formatted
+    encoded = encode({"data": None, "errors": [formatted]})
+    return encoded.decode() if isinstance(encoded, bytes) else encoded
+
+
+def is_too_slow(item: Item) -> bool:
+    return item is _TOO_SLOW
+
+
+def _incremental() -> PreExecutionError:
+    return PreExecutionError(
+        data=None,
+        errors=[GraphQLError("Incremental delivery is not supported over graphql-transport-ws")],
+    )
