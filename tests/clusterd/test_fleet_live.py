@@ -4,8 +4,14 @@ websockets to a real clusterd (SQLite and PostgreSQL) and real elektrads."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
+
+import pytest
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.sqlite.client import SqliteClient
 
 from elektra_web.engine.events import FleetChange, FleetChanged
 from elektra_web.models import Instance, InstanceStatus
@@ -30,14 +36,14 @@ def call(clusterd: Clusterd, document: str, **variables: Any) -> dict[str, Any]:
     return asyncio.to_thread(clusterd.ok, document, **variables)  # type: ignore[return-value]
 
 
-async def subscribed(socket: Socket, clusterd: Clusterd) -> str:
+async def subscribed(socket: Socket, clusterd: Clusterd, probe: str | None = None) -> str:
     """Subscribe to fleetChanged; return once it delivers (a probe cluster's
     changes until one arrives: the readiness signal), with the probe's id,
     whose events the caller skips."""
     await socket.subscribe(FLEET)
-    probe = (await call(clusterd, 'mutation { createCluster(input: {name: "probe"}) { id } }'))[
-        "createCluster"
-    ]["id"]
+    if probe is None:
+        created = await call(clusterd, 'mutation { createCluster(input: {name: "probe"}) { id } }')
+        probe = str(created["createCluster"]["id"])
     for attempt in range(100):
         await call(
             clusterd,
@@ -50,7 +56,7 @@ async def subscribed(socket: Socket, clusterd: Clusterd) -> str:
             await socket.next_data(0.5)
         except TimeoutError:
             continue
-        return str(probe)
+        return probe
     raise AssertionError("fleetChanged never delivered")
 
 
@@ -250,3 +256,62 @@ def test_an_instance_event_crosses_the_bus_without_its_token() -> None:
     assert copy is not None
     assert (copy.id, copy.name, copy.cluster_id, copy.status) == (7, "web", 3, "ONLINE")
     assert copy.token is not None and copy.token != "the-secret"  # only: it has one
+
+
+class Queries:
+    """Counts the SQL queries clusterd runs (a wrapper that counts, nothing faked)."""
+
+    METHODS = ("execute_query", "execute_query_dict")
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        for client in (SqliteClient, AsyncpgDBClient):
+            for name in self.METHODS:
+                monkeypatch.setattr(client, name, self._counting(getattr(client, name)))
+
+    def _counting(self, method: Any) -> Any:
+        @functools.wraps(method)
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+def test_an_event_costs_no_query_however_many_subscribers(
+    clusterd: Clusterd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = Queries(monkeypatch)
+    prod = create_cluster(clusterd, "prod")
+
+    async def rename(sockets: list[Socket], probe: str, name: str) -> int:
+        before = queries.count
+        await call(
+            clusterd,
+            "mutation($id: ID!, $n: String!) { updateCluster(id: $id, input: {name: $n}) { id } }",
+            id=prod,
+            n=name,
+        )
+        for socket in sockets:
+            event = await next_event(socket, probe)
+            assert (event["change"], event["cluster"]["name"]) == ("CLUSTER_UPDATED", name)
+        return queries.count - before
+
+    async def scenario() -> tuple[int, int]:
+        # One subscriber, then 21.
+        async with contextlib.AsyncExitStack() as stack:
+            first = await stack.enter_async_context(connect(clusterd.url))
+            probe = await subscribed(first, clusterd)
+            # (the first write after connecting also records the token's use)
+            await rename([first], probe, "warmed-up")
+            one = await rename([first], probe, "renamed-once")
+            others = [await stack.enter_async_context(connect(clusterd.url)) for _ in range(20)]
+            for socket in others:
+                await subscribed(socket, clusterd, probe)
+            many = await rename([first, *others], probe, "renamed-twice")
+            return one, many
+
+    one, many = run(scenario())
+    # The mutation's own queries, and the engine's in the background (a health
+    # check now and then): not one more per subscriber.
+    assert many - one < 10, (one, many)

@@ -153,7 +153,7 @@ export class Fleet {
 
   /** @param {string} id @returns {Inst[]} its direct members, by name */
   members(id) {
-    return this.sortedInstances().filter((i) => i.clusterId === id);
+    return [...this.instances.values()].filter((i) => i.clusterId === id).sort((a, b) => byName(a.name, b.name));
   }
 
   /** @param {string | null} parentId @returns {Clu[]} the clusters directly in it (null: top level), by name */

@@ -156,7 +156,7 @@ export function mountOverview(main, app) {
       fleet.load(data);
       loadError.hidden = true;
       if (!loaded || !anythingHeld()) drawAll();
-      else redraw(new Set([...before.instances, ...fleet.instances.keys()]), treeOrder(before.clusters));
+      else redraw(new Set([...before.instances, ...fleet.instances.keys()]), byDepth([...before.clusters, ...fleet.clusters.keys()]));
       loaded = true;
       reading = false;
       const waiting = queued;
@@ -174,18 +174,19 @@ export function mountOverview(main, app) {
     return [...main.querySelectorAll('li.instance, li.cluster')].some((li) => ctx.held(li));
   }
 
-  /** Clusters parents first (a node goes under its parent's), then the ones gone. @param {string[]} gone */
-  function treeOrder(gone) {
-    /** @type {string[]} */
-    const order = [];
-    const visit = (/** @type {string | null} */ parent) => {
-      for (const c of fleet.children(parent)) {
-        order.push(c.id);
-        visit(c.id);
-      }
+  /**
+   * Clusters, parents first (a node goes under its parent's), then the ones gone.
+   * @param {string[]} ids
+   */
+  function byDepth(ids) {
+    const depth = (/** @type {string} */ id) => {
+      let n = 0;
+      for (let c = fleet.clusters.get(id); c && c.parentId && n < 1000; c = fleet.clusters.get(c.parentId)) n++;
+      return n;
     };
-    visit(null);
-    return [...order, ...gone.filter((id) => !fleet.clusters.has(id))];
+    const here = [...new Set(ids)].filter((id) => fleet.clusters.has(id));
+    const gone = [...new Set(ids)].filter((id) => !fleet.clusters.has(id));
+    return [...here.sort((a, b) => depth(a) - depth(b)), ...gone];
   }
 
   // Counts of writes not applied, read for the rows events name, a burst at a time.
@@ -218,6 +219,11 @@ export function mountOverview(main, app) {
 
   // -- live ---------------------------------------------------------------------------
 
+  // The events of one moment are drawn together: a burst (a cluster of a
+  // thousand deleted, a rack going offline) costs one redraw per row.
+  const due = { instances: new Set(), clusters: new Set(), members: false, tree: false };
+  let drawTimer = 0;
+
   /** @param {any} event */
   function apply(event) {
     if (!loaded || reading) {
@@ -225,10 +231,25 @@ export function mountOverview(main, app) {
       return;
     }
     const changed = fleet.apply(event);
-    redraw(changed.instances, changed.tree ? treeOrder([...changed.clusters]) : changed.clusters);
-    if (changed.members || changed.tree) refreshChoices(clustersList, ctx, changed);
-    if (changed.tree && clusterForm) clusterForm.updateParents();
+    for (const id of changed.instances) due.instances.add(id);
+    for (const id of changed.clusters) due.clusters.add(id);
+    due.members ||= changed.members;
+    due.tree ||= changed.tree;
     if (changed.unapplied.length) readCountsSoon(changed.unapplied);
+    if (!drawTimer) drawTimer = window.setTimeout(drawDue, 0);
+  }
+
+  function drawDue() {
+    drawTimer = 0;
+    const { members, tree } = due;
+    const instances = [...due.instances];
+    const clusters = byDepth([...due.clusters]);
+    due.instances.clear();
+    due.clusters.clear();
+    due.members = due.tree = false;
+    redraw(instances, clusters);
+    if (members || tree) refreshChoices(clustersList, ctx, { members, tree });
+    if (tree && clusterForm) clusterForm.updateParents();
   }
 
   let stopFleet = subscribe();
@@ -263,6 +284,7 @@ export function mountOverview(main, app) {
   return {
     destroy() {
       clearTimeout(countsTimer);
+      clearTimeout(drawTimer);
       clearTimeout(again);
       clearInterval(tick);
       main.removeEventListener('focusout', onFocusOut);
