@@ -186,7 +186,9 @@ async def _rotate(args: argparse.Namespace) -> int:
 
     operator = _operator()
     token, old, secret = await rotate_token(None, operator, args.id, args.grace)
-    await audit.record(operator, "token rotate", {"id": args.id, "grace_period": args.grace})
+    await audit.record(
+        operator, "token rotate", {"id": args.id, "name": old.name, "grace_period": args.grace}
+    )
     print(
         f"token {old.id} ({old.name}) rotated to token {token.id}; the old secret is refused "
         f"from {_time(old.expires_at)}; the new secret, shown only now:",
@@ -237,7 +239,7 @@ async def _revoke(args: argparse.Namespace) -> int:
 
     operator = _operator()
     token = await revoke_token(None, operator, args.id)
-    await audit.record(operator, "token revoke", {"id": args.id})
+    await audit.record(operator, "token revoke", {"id": args.id, "name": token.name})
     print(f"token {token.id} ({token.name}) is revoked", file=sys.stderr)
     return 0
 

@@ -1,7 +1,10 @@
 """The audit log: every change asked of clusterd, who asked, and how it ended.
 
 Entries are written by the API layer around each mutation (and by the
-``elektra-web token`` commands); only admins may read them.
+``elektra-web token`` commands); only admins may read them. Next to the id of
+an instance, cluster or token, an entry names it (``with_names``), as it was
+named when the change was asked: ``instance_id "2"`` alone told a reader
+nothing, and the instance may be gone since.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions import BadInput
-from ..models import AuditEntry
+from ..models import AuditEntry, Cluster, Instance, Token
 from .auth import Caller, Role
 
-__all__ = ["SECRET_FIELDS", "audit_log", "record", "redact"]
+__all__ = ["SECRET_FIELDS", "audit_log", "record", "redact", "with_names"]
 
 #: Argument names whose values are never written down.
 SECRET_FIELDS = frozenset({"token", "secret", "password"})
@@ -40,6 +43,60 @@ def redact(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+#: Arguments that hold an id: what of, and the key of the name written next to them.
+_ID_ARGUMENTS: dict[str, tuple[type[Instance] | type[Cluster] | type[Token], str]] = {
+    "instance_id": (Instance, "instance_name"),
+    "cluster_id": (Cluster, "cluster_name"),
+    "parent_id": (Cluster, "parent_name"),
+}
+#: What the argument ``id`` of a mutation is the id of (its name: "name").
+_ID_OF: dict[str, type[Instance] | type[Cluster] | type[Token]] = {
+    "updateInstance": Instance,
+    "removeInstance": Instance,
+    "updateCluster": Cluster,
+    "deleteCluster": Cluster,
+    "revokeToken": Token,
+    "rotateToken": Token,
+}
+
+
+async def with_names(action: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``arguments`` as :func:`redact` gives them, with the name of each
+    instance, cluster or token they refer to by id next to the id, e.g.
+    ``{"instance_id": "2", "instance_name": "web-01"}``, or ``{"id": "2",
+    "name": "web-01"}`` for a mutation's argument ``id``. Call it before the
+    mutation runs: a removed instance still has its name. An id of nothing
+    gets no name."""
+    plain = redact(arguments)
+    assert isinstance(plain, dict)
+    top = {**_ID_ARGUMENTS, "id": (_ID_OF[action], "name")} if action in _ID_OF else _ID_ARGUMENTS
+    return await _named(plain, top)
+
+
+async def _named(
+    values: dict[str, Any],
+    ids: Mapping[str, tuple[type[Instance] | type[Cluster] | type[Token], str]],
+) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    for key, value in values.items():
+        named[key] = await _named(value, _ID_ARGUMENTS) if isinstance(value, dict) else value
+        if key not in ids or not isinstance(value, str | int):
+            continue
+        model, name_key = ids[key]
+        if name_key in values:
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            continue  # not an id: the mutation refuses it
+        if not 0 < number < 2**63:  # no row has it (and PostgreSQL refuses a larger one)
+            continue
+        names = await model.filter(id=number).values_list("name", flat=True)
+        if names:
+            named[name_key] = names[0]
+    return named
 
 
 def _unset(value: Any) -> bool:

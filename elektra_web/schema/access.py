@@ -126,7 +126,9 @@ class AuditEntryType:
     )
     arguments: JSON = strawberry.field(
         description="Its arguments as a JSON object (Python field names, e.g. instance_id); "
-        'secrets (token, secret, password) replaced by "***".'
+        'secrets (token, secret, password) replaced by "***". Next to the id of an instance, '
+        'cluster or token, its name then, e.g. {"instance_id": "2", "instance_name": "web-01"} '
+        '(for an argument id: "name").'
     )
     outcome: str = strawberry.field(
         description='"OK", or the error code it was refused with (e.g. "FORBIDDEN"), or "INTERNAL".'
@@ -157,16 +159,19 @@ class Audited(FieldExtension):
     ) -> Any:
         caller = info.context.caller
         action = info.field_name
+        # Named now, before the mutation: what it removes or renames keeps
+        # the name it had.
+        arguments = await audit.with_names(action, kwargs)
         try:
             result = await next_(source, info, **kwargs)
         except ClusterdError as exc:
-            await audit.record(caller, action, kwargs, outcome=exc.code)
+            await audit.record(caller, action, arguments, outcome=exc.code)
             raise
         except Exception:
-            await audit.record(caller, action, kwargs, outcome="INTERNAL")
+            await audit.record(caller, action, arguments, outcome="INTERNAL")
             raise
         operation = getattr(result, "operation_id", None)
-        await audit.record(caller, action, kwargs, operation_id=str(operation or "") or None)
+        await audit.record(caller, action, arguments, operation_id=str(operation or "") or None)
         return result
 
 

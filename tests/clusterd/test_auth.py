@@ -481,7 +481,7 @@ def test_the_audit_log_records_who_changed_what_and_what_was_refused(
     assert refused["actor"] == "alice (token 2)"
     assert written["actor"].startswith("admin")
     assert written["arguments"] == {
-        "target": {"instance_id": None, "cluster_id": cluster},
+        "target": {"instance_id": None, "cluster_id": cluster, "cluster_name": "prod"},
         "path": "user:/app/port",
         "value": "8080",
     }
@@ -531,6 +531,39 @@ def test_token_commands_create_list_and_revoke(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no token with id 42" in missing.stderr
     bad_role = elektra_web("token", "--database", database, "create", "--role", "root")
     assert bad_role.returncode == 2
+
+
+def test_the_audit_log_names_what_ids_refer_to_as_they_were_named(
+    clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(clusterd, "web-01", daemon.url)
+    cluster = create_cluster(clusterd, "prod")
+    child = clusterd.ok(
+        'mutation($p: ID!) { createCluster(input: {name: "eu", parentId: $p}) { id } }', p=cluster
+    )["createCluster"]["id"]
+    assign(clusterd, cluster, instance)
+    token_id, _ = make_token(clusterd, "VIEWER", "alice")
+    clusterd.ok("mutation($t: ID!) { revokeToken(id: $t) { id } }", t=token_id)
+    clusterd.ok("mutation($i: ID!) { removeInstance(id: $i) }", i=instance)
+    clusterd.query('mutation { removeInstance(id: "99") }')  # nothing to name
+    log = clusterd.ok("{ auditLog { action arguments } }")["auditLog"]
+    arguments = {e["action"]: e["arguments"] for e in reversed(log)}
+    assert arguments["assignInstance"] == {
+        "cluster_id": cluster,
+        "cluster_name": "prod",
+        "instance_id": instance,
+        "instance_name": "web-01",
+    }
+    nested = arguments["createCluster"]["input"]
+    assert (nested["name"], nested["parent_id"], nested["parent_name"]) == ("eu", cluster, "prod")
+    assert child != cluster
+    assert arguments["revokeToken"] == {"id": token_id, "name": "alice"}
+    # Removed: named as it was before.
+    assert [e["arguments"] for e in log if e["action"] == "removeInstance"] == [
+        {"id": "99"},
+        {"id": instance, "name": "web-01"},
+    ]
 
 
 def test_an_admin_token_from_the_environment_stays_revoked_after_a_restart(
