@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -105,3 +106,24 @@ def test_a_database_url_is_shown_without_its_password() -> None:
 
     assert shown_url("postgres://web:s3cret@db/clusterd") == "postgres://web:***@db/clusterd"
     assert shown_url("postgres://web@db/clusterd") == "postgres://web@db/clusterd"
+
+
+def test_clusterd_with_its_port_in_use_fails_at_once_and_makes_no_database(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ELEKTRA_WEB_"))}
+        done = subprocess.run(
+            [sys.executable, "-m", "elektra_web", "clusterd", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**env, "HOME": str(tmp_path)},
+        )
+    assert done.returncode == 1
+    assert f"port {port} is in use; use --port to pick another" in done.stderr
+    assert not (tmp_path / ".local").exists()  # no database made, no migration run
