@@ -243,8 +243,9 @@ class FleetChanged:
     previous_cluster_id: int | None = None
     #: DELIVERIES: the instances whose deliveries not applied changed.
     instance_ids: tuple[int, ...] = ()
-    #: The JSON of :func:`_instance_fields` or :func:`_cluster_fields`.
-    fields: dict[str, Any] | None = None
+    #: The JSON of :func:`_instance_fields` or :func:`_cluster_fields` (not
+    #: hashed: a dict cannot be).
+    fields: dict[str, Any] | None = field(default=None, hash=False)
 
     @classmethod
     def of_instance(

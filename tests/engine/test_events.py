@@ -8,6 +8,8 @@ from elektra_web.engine.events import (
     ConfigChanged,
     DeliveriesLanded,
     DriftChanged,
+    FleetChange,
+    FleetChanged,
     Kick,
     Landing,
     StatusChanged,
@@ -44,6 +46,13 @@ def test_every_event_round_trips_through_json() -> None:
         ),
         DriftChanged(3, 1, (1, 7), "user:/a", "new", None, resolved=False),
         Kick("replica-a", (1, 2, 3)),
+        FleetChanged(
+            FleetChange.CLUSTER_UPDATED,
+            cluster_id=4,
+            fields={"name": "eu", "description": None, "driftPolicy": "REPORT", "parentId": 1},
+        ),
+        FleetChanged(FleetChange.INSTANCE_REMOVED, instance_id=3, previous_cluster_id=4),
+        FleetChanged(FleetChange.DELIVERIES, instance_ids=(3, 5)),
     ]
     for event in events:
         assert type(event).from_data(roundtrip(event.to_data())) == event  # type: ignore[attr-defined]
