@@ -297,6 +297,7 @@ def test_audit_arguments_show_names(client: Page) -> None:
             withNames({ instance_id: '2', instance_name: 'web-01', cluster_id: '1' }),
             withNames({ cluster_id: '1', names: { cluster_id: 'prod' }, path: 'user:/a' }),
             withNames({ input: { name: 'x' }, instance_id: '3' }),
+            withNames({ target: { instance_id: '2', instance_name: 'web-01' }, path: 'user:/a' }),
           ];
         }"""
     )
@@ -304,4 +305,5 @@ def test_audit_arguments_show_names(client: Page) -> None:
         {"instance": "web-01 (2)", "cluster_id": "1"},
         {"cluster": "prod (1)", "path": "user:/a"},
         {"input": {"name": "x"}, "instance_id": "3"},
+        {"target": {"instance": "web-01 (2)"}, "path": "user:/a"},
     ]

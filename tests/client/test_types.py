@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TSC = ROOT / "tests" / "conformance" / "node_modules" / "typescript" / "bin" / "tsc"
-CONFIG = ROOT / "elektra_web" / "client" / "tsconfig.json"
+CONFIG = Path(__file__).resolve().parent / "tsconfig.json"
 
 
 def test_the_client_type_checks() -> None:

@@ -238,7 +238,10 @@ function valueEditor(ctx, key) {
     changedElsewhere(fresh) {
       meta = fresh.meta;
       const value = serverValue(fresh);
-      if (value === base && announced === undefined) return;
+      if (value === base) {
+        if (announced !== undefined) settle(value); // changed back: nothing to choose any more
+        return;
+      }
       if ((value ?? '') === input.value) settle(value); // the same as typed: nothing to choose
       else if (hasDraft()) {
         if (value !== announced) announce(value);
