@@ -307,3 +307,18 @@ def test_audit_arguments_show_names(client: Page) -> None:
         {"input": {"name": "x"}, "instance_id": "3"},
         {"target": {"instance": "web-01 (2)"}, "path": "user:/a"},
     ]
+
+
+def test_an_armed_remove_button_says_so_to_screen_readers(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    (web,) = elektrads(1)
+    register(clusterd, "web-01", web.url)
+    page = client
+    instance = page.locator('li.instance[data-name="web-01"]')
+    remove = instance.get_by_role("button", name="Remove web-01", exact=True)
+    remove.click()
+    armed = instance.get_by_role("button", name="Really remove web-01?", exact=True)
+    expect(armed).to_have_text("Really remove web-01?")
+    armed.click()
+    expect(instance).to_have_count(0)
