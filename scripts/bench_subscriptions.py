@@ -135,7 +135,12 @@ def serve_clusterd(
     if profile:
         profile_on_signals(profile)
     settings = Settings(multiplex_subscriptions=multiplex)
-    config = ClusterdConfig(database_url=database_url, settings=settings, admin_token=BENCH_TOKEN)
+    config = ClusterdConfig(
+        database_url=database_url,
+        settings=settings,
+        admin_token=BENCH_TOKEN,
+        quiet_gc=os.environ.get("BENCH_QUIET_GC") == "1",
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -817,7 +822,7 @@ def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
         loop = "asyncio"
     print(
         f"clusterd: own process, uvicorn ws=auto (websockets-sansio), loop={loop}, SQLite, "
-        "Settings() defaults, 1 real elektrad"
+        f"Settings() defaults, quiet GC {args.quiet_gc}, 1 real elektrad"
     )
     what = "instanceId of the instance" if args.filter == "instance" else "no filter"
     fields = FIELDS + (" instance { name }" if args.with_instance else "")
@@ -879,6 +884,13 @@ def main() -> int:
         default=1,
         help="distinct documents among the subscribers, round-robin (default 1: all the same)",
     )
+    parser.add_argument(
+        "--quiet-gc",
+        choices=["on", "off"],
+        default="on",
+        help="ClusterdConfig.quiet_gc (gc.freeze and larger thresholds), on as elektra-web "
+        "clusterd runs (default)",
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="websockets opened at once")
     parser.add_argument("--event-timeout", type=float, default=30.0, help="seconds per change")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds, all in all")
@@ -905,6 +917,8 @@ def main() -> int:
             int(port), database_url, deflate == "1", multiplex == "1", args.gc_log, args.profile
         )
 
+    # The clusterd children read it (a fourth positional argument each would do too).
+    os.environ["BENCH_QUIET_GC"] = "1" if args.quiet_gc == "on" else "0"
     fd_limit = raise_fd_limit()
     if fd_limit < args.subscribers + 100:
         parser.error(f"{args.subscribers} websockets need more open files than {fd_limit}")

@@ -29,6 +29,7 @@ from ..models import Instance
 from ..resolvers.auth import SYSTEM, Role
 from ..resolvers.instances import InstanceInput, add_instance, update_instance
 from ..resolvers.tokens import create_token, ensure_token, has_tokens
+from .collector import quiet_gc
 from .database import migrate, tortoise_config
 from .graphiql import graphiql_routes
 from .graphql_app import GraphQLApp
@@ -69,6 +70,9 @@ class ClusterdConfig:
     #: Instances that get a metric of their own (the feed lag of the ones
     #: furthest behind); 0: no metric has a label per instance.
     metrics_instance_labels: int = 0
+    #: Freeze what start-up built and raise the collector's thresholds (see
+    #: collector.py): for a daemon process, not for tests that share one.
+    quiet_gc: bool = False
 
 
 def create_app(config: ClusterdConfig) -> Starlette:
@@ -144,6 +148,8 @@ def create_app(config: ClusterdConfig) -> Starlette:
         try:
             await _register(services, config.register)
             await engine.start()
+            if config.quiet_gc:
+                quiet_gc()
             monitor.ready = True
             yield
         finally:
