@@ -433,6 +433,7 @@ def _clusterd_config(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         admin_token=admin_token,
         metrics=args.metrics,
         metrics_instance_labels=max(0, args.metrics_instance_labels),
+        quiet_gc=True,
     )
 
 
