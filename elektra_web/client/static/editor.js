@@ -545,6 +545,12 @@ function build(ctx, key, kept) {
   return { parts, value };
 }
 
+/** Whether a value is being edited in ``container`` (typed and not saved). @param {HTMLElement} container */
+export function hasDraft(container) {
+  const now = shown.get(container);
+  return Boolean(now && now.value && now.value.hasDraft());
+}
+
 /**
  * Show ``path`` in ``container`` afresh. Returns the key as read.
  * @param {HTMLElement} container

@@ -2,14 +2,14 @@
 // The configuration of one instance or one cluster: it puts together the head
 // (target-head.js), find (find.js), the tree (tree.js), the key detail
 // (editor.js), new key (newkey.js), undo/redo of this target (undo.js,
-// history-buttons.js), live changes, cluster write progress and an
+// history-buttons.js), live changes (target-live.js), cluster write progress and an
 // instance's refused cluster writes (cluster-watch.js).
 
 import { gql } from './api.js';
 import { h, replace, statusDot, showError, flash, isBelowOrSame, parentOf, isNarrow } from './dom.js';
 import { describe } from './errors.js';
 import { KeyTree } from './tree.js';
-import { showKey, refreshKey } from './editor.js';
+import { showKey, refreshKey, hasDraft } from './editor.js';
 import { runOps, readChildren, readRoots } from './ops.js';
 import { historyOf } from './undo.js';
 import { historyButtons } from './history-buttons.js';
@@ -19,14 +19,10 @@ import { findForm } from './find.js';
 import { newKeyForm } from './newkey.js';
 import { clusterWatch } from './cluster-watch.js';
 import { INSTANCE_HEAD, CLUSTER_HEAD, renderInstanceHead, renderClusterHead } from './target-head.js';
+import { followTarget } from './target-live.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
 /** @typedef {import('./editor.js').Edit} Edit */
-
-const CONFIG_CHANGED = `subscription($instanceId: ID, $clusterId: ID) {
-  configChanged(instanceId: $instanceId, clusterId: $clusterId) { op path value origin instance { id } cluster { id } } }`;
-const STATUS_CHANGED = 'subscription($id: ID) { instanceStatusChanged(instanceId: $id) { id status lastSeen } }';
-const DRIFT_CHANGED = 'subscription($i: ID, $c: ID) { driftChanged(instanceId: $i, clusterId: $c) { path resolved } }';
 
 /**
  * @param {HTMLElement} main
@@ -235,48 +231,43 @@ export function mountTarget(main, app, kind, id, params) {
   // -- live -----------------------------------------------------------------------------
   let queue = Promise.resolve();
   stops.push(
-    app.live.subscribe(
-      CONFIG_CHANGED,
-      { instanceId: kind === 'instance' ? id : null, clusterId: kind === 'cluster' ? id : null },
-      {
-        next: (/** @type {any} */ data) => {
-          const change = data.configChanged;
-          if (kind === 'cluster' && change.instance) {
-            // A delivery to a member: its pending count may change.
-            loadHeadSoon();
-            return;
-          }
-          queue = queue.then(async () => {
-            if (destroyed) return;
-            try {
-              await tree.applyChange(change);
-            } catch {
-              /* the next refresh shows it */
-            }
-            if (selected && (isBelowOrSame(selected, change.path) || isBelowOrSame(change.path, selected))) {
-              // MOUNT: its file broke or parses again; what was shown of it is
-              // stale either way, so the key is drawn afresh (mounts.js).
-              if (change.op === 'MOUNT') await showKey(detail, keyCtx, selected);
-              else await refreshSelected();
-              flash(detail.querySelector('.key-path'));
-            }
-          });
-          if (kind === 'instance') loadHeadSoon();
-        },
+    ...followTarget(app, target, {
+      configChanged,
+      statusChanged,
+      driftChanged: () => loadHeadSoon(),
+      reconnected: async () => {
+        await loadHead();
+        await tree.refreshAll();
+        await refreshSelected();
       },
-    ),
-    app.live.subscribe(STATUS_CHANGED, { id: kind === 'instance' ? id : null }, {
-      next: (/** @type {any} */ data) => statusChanged(data.instanceStatusChanged),
-    }),
-    app.live.subscribe(DRIFT_CHANGED, { i: kind === 'instance' ? id : null, c: kind === 'cluster' ? id : null }, {
-      next: () => loadHeadSoon(),
-    }),
-    app.onReconnect(async () => {
-      await loadHead();
-      await tree.refreshAll();
-      await refreshSelected();
     }),
   );
+
+  /** A key changed: the tree follows, and the key shown (what is typed stays). @param {any} change */
+  function configChanged(change) {
+    if (kind === 'cluster' && change.instance) {
+      // A delivery to a member: its pending count may change.
+      loadHeadSoon();
+      return;
+    }
+    queue = queue.then(async () => {
+      if (destroyed) return;
+      try {
+        await tree.applyChange(change);
+      } catch {
+        /* the next refresh shows it */
+      }
+      if (selected && (isBelowOrSame(selected, change.path) || isBelowOrSame(change.path, selected))) {
+        // MOUNT: its file broke or parses again; what was shown of it is
+        // stale either way, so the key is drawn afresh (mounts.js) — unless
+        // a value is being typed there: that draft stays.
+        if (change.op === 'MOUNT' && !hasDraft(detail)) await showKey(detail, keyCtx, selected);
+        else await refreshSelected();
+        flash(detail.querySelector('.key-path'));
+      }
+    });
+    if (kind === 'instance') loadHeadSoon();
+  }
 
   /** @param {{id: string, status: string, lastSeen: string}} inst */
   function statusChanged(inst) {
