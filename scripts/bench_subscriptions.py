@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import BENCH_TOKEN, profile_on_signals
+from benchlib import BENCH_TOKEN, profile_on_signals, trace_memory_on_signals
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -132,7 +132,9 @@ def serve_clusterd(
 
     raise_fd_limit()
     log_gc(gc_log)
-    if profile:
+    if profile and os.environ.get("BENCH_TRACE_MEMORY") == "1":
+        trace_memory_on_signals(profile)
+    elif profile:
         profile_on_signals(profile)
     settings = Settings(multiplex_subscriptions=multiplex)
     config = ClusterdConfig(
@@ -291,10 +293,12 @@ async def quiesce(proc: Proc, limit: float = 30.0) -> float:
     """Wait until ``proc`` used almost no CPU for QUIET_WINDOW seconds; the seconds waited."""
     began = time.monotonic()
     before = proc.cpu()
+    # Tracing every allocation makes even the keep-alive pings of idle sockets cost.
+    quiet = QUIET_CPU * (5 if os.environ.get("BENCH_TRACE_MEMORY") == "1" else 1)
     while time.monotonic() - began < limit:
         await asyncio.sleep(QUIET_WINDOW)
         now = proc.cpu()
-        if now - before <= QUIET_CPU:
+        if now - before <= quiet:
             return time.monotonic() - began
         before = now
     raise RuntimeError(f"{proc.name} did not go idle in {limit:g}s")
@@ -538,7 +542,7 @@ async def run_clusterd(
     cmd = [sys.executable, __file__, "--serve-clusterd", str(port), database]
     cmd += [str(int(deflate)), str(int(multiplex))]
     cmd += ["--gc-log", str(gc_log)]
-    if args.profile_clusterd:
+    if args.profile_clusterd or args.trace_memory:
         cmd += ["--profile", str(profile)]
     subs: list[Subscriber] = []
     events = Events()
@@ -570,6 +574,8 @@ async def run_clusterd(
             # 2. Memory: before, connected + acknowledged, subscribed.
             await quiesce(clusterd)
             result.rss["before"] = clusterd.rss_kib()
+            if args.trace_memory:
+                os.kill(clusterd.pid, signal.SIGUSR1)
             n = args.subscribers
             began = time.perf_counter()
             subs.extend(await bounded(n, args.concurrency, lambda i: open_subscriber(i, ws_url)))
@@ -586,6 +592,10 @@ async def run_clusterd(
             result.subscribe_seconds = time.perf_counter() - began
             await quiesce(clusterd)
             result.rss["subscribed"] = clusterd.rss_kib()
+            if args.trace_memory:
+                os.kill(clusterd.pid, signal.SIGUSR2)
+                await asyncio.to_thread(wait_for_file, profile, 60.0)
+                result.profile = profile.read_text()
             say(
                 f"{name}: {n} subscribers open in {result.open_seconds:.1f}s, subscribed in "
                 f"{result.subscribe_seconds:.1f}s; RSS {result.rss['before'] / 1024:.1f} -> "
@@ -740,7 +750,10 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
             print(f"   => growth per event delivered: {grew:+.2f} KiB per subscriber")
         if r.unexpected:
             print(f"   {len(r.unexpected)} unexpected messages, e.g.: {r.unexpected[:3]}")
-        if r.profile:
+        if r.profile and args.trace_memory:
+            print(f"\n   clusterd's memory growth from before to subscribed, for {n}, by line:")
+            print(r.profile)
+        elif r.profile:
             print("\n   clusterd's event loop during one more change, profiled (cProfile):")
             print(r.profile)
     compare_multiplexing(results, n)
@@ -900,6 +913,13 @@ def main() -> int:
         help="also select the event's instance { name } (one database read per subscriber)",
     )
     parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="trace clusterd's allocations (tracemalloc) from before the subscribers to "
+        "subscribed, and show the lines that grew most (slows clusterd; not with "
+        "--profile-clusterd)",
+    )
+    parser.add_argument(
         "--profile-clusterd",
         action="store_true",
         help="after the measured changes, profile one more inside clusterd (cProfile)",
@@ -919,6 +939,9 @@ def main() -> int:
 
     # The clusterd children read it (a fourth positional argument each would do too).
     os.environ["BENCH_QUIET_GC"] = "1" if args.quiet_gc == "on" else "0"
+    if args.trace_memory and args.profile_clusterd:
+        parser.error("--trace-memory and --profile-clusterd both need the same signals")
+    os.environ["BENCH_TRACE_MEMORY"] = "1" if args.trace_memory else "0"
     fd_limit = raise_fd_limit()
     if fd_limit < args.subscribers + 100:
         parser.error(f"{args.subscribers} websockets need more open files than {fd_limit}")

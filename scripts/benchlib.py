@@ -27,6 +27,32 @@ def profile_on_signals(path: str) -> None:
     signal.signal(signal.SIGUSR2, end)
 
 
+def trace_memory_on_signals(path: str, frames: int = 1) -> None:
+    """Trace allocations (tracemalloc) from now on; SIGUSR1 takes a snapshot,
+    SIGUSR2 takes another and writes to ``path`` the 30 source lines whose
+    live memory grew most in between: where each new connection's or
+    subscription's bytes go."""
+    import tracemalloc
+
+    tracemalloc.start(frames)
+    snapshots: list[tracemalloc.Snapshot] = []
+
+    def begin(signum: int, frame: object) -> None:
+        snapshots[:] = [tracemalloc.take_snapshot()]
+
+    def end(signum: int, frame: object) -> None:
+        after = tracemalloc.take_snapshot()
+        stats = after.compare_to(snapshots[0], "lineno")
+        total = sum(s.size_diff for s in stats)
+        lines = [f"total {total / 1024:.0f} KiB in {sum(s.count_diff for s in stats)} blocks"]
+        lines += [str(s) for s in stats[:30]]
+        with open(path, "w") as out:
+            out.write("\n".join(lines) + "\n")
+
+    signal.signal(signal.SIGUSR1, begin)
+    signal.signal(signal.SIGUSR2, end)
+
+
 def raise_file_limit() -> int:
     """Raise this process's soft limit of open files to its hard limit (65,536 if that is
     unlimited) and return it: a clusterd following N change feeds holds a socket per

@@ -141,45 +141,49 @@ Item = str | _End
 
 class Listener:
     """One subscriber's place in a group: a bounded queue of encoded
-    results, read by that subscriber's own task."""
+    results, read by that subscriber's own task.
+
+    A subscriber that keeps up is waiting when an event comes: the event is
+    handed straight to its waiting task, and no queue is ever allocated (ten
+    thousand idle subscribers hold no buffers)."""
 
     __slots__ = ("_items", "_limit", "_waiter", "dropped")
 
     def __init__(self, limit: int) -> None:
-        self._items: deque[Item] = deque()
+        self._items: deque[Item] | None = None
         self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[Item] | None = None
         #: Set when the queue was full: the subscriber is ended after it.
         self.dropped = False
 
     def push(self, item: Item) -> bool:
-        """Queue ``item``; False (and the listener dropped) when it already
-        holds ``limit`` results: the subscriber does not keep up."""
+        """Hand over or queue ``item``; False (and the listener dropped) when
+        it already holds ``limit`` results: the subscriber does not keep up."""
         if self.dropped:
             return False
-        if isinstance(item, str) and len(self._items) >= self._limit:
-            self.dropped = True
-            self._items.append(_TOO_SLOW)
-            self._wake()
-            return False
-        self._items.append(item)
-        self._wake()
-        return True
-
-    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            waiter.set_result(item)  # nothing queued: it waits only when empty
+            return True
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        if isinstance(item, str) and len(items) >= self._limit:
+            self.dropped = True
+            items.append(_TOO_SLOW)
+            return False
+        items.append(item)
+        return True
 
     async def next(self) -> Item:
         """The next item, waiting for one."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
+        if self._items:
+            return self._items.popleft()
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            return await self._waiter
+        finally:
+            self._waiter = None
 
     @property
     def limit(self) -> int:
