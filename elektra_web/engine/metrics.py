@@ -339,8 +339,9 @@ class Metrics:
                 yield lags
         yield GaugeMetricFamily(
             "clusterd_event_bus_subscriptions",
-            "Subscriptions to this replica's event bus: GraphQL subscriptions and "
-            "clusterd's own (writes waiting for their deliveries, the sender).",
+            "Subscriptions to this replica's event bus: GraphQL subscriptions (one per "
+            "multiplexed group, however many subscribers share it) and clusterd's own "
+            "(writes waiting for their deliveries, the sender).",
             value=snapshot.bus_subscriptions,
         )
 
