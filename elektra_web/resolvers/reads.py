@@ -60,8 +60,11 @@ class MountData:
         )
 
     def holds(self, path: str) -> bool:
-        """Whether the key ``path`` is this mount's (its mount point or below)."""
-        return KeyName.parse(path).is_below_or_same(KeyName.parse(self.mount_point))
+        """Whether the canonical key name ``path`` is this mount's (its mount
+        point or below): a prefix of whole parts (a ``/`` inside a part is
+        escaped, so the text compares)."""
+        point = self.mount_point
+        return path == point or path.startswith(point if point.endswith("/") else point + "/")
 
 
 @dataclass
@@ -75,8 +78,8 @@ class ConfigKeyData:
     #: For an instance's key: the instance (``Reads.lock_owner`` tells, when
     #: asked, which cluster locks it).
     instance: Instance | None = None
-    #: The mount whose mount point this key is, as the read told it (a
-    #: broken one's mount point is shown, not existing, with its error).
+    #: The mount the key is in, when the read asked for it (a broken one's
+    #: mount point is shown, not existing, with its error).
     mount: MountData | None = None
 
 
@@ -106,21 +109,40 @@ class Reads:
 
     # -- instances ------------------------------------------------------------
 
-    async def instance_key(self, instance: Instance, path: str) -> ConfigKeyData:
+    async def instance_key(
+        self, instance: Instance, path: str, *, with_mounts: bool = False
+    ) -> ConfigKeyData:
+        """The key at ``path``; ``with_mounts``: with the mount it is in."""
         self.caller.require(Role.VIEWER)
         name = parse_key(path)
-        node = await self._load(instance, name, 1)
-        return _instance_key(instance, node)
+        node, mounts = await self._load_with_mounts(instance, name, 1, with_mounts)
+        return _instance_key(instance, node, mounts)
 
-    async def instance_keys(self, instance: Instance, path: str, depth: int) -> list[ConfigKeyData]:
-        """The key at ``path`` and the existing keys below it, ``depth`` levels."""
+    async def instance_keys(
+        self, instance: Instance, path: str, depth: int, *, with_mounts: bool = False
+    ) -> list[ConfigKeyData]:
+        """The key at ``path`` and the existing keys below it, ``depth``
+        levels; ``with_mounts``: each with the mount it is in."""
         self.caller.require(Role.VIEWER)
         name = parse_key(path)
         if depth > MAX_DEPTH:
             raise BadInput(f"depth must be at most {MAX_DEPTH}, not {depth}")
         depth = max(depth, 0)
-        root = await self._load(instance, name, depth + 1)
-        return [_instance_key(instance, n) for n in _flatten(root, depth)]
+        root, mounts = await self._load_with_mounts(instance, name, depth + 1, with_mounts)
+        return [_instance_key(instance, n, mounts) for n in _flatten(root, depth)]
+
+    async def _load_with_mounts(
+        self, instance: Instance, name: KeyName, depth: int, with_mounts: bool
+    ) -> tuple[dict[str, Any], list[MountData]]:
+        # The mounts are asked along with the keys (once per request), and
+        # each key is given its mount here: not one lookup per key, which
+        # doubled the time of a read of 10,000 keys.
+        if not with_mounts:
+            return await self._load(instance, name, depth), []
+        node, mounts = await asyncio.gather(
+            self._load(instance, name, depth), self.instance_mounts(instance)
+        )
+        return node, mounts
 
     async def instance_find(self, instance: Instance, query: str) -> list[str]:
         self.caller.require(Role.VIEWER)
@@ -141,15 +163,6 @@ class Reads:
         if instance.id not in self._mounts:
             self._mounts[instance.id] = asyncio.ensure_future(self._ask_mounts(instance))
         return await asyncio.shield(self._mounts[instance.id])
-
-    async def mount_of(self, data: ConfigKeyData) -> MountData | None:
-        """The mount the key is in (at or below its mount point), or ``None``."""
-        if data.mount is not None or data.instance is None:
-            return data.mount
-        for mount in await self.instance_mounts(data.instance):
-            if mount.holds(data.path):
-                return mount
-        return None
 
     async def _ask_mounts(self, instance: Instance) -> list[MountData]:
         self._fail_fast(instance)
@@ -225,11 +238,18 @@ class Reads:
         return self._cluster_keys[cluster.id]
 
 
-def _instance_key(instance: Instance, node: dict[str, Any]) -> ConfigKeyData:
-    mount = node.get("mount")
+def _instance_key(
+    instance: Instance, node: dict[str, Any], mounts: list[MountData]
+) -> ConfigKeyData:
+    path = canonical_name(node["path"])
+    told = node.get("mount")
+    if isinstance(told, dict):  # a mount point: as the read told it
+        mount: MountData | None = MountData.from_json(told)
+    else:
+        mount = next((m for m in mounts if m.holds(path)), None)
     return ConfigKeyData(
-        mount=MountData.from_json(mount) if isinstance(mount, dict) else None,
-        path=canonical_name(node["path"]),
+        mount=mount,
+        path=path,
         name=node.get("name", ""),
         exists=bool(node.get("exists")),
         value=node.get("value"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from ..resolvers.reads import ConfigKeyData
 from .context import Info
@@ -20,6 +21,24 @@ KeyPath = Annotated[
         description='A key name, in either spelling: "user:/app/port" or "user/app/port".'
     ),
 ]
+
+
+def selects_mount(info: Info) -> bool:
+    """Whether the query asks for ``mount`` of the keys a field returns
+    (directly or in a fragment): only then are the instance's mounts read."""
+
+    def wanted(selections: list[Selection]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == "mount":
+                    return True
+            elif wanted(selection.selections):
+                return True
+        return False
+
+    return any(wanted(field.selections) for field in info.selected_fields)
+
+
 #: The ``depth`` argument of the reads.
 Depth = Annotated[
     int,
@@ -78,9 +97,10 @@ class ConfigKeyType:
         "file's mount point is listed by keys (exists: false) with this mount, its status "
         "BROKEN and the parser's message, in place of its keys."
     )
-    async def mount(self, info: Info) -> MountType | None:
-        found = await info.context.reads.mount_of(self.data)
-        return MountType.from_data(found) if found else None
+    def mount(self) -> MountType | None:
+        # Filled in by the read that made the key when the query selects it
+        # (see selects_mount): no call per key.
+        return MountType.from_data(self.data.mount) if self.data.mount else None
 
     @classmethod
     def from_data(cls, data: ConfigKeyData) -> ConfigKeyType:

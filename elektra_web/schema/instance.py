@@ -9,7 +9,7 @@ import strawberry
 
 from .. import models
 from ..models import DeliveryStatus
-from .config_key import ConfigKeyType, Depth, KeyPath
+from .config_key import ConfigKeyType, Depth, KeyPath, selects_mount
 from .context import Info
 from .drift import DriftType
 from .enums import InstanceStatus, OperationKind
@@ -117,7 +117,10 @@ class InstanceType:
         "keys fields of instances."
     )
     async def key(self, info: Info, path: KeyPath) -> ConfigKeyType | None:
-        return ConfigKeyType.from_data(await info.context.reads.instance_key(self.model, path))
+        found = await info.context.reads.instance_key(
+            self.model, path, with_mounts=selects_mount(info)
+        )
+        return ConfigKeyType.from_data(found)
 
     @strawberry.field(
         description="The key at path (even if missing), then its existing descendants to depth "
@@ -125,7 +128,9 @@ class InstanceType:
         "for key."
     )
     async def keys(self, info: Info, path: KeyPath, depth: Depth = 1) -> list[ConfigKeyType] | None:
-        found = await info.context.reads.instance_keys(self.model, path, depth)
+        found = await info.context.reads.instance_keys(
+            self.model, path, depth, with_mounts=selects_mount(info)
+        )
         return [ConfigKeyType.from_data(k) for k in found]
 
     @strawberry.field(
