@@ -151,3 +151,51 @@ async def test_a_feed_page_that_is_no_page_is_refused_whole(
         await ElektradClient(http, url).changes(since=5)
     assert url in str(info.value)
     assert f"kdbChanges: {cause}" in str(info.value)
+
+
+MOUNT = {
+    "prefix": "user:/app",
+    "file": "/etc/app.ini",
+    "format": "ini",
+    "status": "broken",
+    "error": "not valid INI: line 1",
+    "maxDepth": 2,
+}
+
+
+@pytest.mark.parametrize(
+    ("mount", "cause"),
+    [
+        ("ini", "a mount that is not an object"),
+        ({**MOUNT, "prefix": "../etc"}, "a mount point: '../etc' is not a key name"),
+        ({**MOUNT, "file": 7}, "a mount whose file is not a short text"),
+        ({**MOUNT, "status": "fine"}, "neither ok nor broken"),
+        ({**MOUNT, "error": "e" * (MAX_VALUE + 1)}, "its error is longer than"),
+        ({**MOUNT, "maxDepth": "2"}, "maxDepth is not a number"),
+    ],
+)
+async def test_a_malformed_mount_fails_naming_the_member(
+    http: httpx.AsyncClient, member: tuple[str, type[Told]], mount: Any, cause: str
+) -> None:
+    url, told = member
+    client = ElektradClient(http, url)
+    told.answer = [mount]
+    with pytest.raises(InstanceUnreachable) as info:
+        await client.mounts()
+    assert url in str(info.value) and cause in str(info.value)
+    # The same in a read, on the node of a mount point.
+    told.answer = node("user:/", children=[node("user:/app", exists=False, mount=mount)])
+    with pytest.raises(InstanceUnreachable) as info:
+        await client.get("user:/", preload=1)
+    assert cause in str(info.value)
+
+
+async def test_well_formed_mounts_pass(
+    http: httpx.AsyncClient, member: tuple[str, type[Told]]
+) -> None:
+    url, told = member
+    told.answer = [MOUNT, {**MOUNT, "prefix": "system:/web", "status": "ok", "error": None}]
+    assert [m["prefix"] for m in await ElektradClient(http, url).mounts()] == [
+        "user:/app",
+        "system:/web",
+    ]
