@@ -130,6 +130,21 @@ def test_an_ini_option_offers_no_key_below_and_its_section_asks_for_options(
     expect(page.locator("#detail h2.key-path")).to_have_text("user:/app/server/timeout")
     assert "timeout = 30" in ini.read_text()
 
+    # The file's mount point: sections hold options, so a name has both.
+    detail = select(page, "user:/app")
+    form = detail.locator("form.add-form")
+    expect(form).to_contain_text("name it section/option")
+    form.get_by_label("Name").fill("lonely")
+    form.get_by_label("Value").fill("x")
+    form.get_by_role("button", name="Add key").click()
+    expect(form.locator(".form-error")).to_contain_text("like server/port")
+    assert "lonely" not in ini.read_text()
+    form.get_by_label("Name").fill("log/file")
+    form.get_by_label("Value").fill("/var/log/app.log")
+    form.get_by_role("button", name="Add key").click()
+    expect(page.locator("#detail h2.key-path")).to_have_text("user:/app/log/file")
+    assert "[log]\nfile = /var/log/app.log" in ini.read_text()
+
     # Outside a mount nothing changes: any key may have keys below.
     expand(page, "user:/")
     detail = select(page, "user:/other")
