@@ -17,8 +17,10 @@ from configupdater import ConfigUpdater
 from .conftest import elektrad_process, free_port
 
 
-def test_sigterm_stops_cleanly_and_every_request_is_logged(tmp_path: Path) -> None:
-    with elektrad_process("--data-dir", str(tmp_path / "kdb")) as (process, url):
+def test_sigterm_stops_cleanly_and_every_request_is_logged_at_debug(tmp_path: Path) -> None:
+    # Requests are logged at debug (the default, info, keeps to start, stop and writes).
+    data = str(tmp_path / "kdb")
+    with elektrad_process("--data-dir", data, "--log-level", "debug") as (process, url):
         httpx.put(f"{url}/kdb/user:/a", content=b"1")
         httpx.get(f"{url}/kdb/user:/nonsense%5Cx")
         process.send_signal(signal.SIGTERM)
