@@ -1,3 +1,4 @@
+// @ts-check
 // Elektra Web: start-up, routing, the connection banner, sign-in and sign-out.
 
 import { on, gql, takeTokenFromLocation, getToken, setToken } from './api.js';
@@ -147,16 +148,24 @@ function showSignIn(reason) {
 
 // -- routing ------------------------------------------------------------------------
 
+/**
+ * The page the location's hash names.
+ * @returns {{kind: 'overview' | 'access' | 'instance' | 'cluster', id?: string, params: URLSearchParams}}
+ */
 function parseHash() {
   const [path, query] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query || '');
   if (path === '/access') return { kind: 'access', params };
   const m = /^\/(instance|cluster)\/([^/]+)$/.exec(path || '');
-  return m ? { kind: m[1], id: decodeURIComponent(m[2]), params } : { kind: 'overview', params };
+  if (!m) return { kind: 'overview', params };
+  const kind = m[1] === 'cluster' ? 'cluster' : 'instance';
+  return { kind, id: decodeURIComponent(m[2]), params };
 }
 
 let current = '';
 let retry = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let retryTimer;
 
 async function route() {
   if (signingIn) return;
@@ -176,8 +185,8 @@ async function route() {
           h('button', { type: 'button', onclick: () => route() }, 'Try now'),
         ),
       );
-      clearTimeout(route.timer);
-      route.timer = setTimeout(route, wait * 1000);
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(route, wait * 1000);
       return;
     }
     renderWho();

@@ -1,3 +1,4 @@
+// @ts-check
 // Who is signed in, and the sign-in form (paste a token).
 
 import { gql, getToken, setToken } from './api.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // The configuration as a tree that loads lazily: a key's children are read
 // when it is opened (one request), and shown a page at a time, so a parent
 // with 10,000 children stays responsive.
