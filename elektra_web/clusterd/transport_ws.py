@@ -62,17 +62,20 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def _listen(
         self, operation: Operation[Context, None], listener: Listener, metrics: Metrics | None
     ) -> None:
+        # The payload was encoded once for the whole group: only the id is ours.
+        head = f'{{"id":{json.dumps(operation.id)},"type":"next","payload":'
         while True:
             item = await listener.next()
             if isinstance(item, str):
                 if metrics is not None:
                     metrics.subscription_events.inc()
-                await self._send_next(operation, item)
+                await self._send_next(operation, head, item)
                 continue
             if is_too_slow(item):
                 if metrics is not None:
                     metrics.subscriptions_dropped.inc()
-                await self._send_next(operation, too_slow_payload(listener, self.view.encode_json))
+                payload = too_slow_payload(listener, self.view.encode_json)
+                await self._send_next(operation, head, payload)
             elif item.error is not None:
                 # It could not start (e.g. a validation error): as strawberry
                 # answers an unshared subscription (parse errors never get here).
@@ -80,10 +83,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             break
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
-    async def _send_next(self, operation: Operation[Context, None], payload: str) -> None:
+    async def _send_next(
+        self, operation: Operation[Context, None], head: str, payload: str
+    ) -> None:
         if operation.completed:
             return
-        # The payload was encoded once for the whole group: only the id is ours.
-        text = f'{{"id":{json.dumps(operation.id)},"type":"next","payload":{payload}}}'
         socket: Any = self.websocket
-        await socket.ws.send_text(text)
+        await socket.ws.send_text(head + payload + "}")
