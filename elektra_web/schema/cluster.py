@@ -8,6 +8,8 @@ import strawberry
 
 from .. import models
 from ..engine.topology import members
+from ..resolvers.compare import fleet_matrix
+from .compare import FleetMatrix, PathPrefix
 from .config_key import ConfigKeyType, Depth, KeyPath
 from .context import Info
 from .drift import DriftType
@@ -106,3 +108,15 @@ class ClusterType:
     async def keys(self, info: Info, path: KeyPath, depth: Depth = 1) -> list[ConfigKeyType]:
         found = await info.context.reads.cluster_keys(self.model, path, depth)
         return [ConfigKeyType.from_data(k) for k in found]
+
+    @strawberry.field(
+        description="Each member's (nested clusters' too) version of each key at and below "
+        "pathPrefix, side by side with the cluster's own, the differences marked; members are "
+        "read live, a bounded number at once. A member that cannot be read is a column "
+        "with its error, not an error of the matrix. INVALID_KEY_NAME for a malformed or "
+        "cascading pathPrefix; BAD_INPUT for too many keys."
+    )
+    async def matrix(self, info: Info, path_prefix: PathPrefix) -> FleetMatrix:
+        return FleetMatrix.from_data(
+            await fleet_matrix(info.context.reads, self.model, path_prefix)
+        )
