@@ -10,6 +10,8 @@ and what clusterd shows about it is true.
   echoes are confirmed in bulk, outside changes checked for drift;
 - :mod:`.drift`: a difference with nothing in flight;
 - :mod:`.health` and :mod:`.breaker`: who answers, and who is not waited for;
+- :mod:`.history`: every published change of configuration, recorded, and
+  pruned as the retention settings say;
 - :mod:`.events`: the typed events it publishes; :mod:`.calls`: a change as
   an elektrad call; :mod:`.topology`: clusters, members, locked keys.
 
@@ -26,6 +28,7 @@ from ..models import Delivery, DeliveryStatus, Instance, InstanceStatus
 from .events import Handover, publish
 from .follower import FeedFollower
 from .health import check_forever
+from .history import prune_forever
 from .outbox import ensure_source
 from .sender import Sender
 from .services import Services, Settings
@@ -51,6 +54,7 @@ class Engine:
         self._health_checks = health_checks
         self._health: asyncio.Task[None] | None = None
         self._handovers: asyncio.Task[None] | None = None
+        self._pruning: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         services = self.services
@@ -68,13 +72,14 @@ class Engine:
         if self._health_checks:
             self._health = asyncio.create_task(check_forever(services, self.follower))
         self._handovers = asyncio.create_task(self._take_handovers())
+        self._pruning = asyncio.create_task(prune_forever(services))
 
     async def stop(self) -> None:
         """Stop, and hand over: this replica's leases are released and the
         other replicas told, so that they send and follow at once."""
         services = self.services
         services.stopping.set()
-        for task in (self._health, self._handovers):
+        for task in (self._health, self._handovers, self._pruning):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -41,6 +41,7 @@ from ..models import (
     InstanceStatus,
     OperationKind,
 )
+from . import history
 from .services import Services
 
 __all__ = [
@@ -389,7 +390,17 @@ class Handover:
 async def publish(services: Services, *events: _Event) -> None:
     """Publish ``events`` in order. The changes they tell of are done and
     stored: an event that cannot be sent must not turn them into an error for
-    the caller. Subscribers miss it; the log says so."""
+    the caller. Subscribers miss it; the log says so.
+
+    :class:`ConfigChanged` events are recorded in the history first: every
+    change of configuration is published here once, by the replica that
+    learned of it, so this is where history is fed (``history.py``)."""
+    changes = [e for e in events if isinstance(e, ConfigChanged)]
+    if changes:
+        try:
+            await history.record(changes)
+        except Exception:  # as above: the change is done; the log says what is missing
+            log.exception("could not record %d changes in the history", len(changes))
     for event in events:
         try:
             await services.bus.publish(event.TOPIC, event.to_data())

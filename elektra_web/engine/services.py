@@ -80,6 +80,15 @@ class Settings:
     retry_tick: float = 1.0
     #: Seconds the sender collects landings before it records them in one go.
     flush_interval: float = 0.02
+    #: History entries older than this many days are pruned (None: kept
+    #: whatever their age).
+    history_max_age: float | None = 90.0
+    #: At most this many history entries are kept, the newest (None: no limit).
+    history_max_entries: int | None = None
+    #: Seconds between rounds of pruning the history.
+    history_prune_interval: float = 60.0
+    #: History entries one round of pruning deletes at most.
+    history_prune_batch: int = 10_000
 
 
 @dataclass

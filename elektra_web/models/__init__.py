@@ -7,7 +7,9 @@
 - ``delivery`` rows are the durable per-instance queue of cluster writes
   (rule 4), delivered in id order per instance, each fenced with its
   operation's ``revision`` (one counter row, bumped in the write's transaction);
-- ``token.digest`` is unique: a secret names one token.
+- ``token.digest`` is unique: a secret names one token;
+- ``history_entry`` rows are the history of every changed key (kept as
+  long as the retention settings say).
 
 The schema changes only through migrations (``elektra_web/models/migrations``),
 applied by clusterd at start-up.
@@ -21,9 +23,11 @@ from __future__ import annotations
 from .access import AuditEntry, Token, TokenRole
 from .cluster import Cluster, ClusterKey, Drift, DriftPolicy
 from .delivery import Delivery, DeliveryStatus, Operation, OperationKind, Revision
+from .history import ON_THE_MACHINE, HistoryEntry
 from .instance import Instance, InstanceStatus
 
 __all__ = [
+    "ON_THE_MACHINE",
     "AuditEntry",
     "Cluster",
     "ClusterKey",
@@ -31,6 +35,7 @@ __all__ = [
     "DeliveryStatus",
     "Drift",
     "DriftPolicy",
+    "HistoryEntry",
     "Instance",
     "InstanceStatus",
     "Operation",

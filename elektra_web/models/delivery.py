@@ -75,6 +75,9 @@ class Operation(Model):
     instance_id: int | None
     #: Cluster operations: the revision its deliveries are fenced with.
     revision: int | None = fields.BigIntField(null=True)
+    #: Who asked for it (the caller's name, e.g. "alice (token 2)"): the
+    #: actor of its history entries. Null: clusterd's own work.
+    actor = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -109,7 +109,9 @@ async def _write_instance(
     if services.breakers.is_open(instance.id):
         reason = services.breakers.reason(instance.id)
         raise InstanceUnreachable(f"{instance.name} is unreachable: {reason}")
-    operation = await Operation.create(kind=change.kind, path=str(path), instance=instance)
+    operation = await Operation.create(
+        kind=change.kind, path=str(path), instance=instance, actor=caller.name
+    )
     OPERATION_ID.set(str(operation.id))  # in this request's log lines from now on
     services.remember_operation(str(operation.id))
     client = services.client(instance, operation=str(operation.id))
@@ -184,7 +186,7 @@ async def _write_cluster(
         revision = await outbox.next_revision()
         steps = await _change_cluster_config(cluster, change, path, to, revision)
         operation = await Operation.create(
-            kind=change.kind, path=str(path), cluster=cluster, revision=revision
+            kind=change.kind, path=str(path), cluster=cluster, revision=revision, actor=caller.name
         )
         counts = await outbox.enqueue(operation, await members(cluster), steps)
     OPERATION_ID.set(str(operation.id))  # in this request's log lines from now on
