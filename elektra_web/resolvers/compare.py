@@ -261,11 +261,11 @@ async def fleet_matrix(reads: Reads, cluster: Cluster, path_prefix: str) -> Flee
         read_keys.append(keys)
         unknown.append([rel for rel, _ in broken])
         names.update(keys)
-        if len(names) > MAX_KEYS:
-            raise BadInput(
-                f"the members of {cluster.name} have more than {MAX_KEYS:,} keys below {root} "
-                "together: ask for a narrower pathPrefix"
-            )
+    if len(names) > MAX_KEYS:
+        raise BadInput(
+            f"{cluster.name} and its members have {len(names):,} keys below {root}, more than "
+            f"{MAX_KEYS:,} at once: ask for a narrower pathPrefix"
+        )
     if len(names) * len(instances) > MAX_CELLS:
         raise BadInput(
             f"{len(names):,} keys of {len(instances):,} members are more than {MAX_CELLS:,} "
