@@ -27,6 +27,7 @@ The command line's own errors (no API code: their message is printed):
 
     CannotListen                  a daemon's port is in use (``up``, ``clusterd``)
     NoDatabase                    a ``token`` command's database does not exist
+    NotADatabase                  an SQLite file that is no SQLite database
 """
 
 from __future__ import annotations
@@ -103,3 +104,8 @@ class CannotListen(Exception):
 class NoDatabase(Exception):
     """A command was pointed at a database that does not exist (it makes
     none: a wrong path or HOME would otherwise get a new, empty one)."""
+
+
+class NotADatabase(Exception):
+    """The SQLite file a command or daemon was pointed at is not an SQLite
+    database (another file, or a broken one): nothing is read or written."""

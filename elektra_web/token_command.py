@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .exceptions import NoDatabase
+from .exceptions import NoDatabase, NotADatabase
 
 __all__ = ["add_parser", "duration", "run"]
 
@@ -102,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"elektra-web token: {exc}", file=sys.stderr)
         return 1
     print(f"elektra-web token: database {shown_url(url)}", file=sys.stderr)
-    return asyncio.run(_run(args, url))
+    try:
+        return asyncio.run(_run(args, url))
+    except NotADatabase as exc:
+        print(f"elektra-web token: {exc}", file=sys.stderr)
+        return 1
 
 
 def check_database(url: str, *, create: bool = False) -> None:

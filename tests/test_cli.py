@@ -127,3 +127,15 @@ def test_clusterd_with_its_port_in_use_fails_at_once_and_makes_no_database(
     assert done.returncode == 1
     assert f"port {port} is in use; use --port to pick another" in done.stderr
     assert not (tmp_path / ".local").exists()  # no database made, no migration run
+
+
+def test_token_commands_refuse_a_file_that_is_no_database_and_exit(tmp_path: Path) -> None:
+    # A broken (or wrong) file: refused at once, untouched; it used to hang the
+    # command forever on the lock of Tortoise's failed connection.
+    garbage = tmp_path / "clusterd.sqlite3"
+    garbage.write_bytes(b"not a database, " * 300)
+    refused = _token(tmp_path, "--database", f"sqlite://{garbage}", "list")
+    assert refused.returncode == 1
+    assert f"{garbage} is not an SQLite database" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert garbage.read_bytes() == b"not a database, " * 300

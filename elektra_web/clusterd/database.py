@@ -8,6 +8,8 @@ from typing import Any
 
 import platformdirs
 
+from ..exceptions import NotADatabase
+
 __all__ = ["default_database_url", "migrate", "tortoise_config"]
 
 APP = "clusterd"
@@ -45,10 +47,42 @@ def tortoise_config(url: str) -> dict[str, Any]:
 
 
 async def migrate(url: str) -> None:
-    """Bring the database's schema up to date (idempotent)."""
+    """Bring the database's schema up to date (idempotent).
+
+    :class:`NotADatabase` for an SQLite file that is not one (Tortoise would
+    wait forever on the lock its failed connection left held)."""
+    from tortoise import Tortoise
     from tortoise.migrations.api import migrate as run_migrations
 
-    await run_migrations(config=tortoise_config(url))
+    _check_sqlite_file(url)
+    try:
+        await run_migrations(config=tortoise_config(url))
+    except BaseException:
+        # A failed migration leaves its connection open, and SQLite's worker
+        # thread then keeps the process alive after the error is reported.
+        await Tortoise.close_connections()
+        raise
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(url: str) -> None:
+    if not url.startswith("sqlite://") or url == "sqlite://:memory:":
+        return
+    path = Path(url.removeprefix("sqlite://"))
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # a new database
+    except OSError as exc:
+        raise NotADatabase(f"cannot read the database file {path}: {exc.strerror}") from exc
+    if head and head != _SQLITE_HEADER:  # an empty file becomes a database
+        raise NotADatabase(
+            f"{path} is not an SQLite database (it does not start with SQLite's header): "
+            "a wrong --database, or a damaged file (restore it from a backup)"
+        )
 
 
 #: For Tortoise's command line (``tortoise -c ... makemigrations``): the models
