@@ -36,12 +36,12 @@ class HistoryEntry(Model):
     actor = fields.CharField(max_length=200)
     #: "clusterd" (made through clusterd) or "instance" (made on the machine).
     origin = fields.CharField(max_length=20)
-    #: The operation (one write through clusterd); null for a change on the machine.
+    #: The operation (one write through clusterd), null for a change on the machine.
     operation_id = fields.CharField(max_length=36, null=True)
     op = fields.CharEnumField(OperationKind, max_length=10)
     # Canonical key name, e.g. ``user:/app/port``.
     path = fields.CharField(max_length=1000)
-    #: SET: the new value; META: the entry's new value (null: removed).
+    #: SET: the new value, META: the entry's new value (null: removed).
     value: str | None = fields.TextField(null=True)
     #: The value (META: the entry's value) before the change, if known.
     previous: str | None = fields.TextField(null=True)
