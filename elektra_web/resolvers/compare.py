@@ -6,6 +6,9 @@ with its breaker and its INSTANCE_UNREACHABLE naming it) and a cluster's own
 keys from the database. Keys are named relative to the path prefix, so that
 ``user:/app`` of two instances, or ``user:/app`` and ``system:/app``, line up.
 
+A side of a compare may also be read as it was at a moment, from the history
+(``resolvers/history.py``): a target at two times, or against another.
+
 A compare or a matrix holds at most :data:`MAX_KEYS` keys (a matrix at most
 :data:`MAX_CELLS` member values too): a bigger one is refused with BAD_INPUT,
 asking for a narrower prefix, rather than answered with megabytes no one
@@ -15,6 +18,7 @@ reads.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +30,7 @@ from ..keynames import KeyName, escape_part
 from ..models import Cluster, ClusterKey, Instance
 from .auth import Role
 from .clusters import get_cluster
+from .history import state_at
 from .instances import get_instance
 from .names import parse_key
 from .reads import MAX_DEPTH, ConfigKeyData, Reads
@@ -156,11 +161,17 @@ async def compare(
     right: Target,
     path_prefix: str,
     right_path_prefix: str | None = None,
+    *,
+    left_at: dt.datetime | None = None,
+    right_at: dt.datetime | None = None,
 ) -> list[KeyDifferenceData]:
     """The keys below ``path_prefix`` (the prefix key included) that differ
     between ``left`` and ``right``, in key-name order: a value, metadata, or
     one side does not have the key. ``right_path_prefix``: the right side is
-    read there instead (``user:/app`` against ``system:/app``).
+    read there instead (``user:/app`` against ``system:/app``). ``left_at``,
+    ``right_at``: that side as it was then, as its history tells (a key last
+    changed before history began, or before its entries were pruned, is not
+    known then); ``None``: as it is now.
 
     Needs VIEWER. Refused with NOT_FOUND (no such target), INVALID_KEY_NAME,
     INSTANCE_UNREACHABLE (naming the instance), BAD_INPUT (a target that is
@@ -171,7 +182,8 @@ async def compare(
     left_root = _prefix(path_prefix)
     right_root = left_root if right_path_prefix is None else _prefix(right_path_prefix)
     sides = await _gather(
-        _read_target(reads, left, left_root), _read_target(reads, right, right_root)
+        _read_target(reads, left, left_root, left_at),
+        _read_target(reads, right, right_root, right_at),
     )
     left_keys, right_keys = sides
     found: list[KeyDifferenceData] = []
@@ -193,17 +205,25 @@ async def _gather(*reads: Awaitable[dict[Rel, KeyState]]) -> list[dict[Rel, KeyS
     return [o for o in outcomes if not isinstance(o, BaseException)]
 
 
-async def _read_target(reads: Reads, target: Target, root: KeyName) -> dict[Rel, KeyState]:
+async def _read_target(
+    reads: Reads, target: Target, root: KeyName, at: dt.datetime | None
+) -> dict[Rel, KeyState]:
     if (target.instance_id is None) == (target.cluster_id is None):
         raise BadInput("a compare target needs exactly one of instanceId and clusterId")
     if target.instance_id is not None:
         instance = await get_instance(reads.caller, target.instance_id)
+        if at is not None:
+            return _bounded(
+                await _history_subtree(target, root, at), f"instance {instance.name}", root
+            )
         keys, broken = await _instance_subtree(reads, instance, root)
         if broken:
             raise BadInput(f"{instance.name}: {broken[0][1]}; its keys cannot be compared")
         return _bounded(keys, f"instance {instance.name}", root)
     assert target.cluster_id is not None
     cluster = await get_cluster(reads.caller, target.cluster_id)
+    if at is not None:
+        return _bounded(await _history_subtree(target, root, at), f"cluster {cluster.name}", root)
     return _bounded(await _cluster_subtree(cluster, root), f"cluster {cluster.name}", root)
 
 
@@ -361,6 +381,15 @@ async def _cluster_subtree(cluster: Cluster, root: KeyName) -> dict[Rel, KeyStat
         if name.is_below_or_same(root):
             keys[name.relative_to(root)] = KeyState(row.path, row.value, dict(row.meta or {}))
     return keys
+
+
+async def _history_subtree(target: Target, root: KeyName, at: dt.datetime) -> dict[Rel, KeyState]:
+    """The target's keys at and below ``root`` as its history tells them at ``at``."""
+    state = await state_at(target, str(root), at=at)
+    return {
+        KeyName.parse(path).relative_to(root): KeyState(path, key.value, dict(key.meta))
+        for path, key in state.items()
+    }
 
 
 def _state(key: ConfigKeyData) -> KeyState:

@@ -8,9 +8,11 @@ import strawberry
 
 from .. import models
 from ..engine.topology import members
+from ..resolvers import history
 from ..resolvers.compare import fleet_matrix
+from ..resolvers.writes import Target
 from .compare import FleetMatrix, PathPrefix
-from .config_key import ConfigKeyType, Depth, KeyPath
+from .config_key import At, ConfigKeyType, Depth, KeyPath
 from .context import Info
 from .drift import DriftType
 from .enums import DriftPolicy
@@ -95,9 +97,15 @@ class ClusterType:
 
     @strawberry.field(
         description="The cluster's own key at path, from clusterd's database (exists: false "
-        "when the cluster does not set it). INVALID_KEY_NAME for a malformed path."
+        "when the cluster does not set it); with at, as it was then. INVALID_KEY_NAME for a "
+        "malformed path."
     )
-    async def key(self, info: Info, path: KeyPath) -> ConfigKeyType:
+    async def key(self, info: Info, path: KeyPath, at: At = None) -> ConfigKeyType:
+        if at is not None:
+            target = Target(cluster_id=str(self.model.id))
+            return ConfigKeyType.from_data(
+                await history.key_at(info.context.caller, target, path, at)
+            )
         return ConfigKeyType.from_data(await info.context.reads.cluster_key(self.model, path))
 
     @strawberry.field(

@@ -3,6 +3,7 @@ members, side by side (the logic is in ``resolvers/compare.py``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -27,6 +28,16 @@ PathPrefix = Annotated[
     strawberry.argument(
         description='The subtree, with its namespace, in either spelling: "user:/app" or '
         '"user/app". Keys are named relative to it.'
+    ),
+]
+
+#: The ``leftAt``/``rightAt`` arguments of compare.
+CompareAt = Annotated[
+    dt.datetime | None,
+    strawberry.argument(
+        description="That side as it was at this moment, from its history (time-travel): a "
+        "key last changed before history began, or before its entries were pruned, is not "
+        "known then (it reads as missing). Null: as it is now."
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -38,6 +39,17 @@ def selects_mount(info: Info) -> bool:
 
     return any(wanted(field.selections) for field in info.selected_fields)
 
+
+#: The ``at`` argument of the key reads (time-travel).
+At = Annotated[
+    dt.datetime | None,
+    strawberry.argument(
+        description="The key as it was at this moment, from the history (time-travel): the "
+        "newest change of it at or before then, its children then; a key last changed before "
+        "history began, or before its entries were pruned, is not known (exists: false). "
+        "Null: as it is now."
+    ),
+]
 
 #: The ``depth`` argument of the reads.
 Depth = Annotated[

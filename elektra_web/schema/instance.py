@@ -9,7 +9,9 @@ import strawberry
 
 from .. import models
 from ..models import DeliveryStatus
-from .config_key import ConfigKeyType, Depth, KeyPath, selects_mount
+from ..resolvers import history
+from ..resolvers.writes import Target
+from .config_key import At, ConfigKeyType, Depth, KeyPath, selects_mount
 from .context import Info
 from .drift import DriftType
 from .enums import InstanceStatus, OperationKind
@@ -114,9 +116,15 @@ class InstanceType:
         description="The key at path, read live (exists: false when missing). Null, with an "
         "INSTANCE_UNREACHABLE error, when the instance cannot be reached; with INVALID_KEY_NAME "
         "for a malformed path; with BAD_INPUT when one request asks for more than 20,000 key and "
-        "keys fields of instances."
+        "keys fields of instances. With at: as it was then, from the history (the instance is "
+        "not read; lockedBy and mount are null)."
     )
-    async def key(self, info: Info, path: KeyPath) -> ConfigKeyType | None:
+    async def key(self, info: Info, path: KeyPath, at: At = None) -> ConfigKeyType | None:
+        if at is not None:
+            target = Target(instance_id=str(self.model.id))
+            return ConfigKeyType.from_data(
+                await history.key_at(info.context.caller, target, path, at)
+            )
         found = await info.context.reads.instance_key(
             self.model, path, with_mounts=selects_mount(info)
         )

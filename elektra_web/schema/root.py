@@ -14,6 +14,7 @@ from ..exceptions import ClusterdError
 from ..models import OperationKind
 from ..resolvers import audit, clusters, drift, instances, tokens, writes
 from ..resolvers.auth import Role
+from ..resolvers.compare import compare as compare_targets
 from ..resolvers.writes import Change, write
 from . import errors as error_codes
 from .access import (
@@ -26,6 +27,7 @@ from .access import (
 )
 from .admission import Admission
 from .cluster import ClusterType
+from .compare import CompareAt, KeyDifference, PathPrefix
 from .context import Context, Info
 from .enums import DriftAction
 from .inputs import (
@@ -149,6 +151,51 @@ class Query:
             info.context.caller, first=first, before=before, actor=actor, action=action
         )
         return [AuditEntryType.from_model(e) for e in entries]
+
+    @strawberry.field(
+        description="The keys at and below pathPrefix that differ between two targets, in "
+        "key-name order: a value, metadata entries, or one side does not have the key. An "
+        "instance is read live; a cluster's side is its own keys (clusterd's database), not "
+        "its members'; with leftAt or rightAt, that side as it was then (one target at two "
+        "times: the same target on both sides). Needs VIEWER. Refused with NOT_FOUND (no such "
+        "target), INVALID_KEY_NAME (a malformed or cascading path), INSTANCE_UNREACHABLE "
+        "(naming the instance), "
+        "BAD_INPUT (more than 10,000 keys on a side: compare a narrower pathPrefix; a mounted "
+        "file below pathPrefix that does not parse)."
+    )
+    async def compare(
+        self,
+        info: Info,
+        left: Annotated[
+            TargetInput,
+            strawberry.argument(description="One side: an instance or a cluster."),
+        ],
+        right: Annotated[
+            TargetInput,
+            strawberry.argument(description="The other side (may be the same target)."),
+        ],
+        path_prefix: PathPrefix,
+        right_path_prefix: Annotated[
+            str | None,
+            strawberry.argument(
+                description='Read the right side here instead, e.g. "system:/app" against '
+                'pathPrefix "user:/app"; null: pathPrefix.'
+            ),
+        ] = None,
+        left_at: CompareAt = None,
+        right_at: CompareAt = None,
+    ) -> list[KeyDifference]:
+        ctx = info.context
+        found = await compare_targets(
+            ctx.reads,
+            left.to_target(),
+            right.to_target(),
+            path_prefix,
+            right_path_prefix,
+            left_at=left_at,
+            right_at=right_at,
+        )
+        return [KeyDifference.from_data(d) for d in found]
 
 
 #: ``from`` is a Python keyword: the argument is ``from_`` here, ``from`` in GraphQL.
