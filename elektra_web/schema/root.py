@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import strawberry
@@ -12,7 +13,7 @@ from strawberry.types import ExecutionContext
 from .. import __version__
 from ..exceptions import ClusterdError
 from ..models import OperationKind
-from ..resolvers import audit, clusters, drift, instances, tokens, writes
+from ..resolvers import audit, clusters, drift, history, instances, rollback, tokens, writes
 from ..resolvers.auth import Role
 from ..resolvers.compare import compare as compare_targets
 from ..resolvers.writes import Change, write
@@ -30,6 +31,7 @@ from .cluster import ClusterType
 from .compare import CompareAt, KeyDifference, PathPrefix
 from .context import Context, Info
 from .enums import DriftAction
+from .history import HistoryPage
 from .inputs import (
     AddInstanceInput,
     CreateClusterInput,
@@ -39,6 +41,7 @@ from .inputs import (
 )
 from .instance import InstanceType
 from .live import Subscription
+from .rollback import RollbackResult
 from .writes import TargetInput, WriteResult
 
 __all__ = ["schema"]
@@ -196,6 +199,45 @@ class Query:
             right_at=right_at,
         )
         return [KeyDifference.from_data(d) for d in found]
+
+    @strawberry.field(
+        description="The history of a target's config, newest first: every change of a key "
+        "of the instance (through clusterd, or made on the machine) or of the cluster's own "
+        "config, with who made it, kept as long as clusterd's retention settings say. Page back "
+        "with before: the id of the last entry seen. An id of no instance or cluster (one "
+        "removed, say) is not refused: its history is kept until pruned. Refused with "
+        "INVALID_KEY_NAME, BAD_INPUT."
+    )
+    async def history(
+        self,
+        info: Info,
+        target: Annotated[
+            TargetInput,
+            strawberry.argument(description="The instance, or the cluster (its own config)."),
+        ],
+        path_prefix: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the entries of this key and the keys below it, in either "
+                'spelling, with a namespace (e.g. "user:/app"). Null: every key.'
+            ),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="How many entries: 1 to 1000 (else BAD_INPUT).")
+        ] = 50,
+        before: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only entries older than the one with this id."),
+        ] = None,
+    ) -> HistoryPage:
+        page = await history.history(
+            info.context.caller,
+            target.to_target(),
+            path_prefix=path_prefix,
+            first=first,
+            before=before,
+        )
+        return HistoryPage.from_data(page)
 
 
 #: ``from`` is a Python keyword: the argument is ``from_`` here, ``from`` in GraphQL.
@@ -446,6 +488,53 @@ class Mutation:
         ctx = info.context
         instance = await writes.retry_refused(ctx.services, ctx.caller, instance_id)
         return InstanceType.from_model(instance)
+
+    @audited_mutation(
+        description="Make a subtree of a target what it was before an operation (toOperation: "
+        "only the keys it changed go back, so undoing one write reverts just its keys) or at a "
+        "moment (at: every key changed since), computed from the history. The writes are one "
+        "new operation, made and delivered as any write (locks, fencing, progress, history); "
+        "with dryRun only the plan is answered and nothing changes. A key last changed before "
+        "history began is known by what its first change since replaced. Needs EDITOR. "
+        "Refused with BAD_INPUT (not exactly one of toOperation and at), NOT_FOUND (no such "
+        "target, or the operation changed nothing there), INVALID_KEY_NAME, KEY_LOCKED, "
+        "INSTANCE_UNREACHABLE."
+    )
+    async def rollback(
+        self,
+        info: Info,
+        target: Where,
+        path_prefix: Annotated[
+            str,
+            strawberry.argument(
+                description="The key whose subtree goes back, in either spelling, with a "
+                'namespace (e.g. "user:/app").'
+            ),
+        ],
+        to_operation: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Back to just before this operation (an operationId of the history)."
+            ),
+        ] = None,
+        at: Annotated[
+            dt.datetime | None, strawberry.argument(description="Back to this moment.")
+        ] = None,
+        dry_run: Annotated[
+            bool, strawberry.argument(description="Only answer the plan; change nothing.")
+        ] = False,
+    ) -> RollbackResult:
+        ctx = info.context
+        found = await rollback.rollback(
+            ctx.services,
+            ctx.caller,
+            target.to_target(),
+            path_prefix,
+            to_operation=str(to_operation) if to_operation is not None else None,
+            at=at,
+            dry_run=dry_run,
+        )
+        return RollbackResult.from_data(found)
 
     @audited_mutation(
         description="Remove one metadata entry of a key. On a cluster: NOT_FOUND if the "
