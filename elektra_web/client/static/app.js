@@ -9,6 +9,7 @@ import { describe } from './errors.js';
 import { mountOverview } from './overview.js';
 import { mountTarget } from './target.js';
 import { mountAccess } from './access.js';
+import { mountCompare } from './compare.js';
 
 takeTokenFromLocation();
 
@@ -150,12 +151,13 @@ function showSignIn(reason) {
 
 /**
  * The page the location's hash names.
- * @returns {{kind: 'overview' | 'access' | 'instance' | 'cluster', id?: string, params: URLSearchParams}}
+ * @returns {{kind: 'overview' | 'access' | 'compare' | 'instance' | 'cluster', id?: string, params: URLSearchParams}}
  */
 function parseHash() {
   const [path, query] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query || '');
   if (path === '/access') return { kind: 'access', params };
+  if (path === '/compare') return { kind: 'compare', params };
   const m = /^\/(instance|cluster)\/([^/]+)$/.exec(path || '');
   if (!m) return { kind: 'overview', params };
   const kind = m[1] === 'cluster' ? 'cluster' : 'instance';
@@ -200,6 +202,7 @@ async function route() {
   window.scrollTo(0, 0);
   if (where.kind === 'overview') view = mountOverview(main, app);
   else if (where.kind === 'access') view = mountAccess(main, app);
+  else if (where.kind === 'compare') view = mountCompare(main, app, where.params);
   else view = mountTarget(main, app, where.kind, where.id, where.params);
   accessLink.classList.toggle('current', where.kind === 'access');
   if (where.kind === 'access') accessLink.setAttribute('aria-current', 'page');
@@ -207,8 +210,8 @@ async function route() {
   document.title =
     where.kind === 'overview'
       ? 'Elektra Web'
-      : where.kind === 'access'
-        ? 'Elektra Web: access'
+      : where.kind === 'access' || where.kind === 'compare'
+        ? `Elektra Web: ${where.kind}`
         : `Elektra Web: ${where.kind} ${where.id}`;
 }
 

@@ -20,6 +20,7 @@ import { newKeyForm } from './newkey.js';
 import { clusterWatch } from './cluster-watch.js';
 import { INSTANCE_HEAD, CLUSTER_HEAD, renderInstanceHead, renderClusterHead } from './target-head.js';
 import { followTarget } from './target-live.js';
+import { matrixPanel } from './matrix.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
 /** @typedef {import('./editor.js').Edit} Edit */
@@ -103,7 +104,12 @@ export function mountTarget(main, app, kind, id, params) {
     h(
       'div',
       { class: 'target', dataset: { kind, id } },
-      h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, '← Instances & clusters')),
+      h(
+        'nav',
+        { class: 'crumbs' },
+        h('a', { href: '#/' }, '← Instances & clusters'),
+        h('a', { class: 'compare-link', href: `#/compare?left=${kind}:${encodeURIComponent(id)}` }, 'Compare…'),
+      ),
       h(
         'header',
         { class: 'target-head' },
@@ -113,6 +119,7 @@ export function mountTarget(main, app, kind, id, params) {
       side,
       progress,
       h('div', { class: 'browser' }, treePane, detail),
+      kind === 'cluster' ? matrixPanel(id).el : null,
     ),
   );
   replace(detail, h('p', { class: 'muted' }, 'Choose a key to see its value and metadata.'));
