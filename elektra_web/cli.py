@@ -8,6 +8,8 @@ elektra-web watch       print each configuration change as a JSON line
 elektra-web token       create, list and revoke clusterd's API tokens
 elektra-web backup      a consistent snapshot of clusterd's database or elektrad's keys
 elektra-web restore     a backup into a new, empty database or data directory
+elektra-web export      a subtree of keys, with metadata, as JSON, TOML or INI
+elektra-web import      make a subtree what an export says, as one write
 elektra-web config show the settings a daemon runs with, and where each came from
 elektra-web print-systemd-unit   a hardened systemd unit for elektrad or clusterd
 
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from . import __version__, backup_command, config, logs, token_command
+from . import __version__, backup_command, config, logs, token_command, transfer_command
 from . import systemd as systemd_units
 from .elektrad.mounts import MountSpec
 
@@ -309,6 +311,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_watch_options(watch)
     token_command.add_parser(commands, common)
     backup_command.add_parsers(commands, common)
+    transfer_command.add_parsers(commands, common, f"http://127.0.0.1:{DEFAULT_CLUSTERD_PORT}")
     _add_config_command(commands, common)
     unit = commands.add_parser(
         "print-systemd-unit",
@@ -535,6 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return token_command.run(args)
     if args.command in ("backup", "restore"):
         return backup_command.run(args)
+    if args.command in ("export", "import"):
+        return transfer_command.run(args)
     return _schema()
 
 

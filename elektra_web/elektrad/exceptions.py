@@ -29,6 +29,26 @@ translated at the boundary where they occur, with ``raise ... from exc``.
 
 from __future__ import annotations
 
+# Shared with clusterd's import (``elektra_web.formats``): one error for text
+# that is not valid for its format.
+from ..formats.errors import FormatError
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "ElektradError",
+    "FormatError",
+    "KeyNotFound",
+    "MountError",
+    "PayloadTooLarge",
+    "Stale",
+    "StaleFile",
+    "StorageError",
+    "Unauthorized",
+    "UnsupportedKey",
+    "ValidationError",
+]
+
 
 class ElektradError(Exception):
     """A refused request. ``name`` and ``status`` go to the client."""
@@ -88,14 +108,6 @@ class Stale(ElektradError):
 class StorageError(ElektradError):
     name = "StorageError"
     status = 500
-
-
-class FormatError(Exception):
-    """A file is not valid for its format. ``line`` is 1-based when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message if line is None else f"line {line}: {message}")
-        self.line = line
 
 
 class StaleFile(Exception):

@@ -4,7 +4,7 @@ writes every mutation to the audit log."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import strawberry
@@ -152,16 +152,23 @@ class AuditEntryType:
 
 class Audited(FieldExtension):
     """Writes each call of a mutation to the audit log: who, which, the
-    arguments without secrets, and whether it succeeded or why not."""
+    arguments without secrets, and whether it succeeded or why not.
+    ``abridged``: arguments written as what the function makes of them (a
+    10 MiB import is written as its size and digest, not in full)."""
+
+    def __init__(self, abridged: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+        super().__init__()
+        self.abridged = dict(abridged or {})
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
     ) -> Any:
         caller = info.context.caller
         action = info.field_name
+        shown = {k: self.abridged[k](v) if k in self.abridged else v for k, v in kwargs.items()}
         # Named now, before the mutation: what it removes or renames keeps
         # the name it had.
-        arguments = await audit.with_names(action, kwargs)
+        arguments = await audit.with_names(action, shown)
         try:
             result = await next_(source, info, **kwargs)
         except ClusterdError as exc:
@@ -175,6 +182,9 @@ class Audited(FieldExtension):
         return result
 
 
-def audited_mutation(**options: Any) -> Any:
-    """``strawberry.mutation`` whose calls go to the audit log."""
-    return strawberry.mutation(extensions=[Audited()], **options)
+def audited_mutation(
+    *, abridged: Mapping[str, Callable[[Any], Any]] | None = None, **options: Any
+) -> Any:
+    """``strawberry.mutation`` whose calls go to the audit log (``abridged``:
+    see :class:`Audited`)."""
+    return strawberry.mutation(extensions=[Audited(abridged)], **options)

@@ -18,6 +18,7 @@ from ..resolvers.auth import Role
 from ..resolvers.compare import compare as compare_targets
 from ..resolvers.writes import Change, write
 from . import errors as error_codes
+from . import transfer as transfer_fields
 from .access import (
     AuditEntryType,
     CreatedToken,
@@ -109,6 +110,9 @@ class Query:
     @strawberry.field(description="The versions of the API and of clusterd.")
     def version(self) -> Version:
         return Version(api=1, clusterd=__version__)
+
+    #: A subtree as JSON, TOML or INI text (``schema/transfer.py``).
+    export_config = transfer_fields.export_config
 
     @strawberry.field(description="Who is signed in: the request's token.")
     def me(self, info: Info) -> Me:
@@ -544,6 +548,9 @@ class Mutation:
         self, info: Info, target: Where, path: WritePath, key: MetaName
     ) -> WriteResult:
         return await _write(info, target, Change(OperationKind.META, path, None, meta_key=key))
+
+    #: A subtree from JSON, TOML or INI text, as one write (``schema/transfer.py``).
+    import_config = transfer_fields.import_config
 
     @audited_mutation(
         description="A new API token; its secret is shown only in this answer. Needs ADMIN; "
