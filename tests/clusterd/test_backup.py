@@ -331,12 +331,14 @@ def test_a_backup_of_an_older_schema_restores_and_is_migrated(tmp_path: Path) ->
 
     def before_convergence(header: dict[str, Any], rows: list[list[Any]]) -> None:
         # As elektra-web made it before migration 0004: no revisions anywhere
-        # (nor what later migrations added: tokens' expiry and rotation).
-        header["migrations"].remove("0004_convergence")
-        header["migrations"].remove("0005_token_lifetime")
-        del header["tables"]["revision"]
+        # (nor what later migrations added: tokens' expiry and rotation, history).
+        header["migrations"] = [m for m in header["migrations"] if m < "0004"]
+        for table in ("revision", "history_entry"):  # tables of 0004 and 0007
+            del header["tables"][table]
+        rows[:] = [row for row in rows if row[0] not in ("revision", "history_entry")]
         dropped = [("cluster_key", "revision"), ("delivery", "revision")]
         dropped += [("operation", "revision"), ("token", "expires_at"), ("token", "rotated_from")]
+        dropped += [("operation", "actor")]  # 0007
         for table, column in dropped:
             columns = header["tables"][table]
             at = columns.index(column)

@@ -188,10 +188,15 @@ def test_cluster_move_copy_delete_and_meta_reach_members(
         ('deleteKey(target: $t, path: "user:/b")', "deleteKey"),
     ]:
         response = clusterd.query(f"mutation($t: Target!) {{ {mutation} {RESULT} }}", t=where)
-        assert results(response, field) == {"prod-0": "APPLIED"}, mutation
-    assert daemon.value("user:/a/x") is None
-    assert daemon.value("user:/b/x") is None
-    assert daemon.value("user:/c/x") == "1"
+        # APPLIED within --write-wait, or PENDING on a loaded machine: in order either way.
+        assert results(response, field)["prod-0"] in ("APPLIED", "PENDING"), mutation
+    wait_until(
+        lambda: (
+            (daemon.value("user:/a/x"), daemon.value("user:/b/x"), daemon.value("user:/c/x"))
+            == (None, None, "1")
+        ),
+        what="every write delivered",
+    )
     keys = clusterd.ok(
         'query($c: ID!) { cluster(id: $c) { keys(path: "user:/", depth: 5)'
         " { path exists meta { key value } } } }",

@@ -95,6 +95,11 @@ export class Fleet {
       if (before && before.clusterId) changed.clusters.add(before.clusterId);
       if (change === 'INSTANCE_REMOVED') {
         this.instances.delete(id);
+      } else if (change === 'INSTANCE_STATUS' && before) {
+        // A health check's event is about the status: the rest of its row was
+        // read up to a second earlier, before a membership change maybe.
+        const { status, lastSeen, elektraVersion } = pick(event.instance);
+        this.instances.set(id, { ...before, status, lastSeen, elektraVersion });
       } else {
         this.instances.set(id, {
           pending: 0,
