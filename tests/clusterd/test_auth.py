@@ -140,6 +140,10 @@ def test_every_mutation_and_root_field_checks_the_role(clusterd: Clusterd) -> No
         "createToken": '(input: {name: "x", role: ADMIN}) { secret }',
         "revokeToken": '(id: "1") { id }',
         "rotateToken": '(id: "1", gracePeriod: 60) { secret }',
+        "rollback": '(target: {instanceId: "1"}, pathPrefix: "user:/a", toOperation: "1") '
+        "{ plan { path } }",
+        "importConfig": '(target: {instanceId: "1"}, pathPrefix: "user:/a", format: JSON, '
+        'content: "{}", mode: MERGE) { dryRun }',
     }
     schema = clusterd.ok("{ __schema { mutationType { fields { name } } } }")
     assert {f["name"] for f in schema["__schema"]["mutationType"]["fields"]} == set(arguments)
