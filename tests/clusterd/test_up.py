@@ -85,6 +85,8 @@ def test_up_prints_a_sign_in_link_for_the_first_admin_once(tmp_path: Path) -> No
     assert not [line for line in before_stop if line.strip()], text
     # --log-level warning: no line per request, neither clusterd's nor elektrad's.
     assert ' HTTP/1.1" ' not in first_output.read_text()
+    # Ctrl-C stops it cleanly (under uvloop it printed a CancelledError trace).
+    assert "Traceback" not in text and process.returncode == 0, text
     again_output = tmp_path / "again.log"
     process = up(tmp_path, port, again_output)
     try:
@@ -152,3 +154,19 @@ def test_up_logs_only_what_matters_unless_asked_for_debug(tmp_path: Path) -> Non
         assert [n for n in noise if n in text] == (noise if chatty else []), text
         if not chatty:
             assert len(text.splitlines()) < 15, text
+
+
+def test_ctrl_c_right_after_start_stops_cleanly(tmp_path: Path) -> None:
+    # The moment an operator tries it out and stops it: the engine's first
+    # rounds are still running (under uvloop this printed a CancelledError trace).
+    port = free_port()
+    output = tmp_path / "up.log"
+    process = up(tmp_path, port, output, log_level=None)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", process, output)
+    finally:
+        stop(process)
+    text = output.read_text()
+    assert process.returncode == 0, text
+    assert "Traceback" not in text and "ERROR" not in text, text
+    assert "clusterd stopped" in text and "elektrad stopped" in text
