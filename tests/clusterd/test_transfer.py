@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ..support.waiting import wait_until
 from .api import add_instance, assign, create_cluster, error_code, results, set_key, target
 from .conftest import ADMIN_TOKEN, Clusterd, Elektrad
 
@@ -291,11 +292,16 @@ def test_a_cluster_import_reaches_every_member(
     content = '["port"]\nvalue = "8080"\nmeta "check/type" = "long"\n\n["host"]\nvalue = "h"\n'
 
     response = import_(clusterd, where, "INI", content)
-    assert results(response, "importConfig") == {"prod-0": "APPLIED", "prod-1": "APPLIED"}
+    # APPLIED within --write-wait, or PENDING on a loaded machine; delivered either way.
+    assert set(results(response, "importConfig").values()) <= {"APPLIED", "PENDING"}
     for daemon in daemons:
-        assert daemon.value("user:/app/port") == "8080"
-        assert daemon.value("user:/app/host") == "h"
-        assert daemon.value("user:/app/old") is None
+        wait_until(
+            lambda d=daemon: (
+                (d.value("user:/app/port"), d.value("user:/app/host"), d.value("user:/app/old"))
+                == ("8080", "h", None)
+            ),
+            what="the import delivered",
+        )
     for instance in instances:
         member = keys_of(clusterd, target(instance=instance))
         assert member["user:/app/port"] == {"value": "8080", "meta": {"check/type": "long"}}
