@@ -246,7 +246,9 @@ def test_the_fleet_matrix_shows_each_member_and_an_offline_one_as_such(
     assign(clusterd, prod, web[1])
     assign(clusterd, eu, web[2])  # a member of a nested cluster
     response = set_key(clusterd, target(cluster=prod), "user:/app/port", "80")
-    assert results(response) == {"web-0": "APPLIED", "web-1": "APPLIED", "web-2": "APPLIED"}
+    # APPLIED within --write-wait, or PENDING on a loaded machine; delivered either way.
+    assert set(results(response).values()) <= {"APPLIED", "PENDING"}
+    wait_until(lambda: all(d.value("user:/app/port") == "80" for d in daemons), what="delivered")
     set_key(clusterd, target(instance=web[0]), "user:/app/debug", "on")
     set_key(clusterd, target(instance=web[1]), "user:/app/debug", "on")
     set_key(clusterd, target(instance=web[2]), "user:/app/debug", "off")
