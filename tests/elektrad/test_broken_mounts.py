@@ -118,7 +118,11 @@ def test_a_file_that_breaks_is_hidden_and_the_feed_tells_when_it_parses_again(
     page = daemon.get("/kdbChanges", since=revision).json()
     assert [c["op"] for c in page["changes"]] == ["mount"]
 
-    ini.write_text(GOOD_INI.replace("8080", "9090"))
+    # Repaired as editors save: at once (a write in place can be read half done,
+    # an empty INI file first, which is a valid one without keys).
+    repaired = ini.with_suffix(".new")
+    repaired.write_text(GOOD_INI.replace("8080", "9090"))
+    repaired.replace(ini)
     fixed = mount_change(daemon, broke["revision"])
     assert (fixed["key"], fixed["value"], fixed["previous"]) == (
         "user:/app",
