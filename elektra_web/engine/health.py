@@ -19,6 +19,7 @@ from ..connector import exceptions as connector_errors
 from ..connector.fanout import fan_out
 from ..models import Instance, InstanceStatus
 from .events import StatusChanged, publish
+from .outbox import note_unreachable
 from .services import Services
 
 if TYPE_CHECKING:
@@ -137,15 +138,14 @@ async def check_all(services: Services, follower: FeedFollower | None = None) ->
             back = services.breakers.succeeded(instance.id) or status is not InstanceStatus.ONLINE
         elif isinstance(error, CredentialsRefused):
             why = f"{instance.name} refused clusterd's credentials ({error.status})"
-            services.breakers.failed(instance.id, why)
+            await note_unreachable(services, instance.id, why)
         elif isinstance(error, AnotherDaemon):
             log.warning("%s", error)
-            services.breakers.failed(instance.id, str(error))
+            await note_unreachable(services, instance.id, str(error))
         else:
             cause = f": {error}" if error is not None else ""
-            services.breakers.failed(
-                instance.id, f"{instance.name} did not answer a health check{cause}"
-            )
+            why = f"{instance.name} did not answer a health check{cause}"
+            await note_unreachable(services, instance.id, why)
         if (instance.status, instance.elektra_version) != (status, version):
             await Instance.filter(id=instance.id).update(
                 status=instance.status, elektra_version=instance.elektra_version

@@ -195,6 +195,24 @@ async def reapply(
     return operation
 
 
+def waiting_reason(reason: str) -> str:
+    """What a PENDING delivery to a member that does not answer says."""
+    return f"unreachable: {reason}; sent when it answers again"
+
+
+async def note_unreachable(services: Services, instance_id: int, reason: str) -> None:
+    """A call to the instance failed: open its circuit and, when the reason
+    is new (its name resolves elsewhere now, say), have its PENDING
+    deliveries say so, rather than an old reason (the sender does not try
+    them while the health checks keep failing)."""
+    before = services.breakers.reason(instance_id)
+    services.breakers.failed(instance_id, reason)
+    if reason != before:
+        await Delivery.filter(instance_id=instance_id, status=DeliveryStatus.PENDING).update(
+            last_error=waiting_reason(reason)
+        )
+
+
 async def settle(services: Services, operation: Operation, counts: Counter[int]) -> WriteResultData:
     """Have the operation's deliveries sent now and wait up to ``write_wait``
     for each member's to land (or to fail to reach it); what has not landed
@@ -213,7 +231,7 @@ async def settle(services: Services, operation: Operation, counts: Counter[int])
         for start in range(0, len(ids), _CHUNK):
             await Delivery.filter(
                 operation_id=operation.id, instance_id__in=ids[start : start + _CHUNK]
-            ).update(last_error=f"unreachable: {reason}; sent when it answers again")
+            ).update(last_error=waiting_reason(reason))
     if not waiting:
         services.kick(*counts)
         return await operation_result(operation)
