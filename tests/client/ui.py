@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -77,3 +79,20 @@ def new_token(clusterd: Clusterd, name: str, role: str) -> str:
     )
     secret: str = data["createToken"]["secret"]
     return secret
+
+
+def eventually(read: Callable[[], Any], expected: Any, timeout: float = 10.0) -> None:
+    """Wait until ``read()`` answers ``expected`` (a delivery landing, say)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = read()
+        if got == expected:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {got!r}, not {expected!r}, after {timeout} s")
+        time.sleep(0.1)
+
+
+def history_panel(page: Page) -> Locator:
+    """The History panel of an instance's or a cluster's page."""
+    return page.locator("section.history-view")

@@ -3,7 +3,8 @@
 // (target-head.js), find (find.js), the tree (tree.js), the key detail
 // (editor.js), new key (newkey.js), undo/redo of this target (undo.js,
 // history-buttons.js), live changes (target-live.js), cluster write progress and an
-// instance's refused cluster writes (cluster-watch.js).
+// instance's refused cluster writes (cluster-watch.js), the key's history and
+// rollback (history-view.js), export and import (transfer.js).
 
 import { gql } from './api.js';
 import { h, replace, statusDot, showError, flash, isBelowOrSame, parentOf, isNarrow } from './dom.js';
@@ -21,6 +22,8 @@ import { clusterWatch } from './cluster-watch.js';
 import { INSTANCE_HEAD, CLUSTER_HEAD, renderInstanceHead, renderClusterHead } from './target-head.js';
 import { followTarget } from './target-live.js';
 import { matrixPanel } from './matrix.js';
+import { historyPanel } from './history-view.js';
+import { transferPanel } from './transfer.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
 /** @typedef {import('./editor.js').Edit} Edit */
@@ -89,6 +92,20 @@ export function mountTarget(main, app, kind, id, params) {
   });
   stops.push(historyControls.stop);
 
+  // -- history (with rollback), export and import -------------------------------------
+  const historyView = historyPanel({ target, canEdit, onRolledBack: written });
+  const transfer = transferPanel({ target, canEdit, name: () => (head ? head.name : `${kind}-${id}`), onImported: written });
+  stops.push(historyView.stop, transfer.stop);
+
+  /** A rollback or an import was written: its progress, and the keys again. @param {any} result @param {string} label */
+  async function written(result, label) {
+    if (kind === 'cluster') track(app.live, id, label, result);
+    await tree.refreshAll();
+    await refreshSelected();
+    if (kind === 'instance') loadHead();
+    historyView.refreshSoon();
+  }
+
   // -- layout ---------------------------------------------------------------------------
   const newForm = canEdit ? newKeyForm(keyCtx) : null;
   const treePane = h(
@@ -119,6 +136,7 @@ export function mountTarget(main, app, kind, id, params) {
       side,
       progress,
       h('div', { class: 'browser' }, treePane, detail),
+      h('div', { class: 'tools' }, historyView.el, transfer.el),
       kind === 'cluster' ? matrixPanel(id).el : null,
     ),
   );
@@ -200,6 +218,8 @@ export function mountTarget(main, app, kind, id, params) {
   /** A key chosen (in the tree, a find result, after an edit): shown afresh. @param {string} path */
   async function select(path) {
     selected = path;
+    historyView.follow(path);
+    transfer.follow(path);
     const hash = `#/${kind}/${id}?path=${encodeURIComponent(path)}`;
     if (location.hash !== hash) window.history.replaceState(null, '', hash);
     const key = await showKey(detail, keyCtx, path);
@@ -233,6 +253,7 @@ export function mountTarget(main, app, kind, id, params) {
     if (then) await tree.reveal(then);
     else await refreshSelected();
     if (kind === 'instance') loadHead();
+    historyView.refreshSoon();
   }
 
   // -- live -----------------------------------------------------------------------------
@@ -257,6 +278,7 @@ export function mountTarget(main, app, kind, id, params) {
       loadHeadSoon();
       return;
     }
+    if (change.op !== 'MOUNT') historyView.refreshSoon();
     queue = queue.then(async () => {
       if (destroyed) return;
       try {
