@@ -116,8 +116,8 @@ export function transferPanel(o) {
     h(
       'select',
       { id: 'import-mode', name: 'mode' },
-      h('option', { value: 'MERGE' }, 'Merge: keep the other keys'),
-      h('option', { value: 'REPLACE' }, 'Replace: delete the other keys'),
+      h('option', { value: 'MERGE' }, 'Merge (keep other keys)'),
+      h('option', { value: 'REPLACE' }, 'Replace (delete other keys)'),
     )
   );
   const importBox = errorBox();
