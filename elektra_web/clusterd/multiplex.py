@@ -40,7 +40,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from ..engine.metrics import Metrics
     from ..schema.context import Context
 
-__all__ = ["MULTIPLEXED", "Key", "Listener", "Multiplexer", "key_for"]
+__all__ = ["MULTIPLEXED", "Direct", "Key", "Listener", "Multiplexer", "Payload", "key_for"]
 
 log = logging.getLogger("elektra_web.clusterd.multiplex")
 
@@ -135,8 +135,30 @@ class _End:
         self.error = error
 
 
+class Payload:
+    """One event's ``next`` payload, encoded once for the whole group;
+    ``body`` and ``frames`` are where the websocket transport keeps what it
+    built of it once for every socket (see ``transport_ws``)."""
+
+    __slots__ = ("body", "frames", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.body: bytes | None = None
+        self.frames: dict[int, bytes] = {}
+
+
+class Direct(Protocol):
+    """A subscriber's socket that takes an event at once, when it can."""
+
+    def deliver(self, payload: Payload) -> bool:
+        """Whether ``payload`` was written (else it is queued for the
+        subscriber's own task)."""
+        ...
+
+
 #: What a listener yields: the encoded payload of a ``next`` message, or the end.
-Item = str | _End
+Item = Payload | _End
 
 
 class Listener:
@@ -144,31 +166,41 @@ class Listener:
     results, read by that subscriber's own task.
 
     A subscriber that keeps up is waiting when an event comes: the event is
-    handed straight to its waiting task, and no queue is ever allocated (ten
-    thousand idle subscribers hold no buffers)."""
+    written to its socket at once when it has a ``direct`` way there that
+    takes it (no task woken), or handed straight to its waiting task; no
+    queue is ever allocated (ten thousand idle subscribers hold no buffers).
+    Once something is queued or being sent, later events queue behind it, so
+    a subscriber gets its events in order either way."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "dropped")
+    __slots__ = ("_direct", "_items", "_limit", "_waiter", "dropped")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, direct: Direct | None = None) -> None:
         self._items: deque[Item] | None = None
         self._limit = limit
         self._waiter: asyncio.Future[Item] | None = None
+        self._direct = direct
         #: Set when the queue was full: the subscriber is ended after it.
         self.dropped = False
 
-    def push(self, item: Item) -> bool:
-        """Hand over or queue ``item``; False (and the listener dropped) when
-        it already holds ``limit`` results: the subscriber does not keep up."""
+    def push(self, item: Item) -> bool | None:
+        """Write, hand over or queue ``item``: None when written directly,
+        True when handed to the subscriber's task or queued, False (and the
+        listener dropped) when it already holds ``limit`` results: the
+        subscriber does not keep up."""
         if self.dropped:
             return False
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(item)  # nothing queued: it waits only when empty
+            # Nothing queued, nothing being sent: it waits only when empty.
+            direct = self._direct
+            if direct is not None and isinstance(item, Payload) and direct.deliver(item):
+                return None
+            waiter.set_result(item)
             return True
         items = self._items
         if items is None:
             items = self._items = deque()
-        if isinstance(item, str) and len(items) >= self._limit:
+        if isinstance(item, Payload) and len(items) >= self._limit:
             self.dropped = True
             items.append(_TOO_SLOW)
             return False
@@ -178,7 +210,10 @@ class Listener:
     async def next(self) -> Item:
         """The next item, waiting for one."""
         if self._items:
-            return self._items.popleft()
+            item = self._items.popleft()
+            if not self._items:
+                self._items = None
+            return item
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             return await self._waiter
@@ -193,18 +228,39 @@ class Listener:
 _TOO_SLOW: Final = _End()
 
 
+#: Listeners served per turn of the event loop while an event is published:
+#: other work (requests, other groups) runs in between.
+BATCH: Final = 500
+
+
 class _Group:
-    __slots__ = ("key", "listeners", "task")
+    __slots__ = ("key", "listeners", "metrics", "task")
 
     def __init__(self, key: Key) -> None:
         self.key = key
         self.listeners: set[Listener] = set()
         self.task: asyncio.Task[None] | None = None
+        #: Where the events written directly are counted (its listeners').
+        self.metrics: Metrics | None = None
 
-    def publish(self, item: Item) -> None:
-        for listener in tuple(self.listeners):
-            if not listener.push(item):
+    async def publish(self, payload: Payload) -> int:
+        """Give ``payload`` to every listener (yielding to the event loop
+        every ``BATCH``); how many were written to directly."""
+        direct = 0
+        for n, listener in enumerate(tuple(self.listeners), 1):
+            taken = listener.push(payload)
+            if taken is None:
+                direct += 1
+            elif not taken:
                 self.listeners.discard(listener)
+            if n % BATCH == 0:
+                await asyncio.sleep(0)
+        return direct
+
+    def end(self, item: _End) -> None:
+        for listener in tuple(self.listeners):
+            listener.push(item)
+        self.listeners.clear()
 
 
 class Multiplexer:
@@ -241,14 +297,20 @@ class Multiplexer:
         """Subscribers served by them."""
         return sum(len(g.listeners) for g in self._groups.values())
 
-    def join(self, key: Key) -> Listener:
-        """A new listener of the group for ``key``, started if there is none."""
+    def join(
+        self, key: Key, direct: Direct | None = None, metrics: Metrics | None = None
+    ) -> Listener:
+        """A new listener of the group for ``key``, started if there is none;
+        ``direct``: its socket's way to take events at once; ``metrics``: where
+        the events written directly are counted."""
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(key)
             group.task = asyncio.create_task(self._run(group), name=f"multiplex {key.role.name}")
-        listener = Listener(self._limit)
+        listener = Listener(self._limit, direct)
         group.listeners.add(listener)
+        if metrics is not None:
+            group.metrics = metrics
         return listener
 
     def leave(self, key: Key, listener: Listener) -> None:
@@ -282,7 +344,11 @@ class Multiplexer:
                     if not isinstance(result, ExecutionResult):  # @defer/@stream frames
                         end = _End(_incremental())
                         return
-                    group.publish(self._payload(result))
+                    direct = await group.publish(self._payload(result))
+                    metrics = group.metrics or self._metrics()
+                    if direct and metrics is not None:
+                        # The ones handed to their tasks count there (transport_ws).
+                        metrics.subscription_events.inc(direct)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -290,16 +356,16 @@ class Multiplexer:
         finally:
             if self._groups.get(key) is group:
                 del self._groups[key]
-            group.publish(end)
+            group.end(end)
 
-    def _payload(self, result: ExecutionResult) -> str:
+    def _payload(self, result: ExecutionResult) -> Payload:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
         encoded = self._encode(payload)
-        return encoded.decode() if isinstance(encoded, bytes) else encoded
+        return Payload(encoded.decode() if isinstance(encoded, bytes) else encoded)
 
 
 def too_slow_payload(listener: Listener, encode: Callable[[object], str | bytes]) -> str:

@@ -20,8 +20,10 @@ from ..engine.services import Services
 from ..exceptions import BadInput, InstanceUnreachable, NotFound
 from ..models import Cluster, ClusterKey, Drift, OperationKind
 from .auth import Caller, Role
+from .cluster_write import DryRunData
 from .instances import get_instance
 from .names import parse_key
+from .preview import Op, plan_instances
 from .writes import Change, Target, WriteResultData, write
 
 __all__ = ["DriftAction", "resolve_drift"]
@@ -34,8 +36,17 @@ class DriftAction(StrEnum):
 
 
 async def resolve_drift(
-    services: Services, caller: Caller, instance_id: str, path: str, action: DriftAction
-) -> WriteResultData:
+    services: Services,
+    caller: Caller,
+    instance_id: str,
+    path: str,
+    action: DriftAction,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> WriteResultData | DryRunData:
+    """Settle a member's drift (see :class:`DriftAction`); ``dry_run`` and
+    ``force`` as a write's (``writes.write``)."""
     caller.require(Role.EDITOR)
     instance = await get_instance(caller, instance_id)
     path = str(parse_key(path))  # either spelling, as everywhere else
@@ -67,6 +78,10 @@ async def resolve_drift(
         now = "deleted" if actual is None else repr(actual)
         raise BadInput(f"{path} on {instance.name} changed again (now {now}): look again")
     match action:
+        case DriftAction.REAPPLY if dry_run:
+            op = Op(OperationKind.SET, path, key.value)
+            plans = await plan_instances(services, caller, [instance], [op], within=path)
+            return DryRunData(plans, [])
         case DriftAction.REAPPLY:
             operation = await outbox.reapply(services, instance, owner, path)
             assert operation is not None  # the key is there (checked above)
@@ -82,4 +97,5 @@ async def resolve_drift(
             raise BadInput(f"{path} was not deleted on {instance.name}; choose ADOPT")
         case DriftAction.ADOPT_DELETION:
             change = Change(OperationKind.DELETE, path)
-    return await write(services, caller, Target(cluster_id=str(owner.id)), change)
+    where = Target(cluster_id=str(owner.id))
+    return await write(services, caller, where, change, dry_run=dry_run, force=force)

@@ -21,7 +21,7 @@ from ..keynames import KeyName
 from ..models import Cluster, ClusterKey, Instance
 from .auth import Caller, Role
 from .names import parse_key
-from .writes import refusal
+from .refusal import refusal
 
 #: Levels below a key one read of an instance may ask for: an elektrad
 #: preloads at most 64 levels, the key's own included.

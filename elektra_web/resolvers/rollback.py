@@ -22,17 +22,13 @@ would go with it (an Elektra delete takes the subtree): then it is left.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-
-from tortoise.transactions import in_transaction
+from dataclasses import dataclass, field
 
 from ..connector.exceptions import ConnectorError, InstanceRefused
-from ..engine import calls, outbox
-from ..engine.events import ConfigChanged, publish
+from ..engine import calls
 from ..engine.outbox import InstanceResultData, Step, WriteResultData
 from ..engine.services import Services
-from ..engine.topology import members
-from ..exceptions import BadInput, InstanceUnreachable, NotFound
+from ..exceptions import BadInput, InstanceUnreachable, KeyLocked, NotFound
 from ..keynames import KeyName
 from ..logs import OPERATION_ID
 from ..models import (
@@ -44,11 +40,15 @@ from ..models import (
     Operation,
     OperationKind,
 )
+from . import cluster_write
 from .auth import Caller, Role
+from .cluster_write import DryRunData
 from .history import KeyState, state_at, subtree_filter, target_filter, utc
 from .locks import check_cluster_write, check_instance_write
+from .preview import MemberPlanData, Op, plan_instances
 from .reads import MAX_DEPTH, Reads
-from .writes import Target, refusal
+from .refusal import refusal
+from .writes import Target
 
 __all__ = ["PlannedChange", "RollbackData", "rollback"]
 
@@ -72,6 +72,8 @@ class RollbackData:
     plan: list[PlannedChange]
     #: The operation made (None: a dry run, or nothing to change).
     result: WriteResultData | None
+    #: A dry run: what it would do on each instance it reaches.
+    members: list[MemberPlanData] = field(default_factory=list)
 
 
 class _Unchanged:
@@ -90,8 +92,10 @@ async def rollback(
     to_operation: str | None = None,
     at: dt.datetime | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> RollbackData:
-    """Plan the rollback and, unless ``dry_run``, make it one operation."""
+    """Plan the rollback and, unless ``dry_run``, make it one operation
+    (``force``: as a write's, see ``writes.write``)."""
     caller.require(Role.EDITOR)
     if (to_operation is None) == (at is None):
         raise BadInput("a rollback needs exactly one of toOperation and at")
@@ -119,14 +123,53 @@ async def rollback(
             firsts[slot] = previous
     now = await _current(services, caller, target, key, below)
     plan = _plan(then, now, touched, firsts)
-    if dry_run or not plan:
+    if not plan:
         return RollbackData(plan, None)
     if target.cluster_id is not None:
-        result = await _roll_cluster(services, caller, target.cluster_id, key, plan)
-    else:
-        assert target.instance_id is not None
-        result = await _roll_instance(services, caller, target.instance_id, key, plan)
+        from .clusters import get_cluster
+
+        cluster = await get_cluster(caller, target.cluster_id)
+
+        async def change_config(revision: int) -> list[Step]:
+            await check_cluster_write(
+                cluster, [KeyName.parse(c.path) for c in plan if c.op is OperationKind.SET]
+            )
+            return await _change_cluster_config(cluster, plan, revision)
+
+        done = await cluster_write.commit(
+            services,
+            caller,
+            cluster,
+            kind=plan[0].op,
+            path=key,
+            change_config=change_config,
+            dry_run=dry_run,
+            force=force,
+        )
+        if isinstance(done, DryRunData):
+            return RollbackData(plan, None, done.plans)
+        return RollbackData(plan, done)
+    assert target.instance_id is not None
+    if dry_run:
+        members = await _preview_instance(services, caller, target.instance_id, key, plan)
+        return RollbackData(plan, None, members)
+    result = await _roll_instance(services, caller, target.instance_id, key, plan)
     return RollbackData(plan, result)
+
+
+async def _preview_instance(
+    services: Services, caller: Caller, instance_id: str, key: str, plan: list[PlannedChange]
+) -> list[MemberPlanData]:
+    from .instances import get_instance
+
+    instance = await get_instance(caller, instance_id)
+    try:
+        for change in plan:
+            await check_instance_write(instance, change.op, KeyName.parse(change.path))
+    except KeyLocked as exc:
+        return await plan_instances(services, caller, [instance], [], within=key, locked=exc)
+    ops = [Op(c.op, c.path, c.value, c.meta_key) for c in plan]
+    return await plan_instances(services, caller, [instance], ops, within=key)
 
 
 def _below(path: str, key: str, below: str) -> bool:
@@ -204,45 +247,6 @@ async def _current(
     instance = await get_instance(caller, target.instance_id)
     found = await Reads(services, caller).instance_keys(instance, key, MAX_DEPTH)
     return {k.path: KeyState(k.value, dict(k.meta)) for k in found if k.exists}
-
-
-async def _roll_cluster(
-    services: Services, caller: Caller, cluster_id: str, key: str, plan: list[PlannedChange]
-) -> WriteResultData:
-    from .clusters import get_cluster
-
-    cluster = await get_cluster(caller, cluster_id)
-    await check_cluster_write(
-        cluster, [KeyName.parse(c.path) for c in plan if c.op is OperationKind.SET]
-    )
-    async with in_transaction():
-        # First, as every cluster write: see writes._write_cluster.
-        revision = await outbox.next_revision()
-        steps = await _change_cluster_config(cluster, plan, revision)
-        operation = await Operation.create(
-            kind=plan[0].op, path=key, cluster=cluster, revision=revision, actor=caller.name
-        )
-        counts = await outbox.enqueue(operation, await members(cluster), steps)
-    OPERATION_ID.set(str(operation.id))
-    services.remember_operation(str(operation.id))
-    await publish(
-        services,
-        *(
-            ConfigChanged(
-                op=step.kind,
-                path=step.path,
-                origin="clusterd",
-                value=step.value,
-                previous=step.previous,
-                meta=step.meta_key,
-                operation_id=str(operation.id),
-                cluster_id=cluster.id,
-                cluster_ids=(cluster.id,),
-            )
-            for step in steps
-        ),
-    )
-    return await outbox.settle(services, operation, counts)
 
 
 async def _change_cluster_config(

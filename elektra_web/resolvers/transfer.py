@@ -13,31 +13,31 @@ after the lock check of every change. A dry run returns the plan only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
-from tortoise.transactions import in_transaction
-
 from ..connector.exceptions import ConnectorError, InstanceRefused
-from ..engine import calls, outbox
-from ..engine.events import ConfigChanged, publish
+from ..engine import calls
 from ..engine.outbox import InstanceResultData, Step
 from ..engine.services import Services
-from ..engine.topology import members
-from ..exceptions import BadInput, ClusterdError, InstanceUnreachable, InvalidKeyName
+from ..exceptions import BadInput, ClusterdError, InstanceUnreachable, InvalidKeyName, KeyLocked
 from ..formats import ConfigFormat, Entries, Entry, FormatError, decode, encode
 from ..keynames import InvalidKeyName as NotAKeyName
 from ..keynames import KeyName, escape_part
 from ..logs import OPERATION_ID
 from ..models import Cluster, ClusterKey, DeliveryStatus, Instance, Operation, OperationKind
 from ..patterns import pattern_refusal
+from . import cluster_write
 from .auth import Caller, Role
+from .cluster_write import DryRunData
 from .clusters import get_cluster
 from .instances import get_instance
 from .locks import check_cluster_write, check_instance_write
 from .names import MAX_NAME, MAX_PATH, parse_writable_key
+from .preview import KeyPlan, MemberPlanData, Op, plan_instances
 from .reads import MAX_DEPTH, Reads
-from .writes import Target, refusal
+from .refusal import refusal
+from .writes import Target
 
 __all__ = [
     "MAX_CONTENT",
@@ -72,18 +72,6 @@ class ExportData:
     keys: int
 
 
-@dataclass(frozen=True)
-class KeyPlan:
-    """One key an import changes: ``before`` None: created; ``after`` None:
-    deleted (with everything below it)."""
-
-    path: str
-    before: Entry | None
-    after: Entry | None
-    #: Deleted first with a parent the import deletes, then made anew.
-    recreated: bool = False
-
-
 @dataclass
 class ImportResultData:
     """The plan, and for a write that was made: its operation and results."""
@@ -92,6 +80,8 @@ class ImportResultData:
     changes: list[KeyPlan]
     operation_id: str | None = None
     results: list[InstanceResultData] | None = None
+    #: A dry run: what it would do on each instance it reaches.
+    members: list[MemberPlanData] = field(default_factory=list)
 
 
 # -- export -------------------------------------------------------------------
@@ -166,9 +156,11 @@ async def import_config(
     mode: ImportMode,
     *,
     dry_run: bool = False,
+    force: bool = False,
 ) -> ImportResultData:
     """Make the subtree at ``path_prefix`` hold ``content`` (see
-    :class:`ImportMode`); ``dry_run``: only say what would change."""
+    :class:`ImportMode`); ``dry_run``: only say what would change (and on
+    each instance it reaches); ``force``: as a write's (``writes.write``)."""
     caller.require(Role.EDITOR)
     prefix = parse_writable_key(path_prefix)
     # len() first: a text far too long is refused before it is encoded.
@@ -183,14 +175,21 @@ async def import_config(
         extensions = {"line": exc.line, "column": exc.column}
         raise BadInput(f"not a {fmt.value} export: {exc}", **extensions) from exc
     wanted = _wanted(entries, prefix)
-    if target.cluster_id is not None and target.instance_id is None and not dry_run:
-        return await _import_cluster(services, caller, target.cluster_id, prefix, wanted, mode)
+    if target.cluster_id is not None:
+        cluster = await get_cluster(caller, target.cluster_id)
+        return await _import_cluster(
+            services, caller, cluster, prefix, wanted, mode, dry_run=dry_run, force=force
+        )
+    assert target.instance_id is not None
+    instance = await get_instance(caller, target.instance_id)
     current = await _current(services, caller, target, prefix)
     changes = _plan(current, wanted, mode)
     if dry_run:
-        return ImportResultData(True, changes)
-    assert target.instance_id is not None
-    instance = await get_instance(caller, target.instance_id)
+        return ImportResultData(
+            True,
+            changes,
+            members=await _preview_instance(services, caller, instance, prefix, changes),
+        )
     return await _import_instance(services, caller, instance, prefix, changes)
 
 
@@ -297,37 +296,41 @@ def _steps(changes: list[KeyPlan]) -> list[Step]:
 async def _import_cluster(
     services: Services,
     caller: Caller,
-    cluster_id: str,
+    cluster: Cluster,
     prefix: KeyName,
     wanted: dict[KeyName, Entry],
     mode: ImportMode,
+    *,
+    dry_run: bool,
+    force: bool,
 ) -> ImportResultData:
-    cluster = await get_cluster(caller, cluster_id)
-    async with in_transaction():
-        # As every cluster write: the revision first, so that concurrent
-        # cluster writes queue here and each plans on what the last committed.
-        revision = await outbox.next_revision()
+    planned: list[KeyPlan] = []
+
+    async def change_config(revision: int) -> list[Step]:
+        # Planned on what the last cluster write committed (the revision,
+        # taken first, queues concurrent ones).
         rows = await ClusterKey.filter(cluster_id=cluster.id)
-        changes = _plan(_cluster_entries(rows, prefix), wanted, mode)
-        if not changes:
-            return ImportResultData(False, [])
-        sets = [KeyName.parse(c.path) for c in changes if c.after is not None]
+        planned[:] = _plan(_cluster_entries(rows, prefix), wanted, mode)
+        sets = [KeyName.parse(c.path) for c in planned if c.after is not None]
         await check_cluster_write(cluster, sets)
-        await _store(cluster, rows, prefix, changes, revision)
-        operation = await Operation.create(
-            kind=OperationKind.SET,
-            path=str(prefix),
-            cluster=cluster,
-            revision=revision,
-            actor=caller.name,
-        )
-        steps = _steps(changes)
-        counts = await outbox.enqueue(operation, await members(cluster), steps)
-    OPERATION_ID.set(str(operation.id))
-    services.remember_operation(str(operation.id))
-    await publish(services, *(_event(step, operation, cluster) for step in steps))
-    result = await outbox.settle(services, operation, counts)
-    return ImportResultData(False, changes, result.operation_id, result.results)
+        await _store(cluster, rows, prefix, planned, revision)
+        return _steps(planned)
+
+    done = await cluster_write.commit(
+        services,
+        caller,
+        cluster,
+        kind=OperationKind.SET,
+        path=str(prefix),
+        change_config=change_config,
+        dry_run=dry_run,
+        force=force,
+    )
+    if isinstance(done, DryRunData):
+        return ImportResultData(True, planned, members=done.plans)
+    if done is None:
+        return ImportResultData(False, [])
+    return ImportResultData(False, planned, done.operation_id, done.results)
 
 
 async def _store(
@@ -360,21 +363,22 @@ async def _store(
             await ClusterKey.filter(id=row.id).update(value=value, meta=meta, revision=revision)
 
 
-def _event(step: Step, operation: Operation, cluster: Cluster) -> ConfigChanged:
-    return ConfigChanged(
-        op=step.kind,
-        path=step.path,
-        origin="clusterd",
-        value=step.value,
-        previous=step.previous,
-        meta=step.meta_key,
-        operation_id=str(operation.id),
-        cluster_id=cluster.id,
-        cluster_ids=(cluster.id,),
-    )
-
-
 # -- to an instance -----------------------------------------------------------
+
+
+async def _preview_instance(
+    services: Services, caller: Caller, instance: Instance, prefix: KeyName, changes: list[KeyPlan]
+) -> list[MemberPlanData]:
+    steps = _steps(changes)
+    try:
+        for step in steps:
+            await check_instance_write(instance, step.kind, KeyName.parse(step.path))
+    except KeyLocked as exc:
+        return await plan_instances(
+            services, caller, [instance], [], within=str(prefix), locked=exc
+        )
+    ops = [Op.of_step(step) for step in steps]
+    return await plan_instances(services, caller, [instance], ops, within=str(prefix))
 
 
 async def _import_instance(

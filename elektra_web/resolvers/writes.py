@@ -1,24 +1,21 @@
 """Writes: to one instance (straight to its elektrad, after the lock check) or
 to a cluster (stored with one delivery per member in one transaction, then
-delivered concurrently; rule 4)."""
+delivered concurrently; rule 4: ``cluster_write.py``). A dry run of either
+answers what it would do on each instance (``preview.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from ..connector.exceptions import ConnectorError, InstanceRefused
-from ..engine import calls, outbox
-from ..engine.events import ConfigChanged, publish
+from ..engine import calls
 from ..engine.outbox import InstanceResultData, Step, WriteResultData, steps_for
 from ..engine.services import Services
-from ..engine.topology import members
 from ..exceptions import (
     BadInput,
     InstanceUnreachable,
-    InvalidKeyName,
+    KeyLocked,
     NotFound,
     ValidationFailed,
 )
@@ -34,17 +31,21 @@ from ..models import (
     OperationKind,
 )
 from ..patterns import pattern_refusal
+from . import cluster_write
 from .auth import Caller, Role
+from .cluster_write import DryRunData
 from .instances import get_instance
 from .locks import check_cluster_write, check_instance_write
 from .names import MAX_NAME, parse_writable_key
+from .preview import Op, plan_instances
+from .refusal import refusal
 
 __all__ = [
     "Change",
+    "DryRunData",
     "InstanceResultData",
     "Target",
     "WriteResultData",
-    "refusal",
     "retry_refused",
     "write",
 ]
@@ -70,8 +71,17 @@ class Change:
 
 
 async def write(
-    services: Services, caller: Caller, target: Target, change: Change
-) -> WriteResultData:
+    services: Services,
+    caller: Caller,
+    target: Target,
+    change: Change,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> WriteResultData | DryRunData:
+    """Make the write; ``dry_run``: only say what it would do on each instance
+    it reaches (``preview.py``); ``force``: a cluster write that some
+    members' validation would refuse is made anyway (their deliveries FAIL)."""
     caller.require(Role.EDITOR)
     if (target.instance_id is None) == (target.cluster_id is None):
         raise BadInput("a write needs exactly one target: instanceId or clusterId")
@@ -88,9 +98,29 @@ async def write(
         if refused is not None:
             raise ValidationFailed(refused)
     if target.instance_id is not None:
+        if dry_run:
+            return await _preview_instance(services, caller, target.instance_id, change, path, to)
         return await _write_instance(services, caller, target.instance_id, change, path, to)
     assert target.cluster_id is not None
-    return await _write_cluster(services, caller, target.cluster_id, change, path, to)
+    from .clusters import get_cluster
+
+    cluster = await get_cluster(caller, target.cluster_id)
+
+    async def change_config(revision: int) -> list[Step]:
+        return await _change_cluster_config(cluster, change, path, to, revision)
+
+    result = await cluster_write.commit(
+        services,
+        caller,
+        cluster,
+        kind=change.kind,
+        path=str(path),
+        change_config=change_config,
+        dry_run=dry_run,
+        force=force,
+    )
+    assert result is not None  # every change of a cluster's config has a step
+    return result
 
 
 # -- one instance -------------------------------------------------------------
@@ -136,6 +166,31 @@ async def _write_instance(
     )
 
 
+async def _preview_instance(
+    services: Services,
+    caller: Caller,
+    instance_id: str,
+    change: Change,
+    path: KeyName,
+    to: KeyName | None,
+) -> DryRunData:
+    instance = await get_instance(caller, instance_id)
+    op = Op(
+        change.kind,
+        str(path),
+        change.value,
+        change.meta_key,
+        str(to) if to is not None else None,
+    )
+    try:
+        await check_instance_write(instance, change.kind, path, to)
+    except KeyLocked as exc:
+        plans = await plan_instances(services, caller, [instance], [], within=str(path), locked=exc)
+    else:
+        plans = await plan_instances(services, caller, [instance], [op], within=str(path))
+    return DryRunData(plans, [])
+
+
 async def retry_refused(services: Services, caller: Caller, instance_id: str) -> Instance:
     """The cluster writes ``instance`` refused go again (after a person fixed
     what made it refuse them); they are PENDING until they land."""
@@ -148,67 +203,7 @@ async def retry_refused(services: Services, caller: Caller, instance_id: str) ->
     return instance
 
 
-def refusal(instance: Instance, exc: InstanceRefused) -> Exception:
-    """An elektrad's refusal as the API's error."""
-    message = f"{instance.name} refused: {exc.message}"
-    if exc.status in (401, 403):
-        return InstanceUnreachable(
-            f"{instance.name} refused clusterd's credentials ({exc.status}): "
-            "set the token it requires with updateInstance"
-        )
-    if exc.name == "ValidationError":
-        return ValidationFailed(message)
-    if exc.name == "InvalidKeyName":
-        return InvalidKeyName(message)
-    if exc.status == 404:
-        return NotFound(message)
-    return BadInput(message)
-
-
 # -- a cluster ----------------------------------------------------------------
-
-
-async def _write_cluster(
-    services: Services,
-    caller: Caller,
-    cluster_id: str,
-    change: Change,
-    path: KeyName,
-    to: KeyName | None,
-) -> WriteResultData:
-    from .clusters import get_cluster
-
-    cluster = await get_cluster(caller, cluster_id)
-    async with in_transaction():
-        # First: concurrent cluster writes queue here, so each sees the
-        # config the one before it committed (no lost update, no race on a
-        # new key), and revisions grow in commit order.
-        revision = await outbox.next_revision()
-        steps = await _change_cluster_config(cluster, change, path, to, revision)
-        operation = await Operation.create(
-            kind=change.kind, path=str(path), cluster=cluster, revision=revision, actor=caller.name
-        )
-        counts = await outbox.enqueue(operation, await members(cluster), steps)
-    OPERATION_ID.set(str(operation.id))  # in this request's log lines from now on
-    services.remember_operation(str(operation.id))
-    await publish(
-        services,
-        *(
-            ConfigChanged(
-                op=step.kind,
-                path=step.path,
-                origin="clusterd",
-                value=step.value,
-                previous=step.previous,
-                meta=step.meta_key,
-                operation_id=str(operation.id),
-                cluster_id=cluster.id,
-                cluster_ids=(cluster.id,),
-            )
-            for step in steps
-        ),
-    )
-    return await outbox.settle(services, operation, counts)
 
 
 async def _change_cluster_config(

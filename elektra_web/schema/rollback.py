@@ -6,6 +6,7 @@ import strawberry
 
 from ..resolvers.rollback import PlannedChange, RollbackData
 from .enums import OperationKind
+from .preview import MemberPlan
 from .writes import WriteResult
 
 __all__ = ["PlannedChangeType", "RollbackResult"]
@@ -43,6 +44,10 @@ class RollbackResult:
         description="The writes, in the order they are made: deletes, values, metadata. Empty: "
         "the subtree is as it was then already."
     )
+    members: list[MemberPlan] = strawberry.field(
+        description="A dry run: what the rollback would do on each instance it reaches, by "
+        "name (as a write's plan); else empty."
+    )
     result: WriteResult | None = strawberry.field(
         description="The one operation made (as setKey's answer; its history entries carry its "
         "operationId); null for a dry run or an empty plan."
@@ -52,5 +57,6 @@ class RollbackResult:
     def from_data(cls, data: RollbackData) -> RollbackResult:
         return cls(
             plan=[PlannedChangeType.from_data(c) for c in data.plan],
+            members=[MemberPlan.from_data(p) for p in data.members],
             result=WriteResult.from_data(data.result) if data.result is not None else None,
         )

@@ -42,6 +42,7 @@ from .inputs import (
 )
 from .instance import InstanceType
 from .live import Subscription
+from .preview import DryRun, Force
 from .rollback import RollbackResult
 from .writes import TargetInput, WriteResult
 
@@ -277,15 +278,21 @@ _WRITE = (
     " Needs EDITOR. Target says how a write to an instance and to a cluster differ. Refused "
     "with NOT_FOUND (no such instance or cluster), INVALID_KEY_NAME, KEY_LOCKED (another "
     "cluster sets the key: change it there), INSTANCE_UNREACHABLE (an instance target), "
-    "BAD_INPUT."
+    "VALIDATION_FAILED (a cluster write some online members' check/* validation would "
+    "refuse, unless force), BAD_INPUT. dryRun: nothing is written; the answer's plan says "
+    "what each instance would do (a lock refuses there, not as an error)."
 )
 #: Who may manage instances and clusters.
 _ADMIN = " Needs ADMIN."
 
 
-async def _write(info: Info, target: TargetInput, change: Change) -> WriteResult:
+async def _write(
+    info: Info, target: TargetInput, change: Change, dry_run: bool, force: bool
+) -> WriteResult:
     ctx = info.context
-    return WriteResult.from_data(await write(ctx.services, ctx.caller, target.to_target(), change))
+    where = target.to_target()
+    done = await write(ctx.services, ctx.caller, where, change, dry_run=dry_run, force=force)
+    return WriteResult.from_data(done)
 
 
 @strawberry.type(
@@ -416,31 +423,58 @@ class Mutation:
         target: Where,
         path: WritePath,
         value: Annotated[str, strawberry.argument(description="The new value.")],
+        dry_run: DryRun = False,
+        force: Force = False,
     ) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.SET, path, value))
+        return await _write(info, target, Change(OperationKind.SET, path, value), dry_run, force)
 
     @audited_mutation(
         description="Delete a key and everything below it, like kdb rm -r. On a cluster: "
         "NOT_FOUND if the cluster sets nothing at or below path." + _WRITE
     )
-    async def delete_key(self, info: Info, target: Where, path: WritePath) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.DELETE, path))
+    async def delete_key(
+        self,
+        info: Info,
+        target: Where,
+        path: WritePath,
+        dry_run: DryRun = False,
+        force: Force = False,
+    ) -> WriteResult:
+        return await _write(info, target, Change(OperationKind.DELETE, path), dry_run, force)
 
     @audited_mutation(
         description="Move a key and its subtree to another name, replacing what is there. On "
         "a cluster: NOT_FOUND if the cluster sets nothing at or below from; BAD_INPUT for a "
         "destination inside from." + _WRITE
     )
-    async def move_key(self, info: Info, target: Where, from_: From, to: To) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.MOVE, from_, target=to))
+    async def move_key(
+        self,
+        info: Info,
+        target: Where,
+        from_: From,
+        to: To,
+        dry_run: DryRun = False,
+        force: Force = False,
+    ) -> WriteResult:
+        change = Change(OperationKind.MOVE, from_, target=to)
+        return await _write(info, target, change, dry_run, force)
 
     @audited_mutation(
         description="Copy a key and its subtree to another name, replacing what is there. On "
         "a cluster: NOT_FOUND if the cluster sets nothing at or below from; BAD_INPUT for a "
         "destination inside from." + _WRITE
     )
-    async def copy_key(self, info: Info, target: Where, from_: From, to: To) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.COPY, from_, target=to))
+    async def copy_key(
+        self,
+        info: Info,
+        target: Where,
+        from_: From,
+        to: To,
+        dry_run: DryRun = False,
+        force: Force = False,
+    ) -> WriteResult:
+        change = Change(OperationKind.COPY, from_, target=to)
+        return await _write(info, target, change, dry_run, force)
 
     @audited_mutation(
         description="Set one metadata entry of a key. On a cluster: NOT_FOUND if the cluster "
@@ -456,8 +490,11 @@ class Mutation:
         path: WritePath,
         key: MetaName,
         value: Annotated[str, strawberry.argument(description="The entry's new value.")],
+        dry_run: DryRun = False,
+        force: Force = False,
     ) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.META, path, value, meta_key=key))
+        change = Change(OperationKind.META, path, value, meta_key=key)
+        return await _write(info, target, change, dry_run, force)
 
     @audited_mutation(
         description="Settle drift of one key on one member: REAPPLY the cluster's value "
@@ -478,9 +515,13 @@ class Mutation:
             strawberry.argument(description="The drifted key, in either spelling."),
         ],
         action: Annotated[DriftAction, strawberry.argument(description="How to settle it.")],
+        dry_run: DryRun = False,
+        force: Force = False,
     ) -> WriteResult:
         ctx = info.context
-        result = await drift.resolve_drift(ctx.services, ctx.caller, instance_id, path, action)
+        result = await drift.resolve_drift(
+            ctx.services, ctx.caller, instance_id, path, action, dry_run=dry_run, force=force
+        )
         return WriteResult.from_data(result)
 
     @audited_mutation(
@@ -524,9 +565,8 @@ class Mutation:
         at: Annotated[
             dt.datetime | None, strawberry.argument(description="Back to this moment.")
         ] = None,
-        dry_run: Annotated[
-            bool, strawberry.argument(description="Only answer the plan; change nothing.")
-        ] = False,
+        dry_run: DryRun = False,
+        force: Force = False,
     ) -> RollbackResult:
         ctx = info.context
         found = await rollback.rollback(
@@ -537,6 +577,7 @@ class Mutation:
             to_operation=str(to_operation) if to_operation is not None else None,
             at=at,
             dry_run=dry_run,
+            force=force,
         )
         return RollbackResult.from_data(found)
 
@@ -545,9 +586,16 @@ class Mutation:
         "cluster does not set the key." + _WRITE
     )
     async def delete_meta(
-        self, info: Info, target: Where, path: WritePath, key: MetaName
+        self,
+        info: Info,
+        target: Where,
+        path: WritePath,
+        key: MetaName,
+        dry_run: DryRun = False,
+        force: Force = False,
     ) -> WriteResult:
-        return await _write(info, target, Change(OperationKind.META, path, None, meta_key=key))
+        change = Change(OperationKind.META, path, None, meta_key=key)
+        return await _write(info, target, change, dry_run, force)
 
     #: A subtree from JSON, TOML or INI text, as one write (``schema/transfer.py``).
     import_config = transfer_fields.import_config

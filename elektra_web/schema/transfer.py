@@ -11,14 +11,14 @@ from typing import Annotated
 
 import strawberry
 
-from ..formats import ConfigFormat, Entry
+from ..formats import ConfigFormat
 from ..resolvers import transfer
-from ..resolvers.transfer import ImportMode, ImportResultData, KeyPlan
+from ..resolvers.transfer import ImportMode, ImportResultData
 from ..resolvers.writes import WriteResultData
 from .access import audited_mutation
-from .config_key import MetaEntry
 from .context import Info
 from .enums import _register
+from .preview import DryRun, Force, MemberPlan, PlannedKeyChange
 from .writes import InstanceResult, TargetInput, WriteResult
 
 __all__ = ["ConfigExport", "ImportResult", "export_config", "import_config"]
@@ -65,40 +65,6 @@ class ConfigExport:
 
 
 @strawberry.type(
-    name="KeyContent", description="A key's value and metadata, before or after an import."
-)
-class KeyContent:
-    value: str | None = strawberry.field(description="Its value; null: a key without one.")
-    meta: list[MetaEntry] = strawberry.field(description="Its metadata, by name.")
-
-    @classmethod
-    def from_entry(cls, entry: Entry | None) -> KeyContent | None:
-        if entry is None:
-            return None
-        meta = [MetaEntry(key=k, value=v) for k, v in sorted(entry.meta.items())]
-        return cls(value=entry.value, meta=meta)
-
-
-@strawberry.type(name="PlannedKeyChange", description="One key that an import changes.")
-class PlannedKeyChange:
-    path: str = strawberry.field(description='Its canonical full name, e.g. "user:/app/port".')
-    before: KeyContent | None = strawberry.field(
-        description="As it is now; null: the import creates it."
-    )
-    after: KeyContent | None = strawberry.field(
-        description="As the import leaves it; null: the import deletes it and everything below it."
-    )
-
-    @classmethod
-    def from_data(cls, plan: KeyPlan) -> PlannedKeyChange:
-        return cls(
-            path=plan.path,
-            before=KeyContent.from_entry(plan.before),
-            after=KeyContent.from_entry(plan.after),
-        )
-
-
-@strawberry.type(
     name="ImportResult",
     description="What an import changes (a dry run: would change), and where the write stands.",
 )
@@ -116,6 +82,10 @@ class ImportResult:
         description="As a write's: one per instance it reached (a cluster: every member), by "
         "name; empty for a dry run or when nothing changes."
     )
+    members: list[MemberPlan] = strawberry.field(
+        description="A dry run: what the import would do on each instance it reaches, by name "
+        "(as a write's plan); else empty."
+    )
 
     @classmethod
     def from_data(cls, data: ImportResultData) -> ImportResult:
@@ -128,6 +98,7 @@ class ImportResult:
             changes=[PlannedKeyChange.from_data(c) for c in data.changes],
             operation_id=strawberry.ID(data.operation_id) if data.operation_id else None,
             results=results,
+            members=[MemberPlan.from_data(p) for p in data.members],
         )
 
 
@@ -167,10 +138,8 @@ async def _import_config(
     mode: Annotated[
         ImportMode, strawberry.argument(description="Keep (MERGE) or remove (REPLACE) the rest.")
     ],
-    dry_run: Annotated[
-        bool,
-        strawberry.argument(description="Only say what would change; write nothing."),
-    ] = False,
+    dry_run: DryRun = False,
+    force: Force = False,
 ) -> ImportResult:
     ctx = info.context
     data = await transfer.import_config(
@@ -182,6 +151,7 @@ async def _import_config(
         content,
         mode,
         dry_run=dry_run,
+        force=force,
     )
     return ImportResult.from_data(data)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from ..resolvers.writes import Target, WriteResultData
+from ..resolvers.writes import DryRunData, Target, WriteResultData
 from .enums import DeliveryStatus
 from .instance import InstanceType
+from .preview import MemberPlan
 
 
 @strawberry.input(
@@ -57,18 +58,28 @@ class InstanceResult:
 @strawberry.type(
     name="WriteResult",
     description="One result per affected instance (a cluster write: every member, "
-    "nested clusters included).",
+    "nested clusters included); for a dry run, the plan for each instead.",
 )
 class WriteResult:
-    operation_id: strawberry.ID = strawberry.field(
-        description="The write's id: follow it with operationProgress; also in the audit log."
+    operation_id: strawberry.ID | None = strawberry.field(
+        description="The write's id: follow it with operationProgress; also in the audit log. "
+        "Null for a dry run."
     )
     results: list[InstanceResult] = strawberry.field(
-        description="One per instance, by name: as they stood when the answer was sent."
+        description="One per instance, by name: as they stood when the answer was sent; empty "
+        "for a dry run."
+    )
+    dry_run: bool = strawberry.field(description="Whether it was a dry run: nothing written.")
+    plan: list[MemberPlan] = strawberry.field(
+        description="A dry run: what the write would do on each instance it reaches, by name "
+        "(a cluster: every member); else empty."
     )
 
     @classmethod
-    def from_data(cls, data: WriteResultData) -> WriteResult:
+    def from_data(cls, data: WriteResultData | DryRunData) -> WriteResult:
+        if isinstance(data, DryRunData):
+            plan = [MemberPlan.from_data(p) for p in data.plans]
+            return cls(operation_id=None, results=[], dry_run=True, plan=plan)
         return cls(
             operation_id=strawberry.ID(data.operation_id),
             results=[
@@ -77,4 +88,6 @@ class WriteResult:
                 )
                 for r in data.results
             ],
+            dry_run=False,
+            plan=[],
         )

@@ -217,8 +217,11 @@ async function runGuarded(root, active, action, options) {
     await action();
     ok = true;
   } catch (e) {
-    showError(box, describe(e));
-    if (options.onError) options.onError(e);
+    // A preview the person cancelled: nothing to say, and nothing was written.
+    if (!e || e.code !== 'CANCELLED') {
+      showError(box, describe(e));
+      if (options.onError) options.onError(e);
+    }
   } finally {
     end();
     running.delete(root);

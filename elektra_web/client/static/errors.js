@@ -28,7 +28,11 @@ export function describe(error) {
   if (!error) return '';
   const code = error.code || (error.extensions && error.extensions.code);
   const lead = LEADS[code];
-  const message = (error.message || '').trim();
+  let message = (error.message || '').trim();
+  // A cluster write some members' rules refuse: name them, if the message does not.
+  const members = (error.extensions && error.extensions.members) || [];
+  const unnamed = members.filter((/** @type {string} */ m) => !message.includes(m));
+  if (unnamed.length) message = `${message ? `${message} ` : ''}(refused by ${unnamed.join(', ')})`;
   if (!lead) return message || 'Something went wrong';
   if (!message || message === lead) return lead + '.';
   // A message that says what the lead says stands alone: "This elektrad is

@@ -4,6 +4,7 @@
 
 import { gql } from './api.js';
 import { MOUNT_FIELDS } from './mounts.js';
+import { PLANS, MEMBER_PLAN } from './preview.js';
 
 /** @typedef {import('./undo.js').Target} Target */
 /** @typedef {import('./undo.js').Op} Op */
@@ -107,17 +108,34 @@ const MUTATIONS = {
 };
 
 /**
- * One write; its WriteResult.
+ * @typedef {object} WriteOptions
+ * @property {boolean} [dryRun] change nothing: answer each member's plan
+ * @property {boolean} [force] write to a cluster even though some members' validation refuses it
+ */
+
+/**
+ * One write; its WriteResult (a dry run: with its plan per member).
  * @param {Target} target
  * @param {Op} op
+ * @param {WriteOptions} [options]
  */
-export async function runOp(target, op) {
+export async function runOp(target, op, options = {}) {
   const [call, params] = MUTATIONS[/** @type {keyof MUTATIONS} */ (op.op)];
   const { op: _kind, ...vars } = op;
   void _kind;
-  const data = await gql(`mutation($t: Target!, ${params}) { w: ${call} { ${RESULT} } }`, {
-    t: targetVar(target),
+  const t = targetVar(target);
+  if (!PLANS) {
+    const data = await gql(`mutation($t: Target!, ${params}) { w: ${call} { ${RESULT} } }`, { t, ...vars });
+    return data.w;
+  }
+  const dry = Boolean(options.dryRun);
+  const fields = dry ? `dryRun plan { ${MEMBER_PLAN} }` : RESULT;
+  const withFlags = call.replace(/\)$/, ', dryRun: $dry, force: $force)');
+  const data = await gql(`mutation($t: Target!, ${params}, $dry: Boolean!, $force: Boolean!) { w: ${withFlags} { ${fields} } }`, {
+    t,
     ...vars,
+    dry,
+    force: Boolean(options.force),
   });
   return data.w;
 }
@@ -127,10 +145,11 @@ export async function runOp(target, op) {
  * @param {Target} target
  * @param {Op[]} ops
  * @param {(result: any, op: Op) => void} [onResult]
+ * @param {WriteOptions} [options]
  */
-export async function runOps(target, ops, onResult) {
+export async function runOps(target, ops, onResult, options = {}) {
   for (const op of ops) {
-    const result = await runOp(target, op);
+    const result = await runOp(target, op, options);
     if (onResult) onResult(result, op);
   }
 }

@@ -12,7 +12,8 @@ import { h } from './dom.js';
 export const PLANS = false;
 
 /** The fields of a MemberPlan. */
-export const MEMBER_PLAN = 'instance { id name status } outcome reason error changes { path }';
+export const MEMBER_PLAN = `instance { id name status } outcome reason error
+  changes { path before { value meta { key value } } after { value meta { key value } } }`;
 
 /** Said for each PlanReason. */
 const REASONS = {
@@ -30,7 +31,7 @@ const REASONS = {
  * @property {'APPLY' | 'UNCHANGED' | 'REFUSE' | 'WAIT'} outcome
  * @property {string | null} reason
  * @property {string | null} error
- * @property {{path: string}[]} changes
+ * @property {import('./import-plan.js').KeyChange[]} changes
  */
 
 /** The members that would refuse. @param {MemberPlan[]} members */

@@ -24,6 +24,8 @@ import { followTarget } from './target-live.js';
 import { matrixPanel } from './matrix.js';
 import { historyPanel } from './history-view.js';
 import { transferPanel } from './transfer.js';
+import { PLANS } from './preview.js';
+import { confirmClusterWrite } from './write-preview.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
 /** @typedef {import('./editor.js').Edit} Edit */
@@ -236,9 +238,16 @@ export function mountTarget(main, app, kind, id, params) {
   // -- writes ---------------------------------------------------------------------------
   /** @param {Edit} edit */
   async function perform({ label, path, forward, inverse, select: then, deleted }) {
-    await runOps(target, forward, (r) => {
-      if (kind === 'cluster') track(app.live, id, label, r);
-    });
+    // A cluster write: its preview first (who would take it, who would refuse).
+    const how = kind === 'cluster' && PLANS ? await confirmClusterWrite(target, forward, label) : {};
+    await runOps(
+      target,
+      forward,
+      (r) => {
+        if (kind === 'cluster') track(app.live, id, label, r);
+      },
+      how,
+    );
     history.record({ label, target, forward, inverse });
     await afterWrite(path, deleted ? parentOf(path) : then || null, deleted ? 'DELETE' : 'SET');
   }
