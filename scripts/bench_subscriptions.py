@@ -80,6 +80,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from elektra_web.apiclient import ClusterdClient
+from elektra_web.clusterd.server import WS_PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/subscriptions"
@@ -134,10 +135,14 @@ def serve_clusterd(
     raise_fd_limit()
     log_gc(gc_log)
     if profile and os.environ.get("BENCH_TRACE_MEMORY") == "1":
-        trace_memory_on_signals(profile)
+        # BENCH_TRACE_FRAMES=30 BENCH_TRACE_DUMP=/tmp/snap: tracebacks, kept for a closer look.
+        frames = int(os.environ.get("BENCH_TRACE_FRAMES") or 1)
+        trace_memory_on_signals(profile, frames, os.environ.get("BENCH_TRACE_DUMP"))
     elif profile:
         profile_on_signals(profile)
     settings = Settings(multiplex_subscriptions=multiplex)
+    named = os.environ.get("BENCH_WS", "clusterd")
+    ws = WS_PROTOCOL if named == "clusterd" else named
     config = ClusterdConfig(
         database_url=database_url,
         settings=settings,
@@ -152,6 +157,7 @@ def serve_clusterd(
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=5,
+            ws=ws,  # type: ignore[arg-type]
             ws_per_message_deflate=deflate,
             ws_max_size=1024 * 1024,  # as clusterd.server.serve
         )
@@ -839,8 +845,8 @@ def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
     except ImportError:
         loop = "asyncio"
     print(
-        f"clusterd and this client: loop={loop}; clusterd: own process, uvicorn ws=auto "
-        "(websockets-sansio), SQLite, "
+        f"clusterd and this client: loop={loop}; clusterd: own process, uvicorn "
+        f"ws={args.ws}, SQLite, "
         f"Settings() defaults, quiet GC {args.quiet_gc}, 1 real elektrad"
     )
     what = "instanceId of the instance" if args.filter == "instance" else "no filter"
@@ -918,6 +924,13 @@ def main() -> int:
         help="ClusterdConfig.quiet_gc (gc.freeze and larger thresholds), on as elektra-web "
         "clusterd runs (default)",
     )
+    parser.add_argument(
+        "--ws",
+        choices=["clusterd", "websockets-sansio", "websockets", "wsproto"],
+        default="clusterd",
+        help="uvicorn's websocket implementation: clusterd's (default: "
+        "elektra_web.clusterd.server.WS_PROTOCOL, websockets-sansio made leaner) or uvicorn's",
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="websockets opened at once")
     parser.add_argument("--event-timeout", type=float, default=30.0, help="seconds per change")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds, all in all")
@@ -953,6 +966,7 @@ def main() -> int:
 
     # The clusterd children read it (a fourth positional argument each would do too).
     os.environ["BENCH_QUIET_GC"] = "1" if args.quiet_gc == "on" else "0"
+    os.environ["BENCH_WS"] = args.ws
     if args.trace_memory and args.profile_clusterd:
         parser.error("--trace-memory and --profile-clusterd both need the same signals")
     os.environ["BENCH_TRACE_MEMORY"] = "1" if args.trace_memory else "0"

@@ -27,11 +27,12 @@ def profile_on_signals(path: str) -> None:
     signal.signal(signal.SIGUSR2, end)
 
 
-def trace_memory_on_signals(path: str, frames: int = 1) -> None:
+def trace_memory_on_signals(path: str, frames: int = 1, dump: str | None = None) -> None:
     """Trace allocations (tracemalloc) from now on; SIGUSR1 takes a snapshot,
     SIGUSR2 takes another and writes to ``path`` the 30 source lines whose
     live memory grew most in between: where each new connection's or
-    subscription's bytes go."""
+    subscription's bytes go. With ``dump``, both snapshots are also written to
+    ``dump + ".before"`` and ``dump + ".after"`` (``tracemalloc.Snapshot.load``)."""
     import tracemalloc
 
     tracemalloc.start(frames)
@@ -48,6 +49,9 @@ def trace_memory_on_signals(path: str, frames: int = 1) -> None:
         lines += [str(s) for s in stats[:30]]
         with open(path, "w") as out:
             out.write("\n".join(lines) + "\n")
+        if dump:
+            snapshots[0].dump(dump + ".before")
+            after.dump(dump + ".after")
 
     signal.signal(signal.SIGUSR1, begin)
     signal.signal(signal.SIGUSR2, end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -21,10 +22,16 @@ from ..exceptions import CannotListen
 from ..logs import quiet_uvicorn, uvicorn_log_config
 from .app import ClusterdConfig, create_app
 from .shutdown import GracefulServer
+from .transport_ws import ClusterdWebSocketProtocol
 
-__all__ = ["check_port_free", "listen", "serve", "up", "uvicorn_config"]
+__all__ = ["WS_PROTOCOL", "check_port_free", "listen", "serve", "up", "uvicorn_config"]
 
 log = logging.getLogger("elektra_web.clusterd")
+
+#: uvicorn's websocket implementation: its websockets-sansio, leaner per
+#: connection (``transport_ws``). ``scripts/bench-subscriptions --ws`` compares
+#: it with uvicorn's own (websockets-sansio, websockets, wsproto).
+WS_PROTOCOL: type[asyncio.Protocol] = ClusterdWebSocketProtocol
 
 
 def uvicorn_config(
@@ -44,6 +51,7 @@ def uvicorn_config(
         access_log=log_level == "debug",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        ws=WS_PROTOCOL,
         # Compression costs a lot of memory per websocket (uvicorn#1862).
         ws_per_message_deflate=False,
         # A GraphQL message is small; a huge one is an attack.
