@@ -4,7 +4,7 @@
 
 import { gql } from './api.js';
 import { MOUNT_FIELDS } from './mounts.js';
-import { PLANS, MEMBER_PLAN } from './preview.js';
+import { MEMBER_PLAN } from './preview.js';
 
 /** @typedef {import('./undo.js').Target} Target */
 /** @typedef {import('./undo.js').Op} Op */
@@ -124,10 +124,6 @@ export async function runOp(target, op, options = {}) {
   const { op: _kind, ...vars } = op;
   void _kind;
   const t = targetVar(target);
-  if (!PLANS) {
-    const data = await gql(`mutation($t: Target!, ${params}) { w: ${call} { ${RESULT} } }`, { t, ...vars });
-    return data.w;
-  }
   const dry = Boolean(options.dryRun);
   const fields = dry ? `dryRun plan { ${MEMBER_PLAN} }` : RESULT;
   const withFlags = call.replace(/\)$/, ', dryRun: $dry, force: $force)');

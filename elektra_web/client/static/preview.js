@@ -8,9 +8,6 @@
 
 import { h } from './dom.js';
 
-/** Whether clusterd answers each member's plan (MemberPlan, dryRun and force on every write). */
-export const PLANS = false;
-
 /** The fields of a MemberPlan. */
 export const MEMBER_PLAN = `instance { id name status } outcome reason error
   changes { path before { value meta { key value } } after { value meta { key value } } }`;

@@ -8,19 +8,15 @@ import { h, replace, errorBox, showError, guardButton } from './dom.js';
 import { describe } from './errors.js';
 import { valueDiff } from './diff.js';
 import { deliveryItem, summarize } from './progress.js';
-import { PLANS, MEMBER_PLAN, memberSummary, wouldRefuse } from './preview.js';
+import { MEMBER_PLAN, memberSummary, wouldRefuse } from './preview.js';
 
 /** @typedef {import('./undo.js').Target} Target */
 
 const RESULT = 'operationId results { instance { id name } delivery error }';
 
-const ROLLBACK = PLANS
-  ? `mutation($t: Target!, $p: String!, $op: ID, $at: DateTime, $dry: Boolean!, $force: Boolean!) {
+const ROLLBACK = `mutation($t: Target!, $p: String!, $op: ID, $at: DateTime, $dry: Boolean!, $force: Boolean!) {
   rollback(target: $t, pathPrefix: $p, toOperation: $op, at: $at, dryRun: $dry, force: $force) {
-    plan { op path value meta current } result { ${RESULT} } members { ${MEMBER_PLAN} } } }`
-  : `mutation($t: Target!, $p: String!, $op: ID, $at: DateTime, $dry: Boolean!) {
-  rollback(target: $t, pathPrefix: $p, toOperation: $op, at: $at, dryRun: $dry) {
-    plan { op path value meta current } result { ${RESULT} } } }`;
+    plan { op path value meta current } result { ${RESULT} } members { ${MEMBER_PLAN} } } }`;
 
 /** @param {Target} target */
 export function targetVar(target) {
@@ -86,7 +82,7 @@ export function rollbackBox(o) {
   const close = h('button', { type: 'button', class: 'quiet small' }, 'Close');
   close.addEventListener('click', () => o.onClose());
 
-  gql(ROLLBACK, PLANS ? { ...vars, dry: true, force: false } : { ...vars, dry: true })
+  gql(ROLLBACK, { ...vars, dry: true, force: false })
     .then((data) => showPlan(data.rollback))
     .catch((e) => {
       replace(body, h('p', {}, close));
@@ -112,7 +108,7 @@ export function rollbackBox(o) {
       yes,
       async () => {
         const force = refusing.length > 0;
-        const data = await gql(ROLLBACK, PLANS ? { ...vars, dry: false, force } : { ...vars, dry: false });
+        const data = await gql(ROLLBACK, { ...vars, dry: false, force });
         const result = data.rollback.result;
         if (!result) {
           replace(body, h('p', { class: 'plan-empty' }, 'Already as it was: nothing changed. ', close));

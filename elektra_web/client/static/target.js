@@ -24,7 +24,6 @@ import { followTarget } from './target-live.js';
 import { matrixPanel } from './matrix.js';
 import { historyPanel } from './history-view.js';
 import { transferPanel } from './transfer.js';
-import { PLANS } from './preview.js';
 import { confirmClusterWrite } from './write-preview.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
@@ -239,7 +238,7 @@ export function mountTarget(main, app, kind, id, params) {
   /** @param {Edit} edit */
   async function perform({ label, path, forward, inverse, select: then, deleted }) {
     // A cluster write: its preview first (who would take it, who would refuse).
-    const how = kind === 'cluster' && PLANS ? await confirmClusterWrite(target, forward, label) : {};
+    const how = kind === 'cluster' ? await confirmClusterWrite(target, forward, label) : {};
     await runOps(
       target,
       forward,

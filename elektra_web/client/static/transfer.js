@@ -12,7 +12,7 @@ import { describe } from './errors.js';
 import { targetVar } from './rollback.js';
 import { changeItem, changeCounts } from './import-plan.js';
 import { deliveryItem, summarize } from './progress.js';
-import { PLANS, MEMBER_PLAN, memberSummary, wouldRefuse } from './preview.js';
+import { MEMBER_PLAN, memberSummary, wouldRefuse } from './preview.js';
 
 /** @typedef {import('./undo.js').Target} Target */
 
@@ -23,13 +23,9 @@ const EXPORT = `query($t: Target!, $p: String!, $f: ConfigFormat!) {
   exportConfig(target: $t, pathPrefix: $p, format: $f) { content keys format } }`;
 const CHANGE = 'path before { value meta { key value } } after { value meta { key value } }';
 const RESULT = 'operationId results { instance { id name } delivery error }';
-const IMPORT = PLANS
-  ? `mutation($t: Target!, $p: String!, $f: ConfigFormat!, $c: String!, $m: ImportMode!, $dry: Boolean!, $force: Boolean!) {
+const IMPORT = `mutation($t: Target!, $p: String!, $f: ConfigFormat!, $c: String!, $m: ImportMode!, $dry: Boolean!, $force: Boolean!) {
   importConfig(target: $t, pathPrefix: $p, format: $f, content: $c, mode: $m, dryRun: $dry, force: $force) {
-    dryRun changes { ${CHANGE} } ${RESULT} members { ${MEMBER_PLAN} } } }`
-  : `mutation($t: Target!, $p: String!, $f: ConfigFormat!, $c: String!, $m: ImportMode!, $dry: Boolean!) {
-  importConfig(target: $t, pathPrefix: $p, format: $f, content: $c, mode: $m, dryRun: $dry) {
-    dryRun changes { ${CHANGE} } ${RESULT} } }`;
+    dryRun changes { ${CHANGE} } ${RESULT} members { ${MEMBER_PLAN} } } }`;
 
 /** A file name of the target, the path and the format: "web-01_user_app.toml". */
 /** @param {string} name @param {string} path @param {string} format */
@@ -176,7 +172,7 @@ export function transferPanel(o) {
       const vars = importVars();
       let answer;
       try {
-        answer = (await gql(IMPORT, PLANS ? { ...vars, dry: true, force: false } : { ...vars, dry: true })).importConfig;
+        answer = (await gql(IMPORT, { ...vars, dry: true, force: false })).importConfig;
       } catch (e) {
         parseError(e);
         throw e;
@@ -206,7 +202,7 @@ export function transferPanel(o) {
       yes,
       async () => {
         const force = refusing.length > 0;
-        const data = await gql(IMPORT, PLANS ? { ...vars, dry: false, force } : { ...vars, dry: false });
+        const data = await gql(IMPORT, { ...vars, dry: false, force });
         const result = data.importConfig;
         showResult(result, vars);
         if (result.operationId) await o.onImported(result, `import ${result.changes.length} changes into ${vars.p}`);
