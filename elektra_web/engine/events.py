@@ -398,7 +398,7 @@ async def publish(services: Services, *events: _Event) -> None:
     changes = [e for e in events if isinstance(e, ConfigChanged)]
     if changes:
         try:
-            await history.record(changes)
+            await history.record(services.settings, changes)
         except Exception:  # as above: the change is done; the log says what is missing
             log.exception("could not record %d changes in the history", len(changes))
     for event in events:

@@ -12,6 +12,10 @@ The actor of a change through clusterd is its operation's (``Operation.actor``,
 stored with the operation by the write, read once per operation here and
 remembered); of a change on the machine, :data:`~elektra_web.models.ON_THE_MACHINE`.
 
+``Settings.history_enabled`` off, nothing is recorded (not even the
+actors looked up): what recording costs a write is measured against it
+(``scripts/bench-write-costs``).
+
 Retention (:func:`prune_forever`): entries older than
 ``Settings.history_max_age`` days, and all but the newest
 ``Settings.history_max_entries``, are deleted, at most
@@ -52,9 +56,11 @@ _REMEMBERED = 10_000
 _actors: OrderedDict[str, str] = OrderedDict()
 
 
-async def record(events: Sequence[ConfigChanged]) -> None:
+async def record(settings: Settings, events: Sequence[ConfigChanged]) -> None:
     """Store one history entry per event (MOUNT events are not key changes:
-    they are left out)."""
+    they are left out); nothing with ``settings.history_enabled`` off."""
+    if not settings.history_enabled:
+        return
     events = [e for e in events if e.op is not OperationKind.MOUNT]
     if not events:
         return

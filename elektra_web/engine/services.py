@@ -80,6 +80,10 @@ class Settings:
     retry_tick: float = 1.0
     #: Seconds the sender collects landings before it records them in one go.
     flush_interval: float = 0.02
+    #: Record every change of configuration in the history (``engine/history.py``);
+    #: off, nothing is recorded (what was is kept, and still pruned): to measure
+    #: what recording costs, or where nobody reads it.
+    history_enabled: bool = True
     #: History entries older than this many days are pruned (None: kept
     #: whatever their age).
     history_max_age: float | None = 90.0

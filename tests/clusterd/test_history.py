@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -220,6 +221,34 @@ def test_retention_prunes_to_the_newest_entries_and_by_age(
     with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
         clusterd = Clusterd(url, http)
         wait_until(lambda: not entries(clusterd, where), what="entries older than 0.5 s pruned")
+
+
+def test_with_history_off_no_change_is_recorded(
+    database_url: str, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    settings = dataclasses.replace(TEST_SETTINGS, history_enabled=False)
+    config = ClusterdConfig(database_url=database_url, settings=settings)
+    with serve_clusterd(config) as url, httpx.Client(base_url=url, timeout=30) as http:
+        clusterd = Clusterd(url, http)
+        cluster = create_cluster(clusterd, "prod")
+        instance = add_instance(clusterd, "web-01", daemon.url)
+        assign(clusterd, cluster, instance)
+        written = set_key(clusterd, target(cluster=cluster), "user:/app/port", "8080")
+        assert set(results(written).values()) == {"APPLIED"}
+        results(set_key(clusterd, target(instance=instance), "user:/app/name", "web"))
+        httpx.put(f"{daemon.url}/kdb/user:/app/host", content=b"here").raise_for_status()
+        # The cluster's own entry would be stored before the write answered;
+        # the member's and the machine's come from the change feed, which
+        # answers a poll as soon as it has a change: a second is plenty.
+        time.sleep(1.0)
+        for where in (target(cluster=cluster), target(instance=instance)):
+            assert history(clusterd, where) == {"hasMore": False, "entries": [], "operations": []}
+        host = clusterd.ok(
+            'query($i: ID!) { instance(id: $i) { key(path: "user:/app/host") { value } } }',
+            i=instance,
+        )
+        assert host["instance"]["key"]["value"] == "here"  # the writes did land
 
 
 KEY_AT = (
