@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
 from .test_history_page import set_on_instance
-from .ui import expand, open_target, register, select
+from .test_not_applied import make_cluster, set_in_cluster
+from .ui import eventually, expand, open_target, register, select
 
 
 def test_export_downloads_and_import_previews_then_writes(
@@ -130,3 +132,37 @@ def test_import_on_a_phone(
     confirm.click()
     expect(plan.locator(".import-done")).to_be_visible()
     assert daemon.value("user:/app/workers") == "4"
+
+
+def test_a_cluster_import_names_the_member_that_would_refuse(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    web1, web2 = elektrads(2)
+    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
+    prod = make_cluster(clusterd, "prod", *ids)
+    set_in_cluster(clusterd, prod, "user:/app/port", "80")
+    for daemon in (web1, web2):
+        eventually(lambda d=daemon: d.value("user:/app/port"), "80")
+    # web-01's own rules: its port is a long.
+    httpx.post(
+        f"{web1.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"}
+    ).raise_for_status()
+
+    page = client
+    open_target(page, clusterd.url, "cluster", prod)
+    form = page.locator("form.import-form")
+    form.get_by_label("Into").fill("user:/app")
+    form.get_by_label("Text").fill('{"port": {"value": "http"}, "host": {"value": "example.org"}}')
+    form.get_by_role("button", name="Preview import").click()
+    plan = page.locator(".import-plan")
+    expect(plan.locator("li.plan-change")).to_have_count(2)
+    summary = plan.locator(".preview-summary")
+    expect(summary.locator(".preview-line")).to_have_text("This changes 1 member; 1 would refuse:")
+    expect(summary.locator(f'.member-plan.refuse[data-instance="{ids[0]}"]')).to_contain_text(
+        "web-01"
+    )
+    plan.get_by_role("button", name="Import anyway").click()
+    expect(plan.locator(".import-done")).to_contain_text("Imported: 1 key created, 1 key changed")
+    eventually(lambda: web2.value("user:/app/port"), "http")
+    eventually(lambda: web1.value("user:/app/host"), "example.org")
+    assert web1.value("user:/app/port") == "80"

@@ -100,7 +100,7 @@ export function historyPanel(o) {
     h('input', { id: 'history-path', name: 'path', placeholder: 'every key', spellcheck: 'false', autocomplete: 'off' })
   );
   const box = errorBox();
-  const list = h('div', { class: 'hist-list', 'aria-live': 'polite' });
+  const list = h('div', { class: 'hist-list' });
   const older = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'quiet', hidden: true }, 'Older'));
   const form = /** @type {HTMLFormElement} */ (
     h('form', { class: 'history-form' }, h('label', { for: 'history-path' }, 'Of'), path, h('button', { type: 'submit', class: 'quiet' }, 'Show'))
