@@ -37,20 +37,27 @@ import asyncio
 import json
 import struct
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final
+from json import JSONDecodeError
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 
 from ..schema.context import Context
 from .multiplex import Listener, Multiplexer, Payload, is_too_slow, key_for, too_slow_payload
 
 if TYPE_CHECKING:
+    from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
     from uvicorn._types import ASGISendEvent
     from websockets.http11 import Request
 
@@ -143,6 +150,19 @@ class ClusterdWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets-sansio protocol, leaner per connection (see the
     module's documentation); ``elektra_web.clusterd.server`` serves with it."""
 
+    # The attributes uvicorn's protocol sets (0.54), as slots: its 38 would
+    # make each connection's instance dictionary an unshared one of 1.5 KiB.
+    # One it adds later lands in the dictionary, as before.
+    __slots__ = (
+        "app", "app_state", "asgi_version", "client", "close_sent", "close_timeout",
+        "close_timer", "config", "conn", "connections", "curr_msg_data_type",
+        "default_headers", "disconnected", "frames", "handshake_complete",
+        "handshake_initiated", "initial_response", "last_ping_rtt", "logger", "loop",
+        "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
+        "ping_timer", "pong_timer", "queue", "read_paused", "request", "response",
+        "root_path", "scheme", "scope", "server", "tasks", "transport", "writable",
+    )  # fmt: skip
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
@@ -159,6 +179,19 @@ class ClusterdWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
             self.response = None  # type: ignore[assignment]  # sent; never read again
+            self._forget_request()
+
+    def _forget_request(self) -> None:
+        """websockets' server parser keeps the handshake request (its headers,
+        3.5 KiB) as a local variable for the connection's lifetime: once the
+        socket is open and nothing of a frame has been read (the client waits
+        for the 101 it was just sent), a fresh frame parser takes its place,
+        at the very point where the old one waits."""
+        conn = self.conn
+        if conn.state is State.OPEN and not conn.reader.buffer and conn.parser_exc is None:
+            parser = Protocol.parse(conn)
+            next(parser)  # to where it waits for the first frame, as the old one
+            conn.parser = parser
 
     def write_frame(self, frame: bytes) -> bool:
         """Write ``frame`` (a whole, unmasked, uncompressed websocket frame)
@@ -233,6 +266,44 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Runs a multiplexable subscription as a listener of its group; its
     events are written by the group (``_Direct``) or sent by the operation's
     own task, at this socket's pace."""
+
+    async def handle(self) -> None:
+        """strawberry's, reading the messages itself: strawberry's loop keeps
+        the last message received (the subscribe, its text and its decoded
+        JSON: about 1.2 KiB) for as long as the socket stays quiet."""
+        adapter: Any = self.websocket
+        if not isinstance(getattr(adapter, "ws", None), WebSocket):
+            await super().handle()
+            return
+        self.on_request_accepted()
+        try:
+            try:
+                await self._receive(adapter.ws)
+            except NonTextMessageReceived:
+                await self.handle_invalid_message("WebSocket message type must be text")
+            except NonJsonMessageReceived:
+                await self.handle_invalid_message("WebSocket message must be valid JSON")
+        except WebSocketDisconnected:
+            pass
+        finally:
+            await self.shutdown()
+
+    async def _receive(self, ws: WebSocket) -> None:
+        # As strawberry's ASGI adapter (iter_json), then its handle loop.
+        while ws.application_state != WebSocketState.DISCONNECTED:
+            try:
+                text = await ws.receive_text()
+            except KeyError as exc:
+                raise NonTextMessageReceived from exc
+            except WebSocketDisconnect:
+                return
+            try:
+                message = self.view.decode_json(text)
+            except JSONDecodeError as exc:
+                raise NonJsonMessageReceived from exc
+            del text
+            await self.handle_message(cast("Message", message))
+            del message
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         super()._task_done(task)
