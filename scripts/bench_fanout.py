@@ -242,10 +242,20 @@ def serve_elektrads(
     asyncio.run(main())
 
 
-def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace) -> None:
+def serve_clusterd(
+    database_url: str,
+    port_file: Path,
+    args: argparse.Namespace,
+    *,
+    settings_changes: dict[str, Any] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
+) -> None:
     """Serve clusterd with the benchmark's settings until SIGTERM; ``{"url": ...}`` to
     ``port_file`` once serving. With ``--profile FILE``, SIGUSR1 starts cProfile on the
-    event-loop thread and SIGUSR2 stops it and writes the stats to FILE."""
+    event-loop thread and SIGUSR2 stops it and writes the stats to FILE.
+
+    For other benchmarks: ``settings_changes`` go on top of the benchmark's settings, and
+    ``wrap(app)`` is served in place of clusterd's ASGI app (e.g. to add a control route)."""
     import uvicorn
 
     import elektra_web
@@ -260,6 +270,7 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
     }
     if args.health_interval is not None:
         changes["health_interval"] = args.health_interval
+    changes.update(settings_changes or {})
     settings = dataclasses.replace(ClusterdConfig(database_url).settings, **changes)
     config = ClusterdConfig(
         database_url,
@@ -277,7 +288,7 @@ def serve_clusterd(database_url: str, port_file: Path, args: argparse.Namespace)
     port = int(sock.getsockname()[1])
     # The settings of elektra_web.clusterd.server.serve.
     uv_config = uvicorn.Config(
-        app,
+        wrap(app) if wrap is not None else app,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
@@ -433,15 +444,15 @@ def _cpu(stat_file: str) -> float:
 
 
 @contextlib.contextmanager
-def processes() -> Iterator[Callable[[str, list[str], Path], Proc]]:
-    """``start(name, args, workdir)``: a child of this script (``READY`` in ``args`` becomes
-    its readiness file); all are stopped at the end."""
+def processes(script: str = __file__) -> Iterator[Callable[[str, list[str], Path], Proc]]:
+    """``start(name, args, workdir)``: a child running ``script`` (this one by default;
+    ``READY`` in ``args`` becomes its readiness file); all are stopped at the end."""
     started: list[Proc] = []
 
     def start(name: str, args: list[str], workdir: Path) -> Proc:
         log = workdir / f"{name}.log"
         ready = workdir / f"{name}.ready"
-        cmd = [sys.executable, __file__, *(str(ready) if a == READY else a for a in args)]
+        cmd = [sys.executable, script, *(str(ready) if a == READY else a for a in args)]
         with log.open("wb") as out:
             popen = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=out)
         proc = Proc(name, popen, ready, log)
@@ -757,42 +768,18 @@ def run_size(
     """Measure one size into ``result`` (what was measured stays there if a later step
     fails)."""
     n = result.n
-    helpers_n = max(1, min(args.helpers, n))
     started = time.perf_counter()
     with processes() as start:
-        counts = [len(range(h, n, helpers_n)) for h in range(helpers_n)]
-        helpers = []
-        for h, count in enumerate(counts):
-            base = workdir / f"helper{h}"
-            base.mkdir()
-            cmd = [
-                "--serve-elektrads",
-                str(count),
-                str(base),
-                READY,
-                "--addressing",
-                args.addressing,
-                *(["--with-metrics"] if result.metrics else []),
-            ]
-            helpers.append(start(f"helper{h}", cmd, workdir))
-        settings = ["--write-wait", str(args.write_wait), "--call-timeout", str(args.call_timeout)]
-        settings += ["--fanout-limit", str(args.fanout_limit)]
-        settings += ["--follow-feeds" if args.follow_feeds else "--no-follow-feeds"]
-        settings += ["--health-checks" if args.health_checks else "--no-health-checks"]
-        if result.metrics:
-            settings += ["--with-metrics"]
-        if args.health_interval is not None:
-            settings += ["--health-interval", str(args.health_interval)]
+        helpers = start_elektrads(start, n, args.helpers, args.addressing, workdir, result.metrics)
+        helpers_n = len(helpers)
+        settings = clusterd_options(args, result.metrics)
         if args.profile_clusterd and n == max(args.sizes):
             settings += ["--profile", str(workdir / "clusterd.prof")]
-        db = f"sqlite://{workdir / 'clusterd.sqlite3'}"
-        if args.clusterd_sqlite:
-            db += "?" + args.clusterd_sqlite  # Tortoise makes query parameters PRAGMAs
+        db = clusterd_database(workdir, args.clusterd_sqlite)
         clusterd_proc = start("clusterd", ["--serve-clusterd", db, READY, *settings], workdir)
         for proc in [*helpers, clusterd_proc]:
             proc.wait_ready(START_TIMEOUT)
-        # Instance i lives in helper i % helpers_n, as app i // helpers_n.
-        hosts = [helpers[i % helpers_n].info["urls"][i // helpers_n] for i in range(n)]
+        hosts = elektrad_hosts(helpers, n)
         if n == args.sizes[0]:
             say(
                 f"clusterd imports {clusterd_proc.info['elektra_web']}; open-files limit: "
@@ -870,6 +857,62 @@ def run_size(
         say(f"N={n}: stopping")
 
 
+def start_elektrads(
+    start: Callable[[str, list[str], Path], Proc],
+    n: int,
+    helpers: int,
+    addressing: str,
+    workdir: Path,
+    metrics: bool = False,
+) -> list[Proc]:
+    """Start N elektrad apps in up to ``helpers`` helper processes of this script (not yet
+    ready: ``wait_ready`` each, then :func:`elektrad_hosts`)."""
+    helpers_n = max(1, min(helpers, n))
+    counts = [len(range(h, n, helpers_n)) for h in range(helpers_n)]
+    started = []
+    for h, count in enumerate(counts):
+        base = workdir / f"helper{h}"
+        base.mkdir()
+        cmd = [
+            "--serve-elektrads",
+            str(count),
+            str(base),
+            READY,
+            "--addressing",
+            addressing,
+            *(["--with-metrics"] if metrics else []),
+        ]
+        started.append(start(f"helper{h}", cmd, workdir))
+    return started
+
+
+def elektrad_hosts(helpers: list[Proc], n: int) -> list[str]:
+    """The base URLs of the N instances, once the helpers are ready: instance i lives in
+    helper i % helpers, as app i // helpers."""
+    return [helpers[i % len(helpers)].info["urls"][i // len(helpers)] for i in range(n)]
+
+
+def clusterd_options(args: argparse.Namespace, metrics: bool = False) -> list[str]:
+    """The options of ``--serve-clusterd`` for the benchmark's settings in ``args``."""
+    settings = ["--write-wait", str(args.write_wait), "--call-timeout", str(args.call_timeout)]
+    settings += ["--fanout-limit", str(args.fanout_limit)]
+    settings += ["--follow-feeds" if args.follow_feeds else "--no-follow-feeds"]
+    settings += ["--health-checks" if args.health_checks else "--no-health-checks"]
+    if metrics:
+        settings += ["--with-metrics"]
+    if args.health_interval is not None:
+        settings += ["--health-interval", str(args.health_interval)]
+    return settings
+
+
+def clusterd_database(workdir: Path, pragmas: str | None = None) -> str:
+    """A fresh SQLite database for clusterd in ``workdir``."""
+    db = f"sqlite://{workdir / 'clusterd.sqlite3'}"
+    if pragmas:
+        db += "?" + pragmas  # Tortoise makes query parameters PRAGMAs
+    return db
+
+
 def wait_following(env: Env, timeout: float) -> int:
     """Wait until the elektrads have had N change-feed polls (one per instance: nothing
     changes during set-up, so clusterd then follows all N); returns the polls so far."""
@@ -907,11 +950,24 @@ def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> 
     event-loop thread (for the write until clusterd is idle again, so the echoes through
     the change feeds are in it); prints where its time went."""
     value = f"profiled-{time.time_ns()}"
-    ops: list[tuple[str, Callable[[], None]]] = [
-        ("write", partial(parallel_write, env, value)),
-        ("read", partial(parallel_read, env, value)),
+    ops: list[tuple[str, Callable[[], None], bool]] = [
+        ("parallel write", partial(parallel_write, env, value), True),
+        ("parallel read", partial(parallel_read, env, value), False),
     ]
-    for name, fn in ops:
+    profile_ops(env, stats_file, say, ops)
+
+
+def profile_ops(
+    env: Env,
+    stats_file: Path,
+    say: Callable[[str], None],
+    ops: list[tuple[str, Callable[[], None], bool]],
+    lines: int = 30,
+) -> None:
+    """Run each ``(name, fn, tail)`` once (unmeasured) with cProfile on clusterd's event-loop
+    thread (started with ``--profile stats_file``), with ``tail`` until clusterd is idle
+    again; prints where its time went, by own time and cumulative (``lines`` of each)."""
+    for name, fn, tail in ops:
         stats_file.unlink(missing_ok=True)
         env.settle()
         os.kill(env.clusterd_proc.pid, signal.SIGUSR1)
@@ -920,7 +976,7 @@ def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> 
             fn()
         except (RuntimeError, httpx.HTTPError) as exc:  # still show the profile
             say(f"the profiled {name} failed: {exc}"[:400])
-        if name == "write":
+        if tail:
             env.wait_idle(time.perf_counter())
         os.kill(env.clusterd_proc.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 30
@@ -929,9 +985,9 @@ def profile_parallel(env: Env, stats_file: Path, say: Callable[[str], None]) -> 
         time.sleep(1.0)  # let the dump finish
         out = io.StringIO()
         stats = pstats.Stats(str(stats_file), stream=out)
-        stats.sort_stats("tottime").print_stats(15)
-        stats.sort_stats("cumulative").print_stats(30)
-        say(f"clusterd's event loop during one parallel {name} at N={len(env.ids)}, profiled:")
+        stats.sort_stats("tottime").print_stats(lines // 2)
+        stats.sort_stats("cumulative").print_stats(lines)
+        say(f"clusterd's event loop during one {name} at N={len(env.ids)}, profiled:")
         print(out.getvalue(), flush=True)
 
 
@@ -1160,15 +1216,10 @@ def machine_line(args: argparse.Namespace) -> None:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--sizes",
-        type=lambda s: [int(x) for x in s.split(",")],
-        default=[10, 100, 1000],
-        help="numbers of instances, comma-separated (default 10,100,1000)",
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per size")
+def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the set-up (helpers, clusterd's settings) and of the child processes,
+    which :func:`serve_clusterd`, :func:`serve_elektrads` and :func:`clusterd_options` read:
+    for every benchmark built on this one's processes."""
     parser.add_argument("--helpers", type=int, default=4, help="elektrad helper processes")
     parser.add_argument("--addressing", choices=["port", "prefix"], default="port")
     parser.add_argument("--write-wait", type=float, default=120.0)
@@ -1193,6 +1244,23 @@ def main() -> int:
         type=float,
         help="seconds between health checks (default: clusterd's, Settings.health_interval)",
     )
+    # Internal modes: the child processes.
+    parser.add_argument("--serve-elektrads", nargs=3, metavar=("COUNT", "BASEDIR", "PORTFILE"))
+    parser.add_argument("--serve-clusterd", nargs=2, metavar=("DATABASE_URL", "PORTFILE"))
+    parser.add_argument("--with-metrics", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", help=argparse.SUPPRESS)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[10, 100, 1000],
+        help="numbers of instances, comma-separated (default 10,100,1000)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per size")
+    add_setup_arguments(parser)
     parser.add_argument(
         "--parallel-only",
         action="store_true",
@@ -1237,11 +1305,6 @@ def main() -> int:
         action="store_true",
         help="after the largest size, profile one more parallel write inside clusterd",
     )
-    # Internal modes: the child processes.
-    parser.add_argument("--serve-elektrads", nargs=3, metavar=("COUNT", "BASEDIR", "PORTFILE"))
-    parser.add_argument("--serve-clusterd", nargs=2, metavar=("DATABASE_URL", "PORTFILE"))
-    parser.add_argument("--with-metrics", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--profile", help=argparse.SUPPRESS)
     parser.add_argument("--probe-version", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_version:
