@@ -96,3 +96,16 @@ def eventually(read: Callable[[], Any], expected: Any, timeout: float = 10.0) ->
 def history_panel(page: Page) -> Locator:
     """The History panel of an instance's or a cluster's page."""
     return page.locator("section.history-view")
+
+
+def confirm_cluster_write(page: Page, button: str | None = None) -> Locator:
+    """Confirm the preview shown before a cluster write from its page (its
+    "Write to N members" or "Write anyway" button, ``button`` if given);
+    the dialog, gone once confirmed."""
+    dialog = page.locator("dialog.write-preview")
+    confirm = dialog.locator("#confirm-write")
+    if button is not None:
+        expect(confirm).to_have_text(button)
+    confirm.click()
+    expect(dialog).to_have_count(0)
+    return dialog
