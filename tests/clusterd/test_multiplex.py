@@ -1,23 +1,36 @@
 """Multiplexed subscriptions: sockets that ask the same thing share one
 execution (one bus subscription), and still each get their own id, their own
 pace and their own authorization. Real clusterd, real websockets; the bus
-subscriptions are read from ``/metrics``."""
+subscriptions are read from ``/metrics``.
+
+Each runs under clusterd's websocket protocol (``server.WS_PROTOCOL``: events
+written by the group as ready frames) and under uvicorn's own (events sent by
+each subscription's task through ASGI)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import secrets
 from collections.abc import Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from elektra_web.clusterd.app import ClusterdConfig, create_app
+from elektra_web.clusterd.server import WS_PROTOCOL
+from elektra_web.clusterd.transport_ws import ClusterdWebSocketProtocol
+
+from ..support import servers
 from ..support.waiting import wait_until
-from .api import add_instance, set_key, target
-from .conftest import Clusterd, Elektrad
+from .api import add_instance, create_cluster, set_key, target
+from .conftest import ADMIN_TOKEN, AUTH, TEST_SETTINGS, Clusterd, Elektrad
 from .test_auth import make_token, revoke
-from .test_monitoring import clusterd_with_metrics, scrape
+from .test_monitoring import scrape
 from .ws import Socket, connect
 
 CHANGES = """subscription($i: ID, $p: String) {
@@ -25,10 +38,41 @@ CHANGES = """subscription($i: ID, $p: String) {
 }"""
 
 
-@pytest.fixture
-def monitored(tmp_path: Path) -> Iterator[Clusterd]:
-    with clusterd_with_metrics(f"sqlite://{tmp_path / 'clusterd.sqlite3'}") as clusterd:
+PROTOCOLS = {"clusterd": WS_PROTOCOL, "uvicorn": "websockets-sansio"}
+
+
+@contextmanager
+def served(
+    tmp_path: Path, ws: object, deflate: bool = False, **settings: Any
+) -> Iterator[Clusterd]:
+    """clusterd with --metrics under uvicorn with the websocket protocol ``ws``."""
+    config = ClusterdConfig(
+        database_url=f"sqlite://{tmp_path / 'clusterd.sqlite3'}",
+        settings=replace(TEST_SETTINGS, **settings),
+        metrics=True,
+        admin_token=ADMIN_TOKEN,
+    )
+    with (
+        servers.serve_in_thread(
+            create_app(config),
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            ws=ws,
+            ws_per_message_deflate=deflate,
+        ) as url,
+        httpx.Client(base_url=url, timeout=30, headers=AUTH) as http,
+    ):
+        yield Clusterd(url, http)
+
+
+@pytest.fixture(params=list(PROTOCOLS))
+def monitored(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clusterd]:
+    with served(tmp_path, PROTOCOLS[request.param]) as clusterd:
         yield clusterd
+
+
+def events_taken(clusterd: Clusterd) -> int:
+    return int(scrape(clusterd).value("clusterd_subscription_events_total") or 0)
 
 
 def run(coroutine: Any) -> Any:
@@ -188,3 +232,146 @@ def test_a_shared_subscription_that_cannot_start_answers_each_subscriber(
     assert completed == {"id": "a", "type": "complete"}
     assert refused["type"] == "error" and refused["id"] == "b"
     assert "nonsense" in refused["payload"][0]["message"]
+
+
+@pytest.mark.parametrize("deflate", [False, True], ids=["deflate-off", "deflate-on"])
+def test_each_socket_gets_the_shared_event_whole_with_its_own_id(
+    tmp_path: Path, elektrads: Callable[[int], list[Elektrad]], deflate: bool
+) -> None:
+    """Written as a ready frame (deflate off) or sent compressed through ASGI
+    (deflate on: the test client offers it): the same message either way,
+    ids of any length, counted once per subscriber."""
+    (daemon,) = elektrads(1)
+    ids = ["1", "a-much-longer-subscription-id", 'quote"d']
+    with served(tmp_path, WS_PROTOCOL, deflate=deflate) as clusterd:
+        instance = add_instance(clusterd, "web", daemon.url)
+        before = events_taken(clusterd)
+
+        async def scenario() -> list[list[dict[str, Any]]]:
+            async with AsyncExitStack() as stack:
+                opened = await sockets(stack, clusterd.url, 3)
+                for socket, id_ in zip(opened, ids, strict=True):
+                    payload = {"query": CHANGES, "variables": {"i": instance}}
+                    await socket.send({"id": id_, "type": "subscribe", "payload": payload})
+                await until(lambda: subscriptions(clusterd) == 3, "three subscribers")
+                got = []
+                for value in ("1", "2"):
+                    await asyncio.to_thread(
+                        set_key, clusterd, target(instance=instance), "user:/app/port", value
+                    )
+                    got.append([await next_message(s) for s in opened])
+                return got
+
+        got = run(scenario())
+        assert events_taken(clusterd) - before == 6
+    for value, messages in zip(("1", "2"), got, strict=True):
+        assert [m["id"] for m in messages] == ids
+        for message in messages:
+            assert message["type"] == "next"
+            assert message["payload"]["data"]["configChanged"]["value"] == value
+
+
+def test_no_event_follows_a_complete(
+    monitored: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    instance = add_instance(monitored, "web", daemon.url)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            stopping, staying = await sockets(stack, monitored.url, 2)
+            await stopping.subscribe(CHANGES, i=instance)
+            await staying.subscribe(CHANGES, i=instance)
+            await until(lambda: subscriptions(monitored) == 2, "two subscribers")
+            # The complete and the event race: no "next" after the complete.
+            await stopping.send({"id": "1", "type": "complete"})
+            await asyncio.to_thread(
+                set_key, monitored, target(instance=instance), "user:/app/port", "3"
+            )
+            await staying.next_data()
+            await stopping.send({"type": "ping"})
+            return [await next_message(stopping)]
+
+    (after,) = run(scenario())
+    assert after == {"type": "pong"}
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_a_slow_socket_of_a_group_is_dropped_alone_after_its_events_in_order(
+    tmp_path: Path, protocol: str
+) -> None:
+    """The socket that stops reading fills its TCP buffers; then its events
+    queue for its task (never written past backpressure), and past
+    ``subscriber_queue`` it alone is ended, after what was queued, in order."""
+    big = secrets.token_hex(100_000)  # incompressible
+    # Past what the kernel's socket buffers and the client's own queue hold.
+    count = 200
+    with served(tmp_path, PROTOCOLS[protocol], subscriber_queue=10) as clusterd:
+        cluster = create_cluster(clusterd, "prod")
+        document = "subscription($c: ID) { configChanged(clusterId: $c) { path value } }"
+
+        async def scenario() -> tuple[int, list[str], dict[str, Any]]:
+            async with AsyncExitStack() as stack:
+                fast, slow = await sockets(stack, clusterd.url, 2)
+                await fast.subscribe(document, c=cluster)
+                await slow.subscribe(document, c=cluster)
+                await until(lambda: subscriptions(clusterd) == 2, "two subscribers")
+
+                async def read_all() -> int:
+                    for _ in range(count):
+                        await fast.next_data()
+                    return count
+
+                reader = asyncio.create_task(read_all())
+                for n in range(count):
+                    await asyncio.to_thread(
+                        set_key, clusterd, target(cluster=cluster), f"user:/k{n}", big
+                    )
+                received = await reader
+                paths = []
+                while True:
+                    message = await next_message(slow)
+                    if message["type"] != "next" or "errors" in message["payload"]:
+                        return received, paths, message
+                    paths.append(message["payload"]["data"]["configChanged"]["path"])
+
+        received, paths, ending = run(scenario())
+    assert received == count
+    assert paths == [f"user:/k{n}" for n in range(len(paths))]
+    assert len(paths) < count
+    assert ending["type"] == "next"
+    assert ending["payload"]["errors"][0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+
+
+def test_clusterds_protocol_keeps_no_handshake_once_open(tmp_path: Path) -> None:
+    """What a socket holds while open (scripts/bench-subscriptions
+    --trace-memory): not the handshake's request or response, no instance
+    dictionary; the headers stay in the ASGI scope."""
+    with served(tmp_path, WS_PROTOCOL) as clusterd:
+
+        async def scenario() -> dict[str, object]:
+            async with AsyncExitStack() as stack:
+                (socket,) = await sockets(stack, clusterd.url, 1)
+                await socket.send({"type": "ping"})
+                assert await next_message(socket) == {"type": "pong"}
+                (protocol,) = [
+                    o
+                    for o in gc.get_objects()
+                    if isinstance(o, ClusterdWebSocketProtocol) and not o.disconnected
+                ]
+                return {
+                    "request": protocol.request,
+                    "response": protocol.response,
+                    "dict": getattr(protocol, "__dict__", {}),
+                    "parser": protocol.conn.parser.gi_code.co_qualname,
+                    "upgrade": dict(protocol.scope["headers"])[b"upgrade"],
+                }
+
+        held = run(scenario())
+    assert held == {
+        "request": None,
+        "response": None,
+        "dict": {},
+        "parser": "Protocol.parse",
+        "upgrade": b"websocket",
+    }
