@@ -87,6 +87,7 @@ function entryItem(e) {
  * @typedef {object} HistoryOptions
  * @property {Target} target
  * @property {boolean} canEdit
+ * @property {string | null} [path] the key whose history is shown first (null: every key)
  * @property {(result: any, label: string) => Promise<void> | void} onRolledBack
  */
 
@@ -97,7 +98,7 @@ function entryItem(e) {
  */
 export function historyPanel(o) {
   const path = /** @type {HTMLInputElement} */ (
-    h('input', { id: 'history-path', name: 'path', placeholder: 'every key', spellcheck: 'false', autocomplete: 'off' })
+    h('input', { id: 'history-path', name: 'path', value: o.path || '', placeholder: 'every key', spellcheck: 'false', autocomplete: 'off' })
   );
   const box = errorBox();
   const list = h('div', { class: 'hist-list' });
@@ -109,7 +110,7 @@ export function historyPanel(o) {
   let entries = [];
   let hasMore = false;
   /** The prefix shown (null: every key). @type {string | null} */
-  let prefix = null;
+  let prefix = o.path || null;
   let reads = 0;
   let stopped = false;
   /** The operation (or entry) whose rollback is open, and its box. @type {{key: string, el: HTMLElement} | null} */
@@ -172,11 +173,16 @@ export function historyPanel(o) {
       h(
         'header',
         { class: 'hist-head' },
-        h('time', { datetime: first.at, title: new Date(first.at).toLocaleString() }, ago(first.at)),
-        h('span', { class: 'actor' }, first.actor),
-        h('span', { class: 'badge origin' }, byMachine ? 'on the machine' : 'through clusterd'),
-        first.operationId ? h('span', { class: 'muted op-id', title: first.operationId }, `write ${shortId(first.operationId)}`) : null,
-        group.length > 1 ? h('span', { class: 'muted' }, `${group.length} changes`) : null,
+        h(
+          'span',
+          { class: 'hist-who' },
+          h('time', { datetime: first.at, title: new Date(first.at).toLocaleString() }, ago(first.at)),
+          // "on the machine" is its actor already: said once.
+          byMachine && first.actor === 'on the machine' ? null : h('span', { class: 'actor' }, first.actor),
+          h('span', { class: 'badge origin' }, byMachine ? 'on the machine' : 'through clusterd'),
+          first.operationId ? h('span', { class: 'muted op-id', title: first.operationId }, `write ${shortId(first.operationId)}`) : null,
+          group.length > 1 ? h('span', { class: 'muted' }, `${group.length} changes`) : null,
+        ),
         o.canEdit ? rollbackButton(group, key) : null,
       ),
       h('ul', { class: 'hist-entries' }, group.map(entryItem)),

@@ -94,7 +94,7 @@ export function mountTarget(main, app, kind, id, params) {
   stops.push(historyControls.stop);
 
   // -- history (with rollback), export and import -------------------------------------
-  const historyView = historyPanel({ target, canEdit, onRolledBack: written });
+  const historyView = historyPanel({ target, canEdit, path: params.get('path'), onRolledBack: written });
   const transfer = transferPanel({ target, canEdit, name: () => (head ? head.name : `${kind}-${id}`), onImported: written });
   stops.push(historyView.stop, transfer.stop);
 
