@@ -146,3 +146,41 @@ def test_an_instance_write_has_no_preview(
     detail.locator("#value-input").press("Enter")
     eventually(lambda: daemon.value("user:/app/port"), "8080")
     expect(page.locator("dialog.write-preview")).to_have_count(0)
+
+
+def test_deleting_a_cluster_subtree_is_previewed_per_member(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    web1, web2 = elektrads(2)
+    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
+    prod = make_cluster(clusterd, "prod", *ids)
+    set_in_cluster(clusterd, prod, "user:/app/port", "80")
+    set_in_cluster(clusterd, prod, "user:/app/host", "example.org")
+    for daemon in (web1, web2):
+        eventually(lambda d=daemon: d.value("user:/app/host"), "example.org")
+
+    page = client
+    open_target(page, clusterd.url, "cluster", prod)
+    expand(page, "user:/")
+    detail = select(page, "user:/app")
+    detail.get_by_role("button", name="Delete subtree…").click()
+    detail.locator("#confirm-delete").click()
+    dialog = page.locator("dialog.write-preview")
+    expect(dialog.locator("h2")).to_have_text("Preview: delete user:/app and 2 keys below")
+    expect(dialog.locator(".preview-line")).to_have_text("This changes 2 members.")
+    dialog.locator("summary").click()
+    member = dialog.locator(f'.member-change[data-instance="{ids[1]}"]')
+    expect(member.locator("h3")).to_have_text("web-02")
+    expect(member.locator('li[data-path="user:/app/host"]')).to_have_attribute(
+        "data-kind", "deleted"
+    )
+    screenshot(page, "write-preview-delete")
+    # Escape cancels: nothing is deleted, the confirmation is still there.
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(detail.locator("#confirm-delete")).to_be_enabled()
+    assert web2.value("user:/app/host") == "example.org"
+    detail.locator("#confirm-delete").click()
+    dialog.get_by_role("button", name="Write to 2 members").click()
+    for daemon in (web1, web2):
+        eventually(lambda d=daemon: d.value("user:/app/host"), None)

@@ -55,10 +55,11 @@ export async function confirmClusterWrite(target, ops, label) {
   const members = mergePlans(plans);
   if (!members.length) return { force: false }; // no members: nothing to preview
   const refusing = wouldRefuse(members);
+  const deletes = members.some((m) => m.changes.some((c) => !c.after));
   const taking = members.filter((m) => m.outcome === 'APPLY' || m.outcome === 'WAIT').length;
   const yes = h(
     'button',
-    { type: 'button', class: refusing.length ? 'danger' : '', id: 'confirm-write' },
+    { type: 'button', class: refusing.length || deletes ? 'danger' : '', id: 'confirm-write' },
     refusing.length ? 'Write anyway' : `Write to ${taking} ${taking === 1 ? 'member' : 'members'}`,
   );
   const no = h('button', { type: 'button', class: 'quiet', id: 'cancel-write' }, 'Cancel');
