@@ -963,10 +963,13 @@ def profile_ops(
     say: Callable[[str], None],
     ops: list[tuple[str, Callable[[], None], bool]],
     lines: int = 30,
+    focus: str | None = None,
 ) -> None:
     """Run each ``(name, fn, tail)`` once (unmeasured) with cProfile on clusterd's event-loop
     thread (started with ``--profile stats_file``), with ``tail`` until clusterd is idle
-    again; prints where its time went, by own time and cumulative (``lines`` of each)."""
+    again; prints where its time went, by own time and cumulative (``lines`` of each), and
+    with ``focus`` (a regular expression of ``file:line(function)``) the functions matching
+    it, cumulative."""
     for name, fn, tail in ops:
         stats_file.unlink(missing_ok=True)
         env.settle()
@@ -987,6 +990,8 @@ def profile_ops(
         stats = pstats.Stats(str(stats_file), stream=out)
         stats.sort_stats("tottime").print_stats(lines // 2)
         stats.sort_stats("cumulative").print_stats(lines)
+        if focus:
+            stats.print_stats(focus, lines)
         say(f"clusterd's event loop during one {name} at N={len(env.ids)}, profiled:")
         print(out.getvalue(), flush=True)
 

@@ -83,6 +83,10 @@ NEWEST = (
     "query($c: ID!, $p: String!) "
     "{ history(target: {clusterId: $c}, pathPrefix: $p, first: 1) { entries { value } } }"
 )
+MEMBER_HISTORY = (
+    "query($i: ID!, $p: String!) "
+    "{ history(target: {instanceId: $i}, pathPrefix: $p, first: 500) { entries { value } } }"
+)
 
 #: The measured operations: (name, label).
 OPS = {
@@ -131,6 +135,8 @@ class State:
     #: The value every member holds now.
     value: str = ""
     counter: int = 0
+    #: The values written, and whether history was on.
+    written: dict[str, bool] = field(default_factory=dict)
 
     def fresh(self) -> str:
         self.counter += 1
@@ -150,6 +156,25 @@ def write(state: State, value: str, force: bool) -> None:
     data = state.env.clusterd.ok(WRITE, c=state.env.cluster, p=KEY, v=value, force=force)
     fanout.check_applied(data, len(state.env.ids), "cluster write")
     state.value = value
+
+
+def check_members_history(state: State) -> str:
+    """That the members' entries (recorded from the echoes) are there for the writes made
+    with history on, and not for those made with it off (on the first and last member)."""
+    lines = []
+    for instance in (state.env.ids[0], state.env.ids[-1]):
+        page = state.env.clusterd.ok(MEMBER_HISTORY, i=instance, p=KEY)["history"]["entries"]
+        values = {e["value"] for e in page}
+        on = [v for v, recorded in state.written.items() if recorded]
+        off = [v for v, recorded in state.written.items() if not recorded]
+        found_on, found_off = sum(v in values for v in on), sum(v in values for v in off)
+        if found_on != len(on) or found_off:
+            raise RuntimeError(
+                f"member {instance}'s history holds {found_on} of {len(on)} writes made with "
+                f"history on and {found_off} of {len(off)} made with it off"
+            )
+        lines.append(f"member {instance}: {found_on}/{len(on)} on, {found_off}/{len(off)} off")
+    return "; ".join(lines)
 
 
 def dry_run(state: State, value: str) -> None:
@@ -208,6 +233,7 @@ def measure_round(state: State, results: Results | None, order: list[str]) -> No
             if op == "no_history":
                 state.switch_history(True)
         if tail:  # the cluster's own entry is stored before the write answers
+            state.written[value] = op != "no_history"
             newest = state.newest_entry()
             if (newest == value) != (op != "no_history"):
                 raise RuntimeError(f"{op}: the newest history entry is {newest!r}")
@@ -258,13 +284,15 @@ def run(
                     continue
                 line = ", ".join(f"{op} {fmt_time(results.times[op][-1])}" for op in OPS)
                 say(f"round {round_}/{args.rounds}: {line}; load {load()}")
+            say(f"history entries of the writes as expected: {check_members_history(state)}")
             if args.profile_clusterd:
                 ops: list[tuple[str, Callable[[], None], bool]] = [
                     ("cluster write", partial(write, state, state.fresh(), False), True),
                     ("dry run", partial(dry_run, state, state.fresh()), False),
                     ("read of what the dry run needs", partial(reads, state), False),
                 ]
-                fanout.profile_ops(env, stats_file, say, ops, lines=40)
+                focus = r"engine/history\.py|resolvers/(preview|cluster_write)\.py|publish"
+                fanout.profile_ops(env, stats_file, say, ops, lines=40, focus=focus)
 
 
 def report(r: Results, args: argparse.Namespace) -> None:
