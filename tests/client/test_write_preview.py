@@ -184,3 +184,33 @@ def test_deleting_a_cluster_subtree_is_previewed_per_member(
     dialog.get_by_role("button", name="Write to 2 members").click()
     for daemon in (web1, web2):
         eventually(lambda d=daemon: d.value("user:/app/host"), None)
+
+
+def test_adopting_a_members_drift_is_previewed(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    web1, web2 = elektrads(2)
+    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
+    prod = make_cluster(clusterd, "prod", *ids)
+    set_in_cluster(clusterd, prod, "user:/app/port", "80")
+    for daemon in (web1, web2):
+        eventually(lambda d=daemon: d.value("user:/app/port"), "80")
+    # Changed on web-01's machine: drift.
+    httpx.put(f"{web1.url}/kdb/user:/app/port", content=b"8080").raise_for_status()
+
+    page = client
+    open_target(page, clusterd.url, "cluster", prod)
+    drift = page.locator('.drift-item[data-path="user:/app/port"]')
+    drift.get_by_role("button", name="Make it prod's value").click()
+    dialog = page.locator("dialog.write-preview")
+    title = 'Preview: make user:/app/port = "8080" on every member'
+    expect(dialog.locator("h2")).to_have_text(title)
+    line = "This changes 1 member; 1 already holds it."
+    expect(dialog.locator(".preview-line")).to_have_text(line)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(drift.locator(".form-error")).to_be_hidden()
+    assert web2.value("user:/app/port") == "80"
+    drift.get_by_role("button", name="Make it prod's value").click()
+    dialog.get_by_role("button", name="Write to 1 member").click()
+    eventually(lambda: web2.value("user:/app/port"), "8080")
+    expect(drift).to_have_count(0)

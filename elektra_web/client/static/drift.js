@@ -8,11 +8,16 @@
 import { gql } from './api.js';
 import { h, errorBox, showError, busy } from './dom.js';
 import { describe } from './errors.js';
+import { MEMBER_PLAN } from './preview.js';
+import { confirmPlan } from './write-preview.js';
 
 export const DRIFT_FIELDS = 'drift { instanceId clusterId path expected actual detectedAt }';
 
-const RESOLVE = `mutation($i: ID!, $p: String!, $a: DriftAction!) {
-  resolveDrift(instanceId: $i, path: $p, action: $a) { operationId results { instance { id name } delivery error } } }`;
+const RESOLVE = `mutation($i: ID!, $p: String!, $a: DriftAction!, $force: Boolean!) {
+  resolveDrift(instanceId: $i, path: $p, action: $a, force: $force) { operationId results { instance { id name } delivery error } } }`;
+/** Adopting a member's value is a write to every member: previewed first (write-preview.js). */
+const PREVIEW = `mutation($i: ID!, $p: String!, $a: DriftAction!) {
+  resolveDrift(instanceId: $i, path: $p, action: $a, dryRun: true) { plan { ${MEMBER_PLAN} } } }`;
 
 /** How long a refusal stays shown (the rows are drawn again on every refresh). */
 const NOTE_MS = 60_000;
@@ -65,11 +70,20 @@ export function renderDrift(drifts, { canEdit, names, clusterName, onResolved, o
       if (row.getAttribute('aria-busy') === 'true') return;
       const end = busy(row, button);
       try {
-        const data = await gql(RESOLVE, { i: d.instanceId, p: d.path, a: action });
+        let force = false;
+        if (action === 'ADOPT') {
+          const dry = await gql(PREVIEW, { i: d.instanceId, p: d.path, a: action });
+          ({ force } = await confirmPlan(dry.resolveDrift.plan, `make ${d.path} = ${show(d.actual)} on every member`));
+        }
+        const data = await gql(RESOLVE, { i: d.instanceId, p: d.path, a: action, force });
         end();
         armed.delete(key);
         await onResolved(data.resolveDrift, action, d);
       } catch (e) {
+        if (e.code === 'CANCELLED') {
+          end(); // the preview was cancelled: nothing written, nothing to say
+          return;
+        }
         const text = describe(e);
         notes.set(key, { text, at: Date.now(), label: `${where}${d.path}` });
         showError(box, text);

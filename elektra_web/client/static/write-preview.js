@@ -52,8 +52,18 @@ export async function confirmClusterWrite(target, ops, label) {
   /** @type {MemberPlan[][]} */
   const plans = [];
   for (const op of ops) plans.push((await runOp(target, op, { dryRun: true })).plan);
-  const members = mergePlans(plans);
-  if (!members.length) return { force: false }; // no members: nothing to preview
+  return confirmPlan(mergePlans(plans), label);
+}
+
+/**
+ * The dialog of a dry run's plan per member: resolves with ``{force}`` to
+ * write, rejects with ``cancelled()``. No members: nothing to ask.
+ * @param {MemberPlan[]} members
+ * @param {string} label
+ * @returns {Promise<{force: boolean}>}
+ */
+export function confirmPlan(members, label) {
+  if (!members.length) return Promise.resolve({ force: false });
   const refusing = wouldRefuse(members);
   const deletes = members.some((m) => m.changes.some((c) => !c.after));
   const taking = members.filter((m) => m.outcome === 'APPLY' || m.outcome === 'WAIT').length;
