@@ -214,3 +214,31 @@ def test_adopting_a_members_drift_is_previewed(
     dialog.get_by_role("button", name="Write to 1 member").click()
     eventually(lambda: web2.value("user:/app/port"), "8080")
     expect(drift).to_have_count(0)
+
+
+def test_undoing_a_cluster_edit_is_previewed(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    (web1,) = elektrads(1)
+    prod = make_cluster(clusterd, "prod", register(clusterd, "web-01", web1.url))
+    set_in_cluster(clusterd, prod, "user:/app/port", "80")
+    eventually(lambda: web1.value("user:/app/port"), "80")
+    page = client
+    open_target(page, clusterd.url, "cluster", prod)
+    expand(page, "user:/")
+    expand(page, "user:/app")
+    detail = select(page, "user:/app/port")
+    detail.locator("#value-input").fill("8080")
+    detail.locator("#value-input").press("Enter")
+    dialog = page.locator("dialog.write-preview")
+    dialog.get_by_role("button", name="Write to 1 member").click()
+    eventually(lambda: web1.value("user:/app/port"), "8080")
+    undo = page.get_by_role("button", name="Undo: set user:/app/port = 8080")
+    undo.click()
+    expect(dialog.locator("h2")).to_have_text("Preview: undo set user:/app/port = 8080")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".history .form-error")).to_be_hidden()
+    assert web1.value("user:/app/port") == "8080"
+    undo.click()
+    dialog.get_by_role("button", name="Write to 1 member").click()
+    eventually(lambda: web1.value("user:/app/port"), "80")

@@ -43,7 +43,7 @@ export function historyButtons(history, { name, run, after }) {
       const done = which === 'undo' ? await history.undo(write) : await history.redo(write);
       if (done) await after(done);
     } catch (e) {
-      showError(box, describe(e));
+      if (!e || e.code !== 'CANCELLED') showError(box, describe(e)); // a cancelled preview: nothing to say
     } finally {
       button.classList.remove('working');
     }

@@ -81,10 +81,18 @@ export function mountTarget(main, app, kind, id, params) {
   const history = historyOf(target);
   const historyControls = historyButtons(history, {
     name: () => (head ? `${kind} ${head.name}` : `this ${kind}`),
-    run: (t, ops, label) =>
-      runOps(t, ops, (r) => {
-        if (t.kind === 'cluster') track(app.live, t.id, label, r);
-      }),
+    run: async (t, ops, label) => {
+      // Undoing a cluster edit is a cluster write: previewed as any.
+      const how = t.kind === 'cluster' ? await confirmClusterWrite(t, ops, label) : {};
+      await runOps(
+        t,
+        ops,
+        (r) => {
+          if (t.kind === 'cluster') track(app.live, t.id, label, r);
+        },
+        how,
+      );
+    },
     after: async () => {
       await tree.refreshAll();
       await refreshSelected();
