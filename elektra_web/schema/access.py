@@ -165,7 +165,11 @@ class Audited(FieldExtension):
     ) -> Any:
         caller = info.context.caller
         action = info.field_name
-        shown = {k: self.abridged[k](v) if k in self.abridged else v for k, v in kwargs.items()}
+        shown = {
+            k: self.abridged[k](v) if k in self.abridged else v
+            for k, v in kwargs.items()
+            if not (k in _QUIET and v is False)
+        }
         # Named now, before the mutation: what it removes or renames keeps
         # the name it had.
         arguments = await audit.with_names(action, shown)
@@ -180,6 +184,11 @@ class Audited(FieldExtension):
         operation = getattr(result, "operation_id", None)
         await audit.record(caller, action, arguments, operation_id=str(operation or "") or None)
         return result
+
+
+#: Flags the audit log names only when they are set (a write's dryRun and
+#: force): every write would otherwise carry them.
+_QUIET = frozenset({"dry_run", "force"})
 
 
 def audited_mutation(

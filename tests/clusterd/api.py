@@ -48,13 +48,18 @@ def target(*, instance: str | None = None, cluster: str | None = None) -> dict[s
     return {"instanceId": instance} if instance is not None else {"clusterId": str(cluster)}
 
 
-def set_key(clusterd: Clusterd, where: dict[str, str], path: str, value: str) -> dict[str, Any]:
+def set_key(
+    clusterd: Clusterd, where: dict[str, str], path: str, value: str, *, force: bool = False
+) -> dict[str, Any]:
+    """``force``: past members whose check/* validation refuses the value
+    (their deliveries FAIL) instead of refused up front."""
     return clusterd.query(
-        "mutation($t: Target!, $p: String!, $v: String!) "
-        f"{{ setKey(target: $t, path: $p, value: $v) {RESULT} }}",
+        "mutation($t: Target!, $p: String!, $v: String!, $f: Boolean!) "
+        f"{{ setKey(target: $t, path: $p, value: $v, force: $f) {RESULT} }}",
         t=where,
         p=path,
         v=value,
+        f=force,
     )
 
 

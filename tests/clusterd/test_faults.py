@@ -581,7 +581,7 @@ def test_a_validation_refusal_is_failed_until_superseded_or_retried(
     set_key(clusterd, where, "user:/app/port", "80")
     meta = f"{strict.url}/kdbMeta/user:/app/port"
     httpx.post(meta, json={"key": "check/type", "value": "long"}).raise_for_status()
-    answer = write_result(set_key(clusterd, where, "user:/app/port", "abc"))
+    answer = write_result(set_key(clusterd, where, "user:/app/port", "abc", force=True))
     assert answer["strict"]["delivery"] == "FAILED"
     assert "long" in answer["strict"]["error"]
     assert answer["lenient"]["delivery"] == "APPLIED"
@@ -607,7 +607,7 @@ def test_a_validation_refusal_is_failed_until_superseded_or_retried(
     assert_converged(clusterd, cluster, members, ["user:/app/port"])
 
     # Refused again; the check removed on the member; retryDeliveries sends it.
-    answer = write_result(set_key(clusterd, where, "user:/app/port", "xyz"))
+    answer = write_result(set_key(clusterd, where, "user:/app/port", "xyz", force=True))
     assert answer["strict"]["delivery"] == "FAILED"
     httpx.request("DELETE", meta, json={"key": "check/type"}).raise_for_status()
     retried = clusterd.ok(

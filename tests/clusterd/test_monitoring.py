@@ -152,7 +152,7 @@ def test_a_refused_write_is_a_failed_delivery(
     assign(monitored, cluster, add_instance(monitored, "prod-0", strict.url))
     httpx.put(f"{strict.url}/kdb/user:/app/port", content=b"80")
     httpx.post(f"{strict.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"})
-    response = set_key(monitored, target(cluster=cluster), "user:/app/port", "eighty")
+    response = set_key(monitored, target(cluster=cluster), "user:/app/port", "eighty", force=True)
     assert results(response) == {"prod-0": "FAILED"}
     samples = scrape(monitored)
     assert samples.value("clusterd_deliveries", state="failed") == 1

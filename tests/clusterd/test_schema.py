@@ -53,8 +53,10 @@ def test_schema_keeps_the_contract_names() -> None:
         "clusters: [Cluster!]!",
         "addInstance(input: AddInstanceInput!): Instance!",
         "assignInstance(clusterId: ID!, instanceId: ID!): Instance!",
-        "setKey(target: Target!, path: String!, value: String!): WriteResult!",
-        "moveKey(target: Target!, from: String!, to: String!): WriteResult!",
+        "setKey(target: Target!, path: String!, value: String!, dryRun: Boolean! = false, "
+        "force: Boolean! = false): WriteResult!",
+        "moveKey(target: Target!, from: String!, to: String!, dryRun: Boolean! = false, "
+        "force: Boolean! = false): WriteResult!",
         "lockedBy: Cluster",
         "pending: [PendingWrite!]!",
         "instances(recursive: Boolean! = false): [Instance!]!",

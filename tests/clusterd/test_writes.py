@@ -152,7 +152,7 @@ def test_a_member_that_refuses_the_value_is_failed_with_its_message(
 
     httpx.put(f"{strict.url}/kdb/user:/app/port", content=b"80")
     httpx.post(f"{strict.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"})
-    response = set_key(clusterd, target(cluster=cluster), "user:/app/port", "eighty")
+    response = set_key(clusterd, target(cluster=cluster), "user:/app/port", "eighty", force=True)
     by_name = {r["instance"]["name"]: r for r in response["data"]["setKey"]["results"]}
     assert by_name["prod-0"]["delivery"] == "FAILED"
     assert "prod-0 refused" in by_name["prod-0"]["error"]
