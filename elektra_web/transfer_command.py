@@ -40,12 +40,13 @@ EXPORT = """query Export($target: Target!, $path: String!, $format: ConfigFormat
 }"""
 
 IMPORT = """mutation Import($target: Target!, $path: String!, $format: ConfigFormat!,
-    $content: String!, $mode: ImportMode!, $dryRun: Boolean!) {
+    $content: String!, $mode: ImportMode!, $dryRun: Boolean!, $force: Boolean!) {
   importConfig(target: $target, pathPrefix: $path, format: $format, content: $content,
-      mode: $mode, dryRun: $dryRun) {
+      mode: $mode, dryRun: $dryRun, force: $force) {
     dryRun operationId
     changes { path before { value meta { key value } } after { value meta { key value } } }
     results { instance { name } delivery error }
+    members { instance { name } outcome reason error changes { path } }
   }
 }"""
 
@@ -79,15 +80,25 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser, url: str) -> Non
         help="make a subtree of keys what an export says, as one write",
         description="Make the keys at and below --path of an instance or a cluster what the "
         "text says (from FILE, or stdin), as one write. --mode merge keeps the other keys and "
-        "metadata, replace removes them. Exit status: 0 done, 1 error (also: a member "
-        "refused it), 2 bad usage or content, 3 bad credentials.",
+        "metadata, replace removes them. A cluster import that some members' check/* "
+        "validation would refuse is refused before anything is written, unless --force. "
+        "Exit status: 0 done, 1 error (also: a member refused it; with --dry-run: a member "
+        "would refuse it), 2 bad usage or content, 3 bad credentials.",
     )
     _add_common(imp, url)
     imp.add_argument(
         "--mode", choices=("merge", "replace"), required=True, help="keep or remove the rest"
     )
     imp.add_argument(
-        "--dry-run", action="store_true", help="print what would change, write nothing"
+        "--dry-run",
+        action="store_true",
+        help="print what would change, and on which instance, write nothing",
+    )
+    imp.add_argument(
+        "--force",
+        action="store_true",
+        help="write to a cluster even when some members' validation would refuse it "
+        "(their deliveries fail)",
     )
     imp.add_argument("file", nargs="?", default="-", help="the text (default: - for stdin)")
 
@@ -210,14 +221,19 @@ async def _import(
         content=content,
         mode=args.mode.upper(),
         dryRun=args.dry_run,
+        force=args.force,
     )
     result = data["importConfig"]
     for change in result["changes"]:
         out.write(_describe(change) + "\n")
     count = len(result["changes"])
     if result["dryRun"]:
+        refused = False
+        for plan in result["members"]:
+            out.write(_describe_plan(plan) + "\n")
+            refused = refused or plan["outcome"] == "REFUSE"
         out.write(f"dry run: {count} keys would change; nothing written\n")
-        return 0
+        return EXIT_ERROR if refused else 0
     if result["operationId"] is None:
         out.write("nothing to change\n")
         return 0
@@ -251,6 +267,18 @@ def _describe(change: dict[str, Any]) -> str:
     if before is None:
         return f"+ {change['path']} {shown}"
     return f"~ {change['path']} {json.dumps(_plain(before), ensure_ascii=False)} -> {shown}"
+
+
+def _describe_plan(plan: dict[str, Any]) -> str:
+    """What the import would do on one instance, as a line."""
+    name, outcome = plan["instance"]["name"], plan["outcome"]
+    if outcome == "APPLY":
+        count = len(plan["changes"])
+        return f"  {name}: would change {count} key{'' if count == 1 else 's'}"
+    if outcome == "UNCHANGED":
+        return f"  {name}: holds it already"
+    verb = "would refuse" if outcome == "REFUSE" else "would wait"
+    return f"  {name}: {verb} ({plan['reason']}): {plan['error']}"
 
 
 def _plain(state: dict[str, Any]) -> dict[str, Any]:

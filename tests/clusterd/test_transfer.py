@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ..support.waiting import wait_until
@@ -395,6 +396,7 @@ def test_the_cli_exports_and_imports_through_clusterd(
     dry = cli(clusterd, "import", *common, "--mode", "replace", "--dry-run", stdin=exported.stdout)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.endswith(f"dry run: {len(AWKWARD)} keys would change; nothing written\n")
+    assert f"  copy: would change {len(AWKWARD)} keys\n" in dry.stdout
     assert daemons[1].value("user:/app/empty") is None
 
     done = cli(clusterd, "import", *common, "--mode", "replace", "-", stdin=exported.stdout)
@@ -415,3 +417,32 @@ def test_the_cli_exports_and_imports_through_clusterd(
         env={k: v for k, v in os.environ.items() if k != "ELEKTRA_WEB_TOKEN"},
     )  # fmt: skip
     assert unauthorized.returncode == 3, unauthorized.stderr
+
+
+def test_the_cli_import_to_a_cluster_names_the_member_that_would_refuse(
+    clusterd: Clusterd, elektrads: Callable[[int], list[Elektrad]]
+) -> None:
+    strict, lenient = elektrads(2)
+    cluster = create_cluster(clusterd, "prod")
+    assign(clusterd, cluster, add_instance(clusterd, "strict", strict.url))
+    assign(clusterd, cluster, add_instance(clusterd, "lenient", lenient.url))
+    httpx.put(f"{strict.url}/kdb/user:/app/port", content=b"80")
+    httpx.post(f"{strict.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"})
+    content = '{"port": {"value": "eighty"}}'
+    common = ["--target", "cluster:prod", "--path", "user:/app", "--format", "json"]
+
+    dry = cli(clusterd, "import", *common, "--mode", "merge", "--dry-run", stdin=content)
+    assert dry.returncode == 1, dry.stderr
+    assert "  lenient: would change 1 key\n" in dry.stdout
+    assert "  strict: would refuse (VALIDATION): " in dry.stdout
+
+    refused = cli(clusterd, "import", *common, "--mode", "merge", stdin=content)
+    assert refused.returncode == 2
+    assert "1 of 2 members would refuse" in refused.stderr and "strict" in refused.stderr
+    assert lenient.value("user:/app/port") is None
+
+    forced = cli(clusterd, "import", *common, "--mode", "merge", "--force", stdin=content)
+    assert forced.returncode == 1  # the member refused it: said, and the exit status
+    assert "strict: FAILED" in forced.stdout
+    assert lenient.value("user:/app/port") == "eighty"
+    assert strict.value("user:/app/port") == "80"
