@@ -96,7 +96,8 @@ export function rollbackBox(o) {
       replace(body, h('p', { class: 'plan-empty' }, `Already as it was: nothing below ${o.pathPrefix} to roll back. `, close));
       return;
     }
-    const members = answer.members || [];
+    // A cluster's members (an instance: itself, said only when it would refuse).
+    const members = o.target.kind === 'cluster' || wouldRefuse(answer.members).length ? answer.members : [];
     const refusing = wouldRefuse(members);
     const yes = /** @type {HTMLButtonElement} */ (
       h('button', { type: 'button', class: 'danger', id: 'confirm-rollback' }, refusing.length ? 'Roll back anyway' : 'Roll back')

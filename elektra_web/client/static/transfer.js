@@ -189,7 +189,8 @@ export function transferPanel(o) {
       replace(planArea, h('p', { class: 'plan-empty' }, 'Nothing to import: ', h('code', {}, vars.p), ' holds this already.'));
       return;
     }
-    const members = answer.members || [];
+    // A cluster's members (an instance: itself, said only when it would refuse).
+    const members = o.target.kind === 'cluster' || wouldRefuse(answer.members).length ? answer.members : [];
     const refusing = wouldRefuse(members);
     const yes = /** @type {HTMLButtonElement} */ (
       h('button', { type: 'button', class: 'danger', id: 'confirm-import' }, refusing.length ? 'Import anyway' : `Import ${changes.length} ${changes.length === 1 ? 'change' : 'changes'}`)
