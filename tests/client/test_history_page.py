@@ -208,3 +208,21 @@ def test_a_viewer_reads_the_history_and_exports_but_is_offered_no_rollback_or_im
     transfer = page.locator("section.transfer")
     expect(transfer.locator("form.export-form")).to_be_visible()
     expect(transfer.locator("form.import-form")).to_have_count(0)
+
+
+def test_an_empty_history_fills_after_a_write_on_the_page(
+    client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    (daemon,) = elektrads(1)
+    # Set before clusterd knew the instance: no history of it.
+    httpx.put(f"{daemon.url}/kdb/user:/app/port", content=b"80").raise_for_status()
+    web = register(clusterd, "web-01", daemon.url)
+    page = client
+    page.goto(f"{clusterd.url}/#/instance/{web}?path=user:/app/port")
+    panel = history_panel(page)
+    expect(panel.locator(".hist-empty")).to_have_text("No changes of user:/app/port recorded yet.")
+    page.locator("#value-input").fill("8080")
+    page.locator("#value-input").press("Enter")
+    expect(panel.locator(".hist-op")).to_have_count(1)
+    expect(panel.locator(".hist-op .diff del")).to_have_text("80")
+    expect(panel.locator(".hist-op .diff ins")).to_have_text("8080")

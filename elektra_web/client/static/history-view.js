@@ -130,10 +130,11 @@ export function historyPanel(o) {
       if (mine !== reads || stopped) return;
       const page = data.history;
       const fresh = !how.older && entries.length && page.entries.length && page.entries[0].id !== entries[0].id;
-      const newest = entries.length ? Number(entries[0].id) : Infinity;
-      const newer = page.entries.filter((/** @type {Entry} */ e) => Number(e.id) > newest);
+      // Ids grow with each entry: the ones above the newest shown are new.
+      const newest = entries.length ? Number(entries[0].id) : NaN;
+      const newer = Number.isNaN(newest) ? null : page.entries.filter((/** @type {Entry} */ e) => Number(e.id) > newest);
       if (how.older) entries = [...entries, ...page.entries];
-      else if (how.merge && newer.length < page.entries.length) {
+      else if (how.merge && newer && newer.length < page.entries.length) {
         entries = [...newer, ...entries]; // the older pages shown stay
       } else {
         entries = page.entries;
