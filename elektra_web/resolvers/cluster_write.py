@@ -86,12 +86,10 @@ async def commit(
         try:
             steps = await planned_steps(change_config)
         except KeyLocked as exc:
-            plans = await plan_instances(
-                services, caller, await members(cluster), [], within=path, locked=exc
-            )
+            plans = await plan_instances(services, caller, await members(cluster), [], locked=exc)
             return DryRunData(plans, [])
         plans = await plan_instances(
-            services, caller, await members(cluster), [Op.of_step(s) for s in steps], within=path
+            services, caller, await members(cluster), [Op.of_step(s) for s in steps]
         )
         return DryRunData(plans, steps)
     if not force:
@@ -99,9 +97,7 @@ async def commit(
         if any(step.kind in _CHECKED for step in steps):
             targets = await members(cluster)
             ops = [Op.of_step(s) for s in steps]
-            refuse_invalid(
-                await plan_instances(services, caller, targets, ops, within=path), len(targets)
-            )
+            refuse_invalid(await plan_instances(services, caller, targets, ops), len(targets))
     return await _commit(services, caller, cluster, kind, path, change_config)
 
 

@@ -80,7 +80,7 @@ async def resolve_drift(
     match action:
         case DriftAction.REAPPLY if dry_run:
             op = Op(OperationKind.SET, path, key.value)
-            plans = await plan_instances(services, caller, [instance], [op], within=path)
+            plans = await plan_instances(services, caller, [instance], [op])
             return DryRunData(plans, [])
         case DriftAction.REAPPLY:
             operation = await outbox.reapply(services, instance, owner, path)

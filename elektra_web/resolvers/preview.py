@@ -121,12 +121,10 @@ async def plan_instances(
     instances: Sequence[Instance],
     ops: Sequence[Op],
     *,
-    within: str,
     locked: KeyLocked | None = None,
 ) -> list[MemberPlanData]:
-    """The plan of ``ops`` on each instance, by name. ``within``: the write's
-    path, read whole when the ops name too many subtrees; ``locked``: the
-    write is refused by a lock (each instance says so)."""
+    """The plan of ``ops`` on each instance, by name; ``locked``: the write
+    is refused by a lock (each instance says so)."""
     if locked is not None:
         return sorted(
             (
@@ -136,7 +134,7 @@ async def plan_instances(
             key=lambda p: p.instance.name,
         )
     reads = Reads(services, caller)
-    roots = _roots(ops, within)
+    roots = _roots(ops)
     plans = await asyncio.gather(*(_plan_one(services, reads, i, ops, roots) for i in instances))
     return sorted(plans, key=lambda p: p.instance.name)
 
@@ -304,10 +302,10 @@ class _Play:
         return deletes + rest
 
 
-def _roots(ops: Sequence[Op], within: str) -> list[tuple[str, int]]:
+def _roots(ops: Sequence[Op]) -> list[tuple[str, int]]:
     """The subtrees to read (path, depth): each op's key (with its subtree
-    for a delete, move or copy) and its spec:/ twin; when they are too
-    many, the write's path whole."""
+    for a delete, move or copy) and its spec:/ twin; when they are too many
+    (an import), per namespace the one key they all lie below, whole."""
     wanted: dict[KeyName, int] = {}
     for op in ops:
         deep = op.kind in (OperationKind.DELETE, OperationKind.MOVE, OperationKind.COPY)
@@ -318,13 +316,7 @@ def _roots(ops: Sequence[Op], within: str) -> list[tuple[str, int]]:
             for each in (name, name.in_namespace("spec")) if name.namespace != "spec" else (name,):
                 wanted[each] = max(wanted.get(each, 0), MAX_DEPTH if deep else 0)
     if len(wanted) > _MAX_ROOTS:
-        top = KeyName.parse(within)
-        wanted = {top: MAX_DEPTH}
-        if top.namespace != "spec":
-            wanted[top.in_namespace("spec")] = MAX_DEPTH
-        for op in ops:  # a move's or copy's destination may lie elsewhere
-            if op.to is not None and not KeyName.parse(op.to).is_below_or_same(top):
-                wanted[KeyName.parse(op.to)] = MAX_DEPTH
+        wanted = {top: MAX_DEPTH for top in _common_ancestors(wanted)}
     # A root inside another deep one is read with it.
     kept = {
         name: depth
@@ -335,3 +327,18 @@ def _roots(ops: Sequence[Op], within: str) -> list[tuple[str, int]]:
         )
     }
     return [(str(name), depth) for name, depth in sorted(kept.items())]
+
+
+def _common_ancestors(names: Iterable[KeyName]) -> list[KeyName]:
+    """Per namespace, the deepest key that every name of it is at or below."""
+    tops: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        top = tops.get(name.namespace)
+        if top is None:
+            tops[name.namespace] = name.parts
+            continue
+        same = 0
+        while same < min(len(top), len(name.parts)) and top[same] == name.parts[same]:
+            same += 1
+        tops[name.namespace] = top[:same]
+    return [KeyName(namespace, parts) for namespace, parts in tops.items()]

@@ -167,9 +167,9 @@ async def _preview_instance(
         for change in plan:
             await check_instance_write(instance, change.op, KeyName.parse(change.path))
     except KeyLocked as exc:
-        return await plan_instances(services, caller, [instance], [], within=key, locked=exc)
+        return await plan_instances(services, caller, [instance], [], locked=exc)
     ops = [Op(c.op, c.path, c.value, c.meta_key) for c in plan]
-    return await plan_instances(services, caller, [instance], ops, within=key)
+    return await plan_instances(services, caller, [instance], ops)
 
 
 def _below(path: str, key: str, below: str) -> bool:

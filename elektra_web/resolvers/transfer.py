@@ -374,11 +374,9 @@ async def _preview_instance(
         for step in steps:
             await check_instance_write(instance, step.kind, KeyName.parse(step.path))
     except KeyLocked as exc:
-        return await plan_instances(
-            services, caller, [instance], [], within=str(prefix), locked=exc
-        )
+        return await plan_instances(services, caller, [instance], [], locked=exc)
     ops = [Op.of_step(step) for step in steps]
-    return await plan_instances(services, caller, [instance], ops, within=str(prefix))
+    return await plan_instances(services, caller, [instance], ops)
 
 
 async def _import_instance(

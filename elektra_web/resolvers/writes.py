@@ -185,9 +185,9 @@ async def _preview_instance(
     try:
         await check_instance_write(instance, change.kind, path, to)
     except KeyLocked as exc:
-        plans = await plan_instances(services, caller, [instance], [], within=str(path), locked=exc)
+        plans = await plan_instances(services, caller, [instance], [], locked=exc)
     else:
-        plans = await plan_instances(services, caller, [instance], [op], within=str(path))
+        plans = await plan_instances(services, caller, [instance], [op])
     return DryRunData(plans, [])
 
 

@@ -7,6 +7,7 @@ forced."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,59 @@ def test_metadata_dry_runs_plan_the_entry_and_refuse_a_malformed_one(
     )
     assert removed["deleteMeta"]["plan"][0]["outcome"] == "UNCHANGED"
     assert httpx.get(f"{daemon.url}/kdb/user:/app/port").json().get("meta", {}) == {}
+
+
+def test_an_import_dry_run_reads_many_keys_at_once_and_names_the_refusing_member(
+    clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    cluster, (one, two, _), _ = fleet(clusterd, elektrads)
+    put_value(two, "user:/app/k07", "7")
+    put_meta(two, "user:/app/k07", {"check/type": "long"})
+    content = json.dumps({f"k{n:02}": {"value": f"v{n}"} for n in range(30)})
+    answer = clusterd.ok(
+        "mutation($t: Target!, $c: String!) { importConfig(target: $t, pathPrefix: "
+        '"user:/app", format: JSON, content: $c, mode: MERGE, dryRun: true) '
+        "{ dryRun operationId members { instance { name } outcome reason error "
+        "changes { path } } } }",
+        t=target(cluster=cluster),
+        c=content,
+    )["importConfig"]
+    assert answer["dryRun"] is True and answer["operationId"] is None
+    plans = {p["instance"]["name"]: p for p in answer["members"]}
+    assert plans["web-01"]["outcome"] == "APPLY"
+    assert len(plans["web-01"]["changes"]) == 30
+    assert (plans["web-02"]["outcome"], plans["web-02"]["reason"]) == ("REFUSE", "VALIDATION")
+    assert "user:/app/k07" in plans["web-02"]["error"]
+    assert one.value("user:/app/k00") is None
+
+
+def test_a_rollback_dry_run_plans_each_member(
+    clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    cluster, (one, _, _), _ = fleet(clusterd, elektrads)
+    where = target(cluster=cluster)
+    assert not set_key(clusterd, where, "user:/app/port", "80").get("errors")
+    second = set_key(clusterd, where, "user:/app/port", "81")
+    operation = second["data"]["setKey"]["operationId"]
+    wait_until(lambda: one.value("user:/app/port") == "81", what="the second write on web-01")
+    answer = clusterd.ok(
+        'mutation($t: Target!, $o: ID!) { rollback(target: $t, pathPrefix: "user:/app", '
+        "toOperation: $o, dryRun: true) { plan { op path value current } result { operationId } "
+        "members { instance { name } outcome changes { path before { value } after { value } } } "
+        "} }",
+        t=where,
+        o=operation,
+    )["rollback"]
+    assert answer["plan"] == [
+        {"op": "SET", "path": "user:/app/port", "value": "80", "current": "81"}
+    ]
+    assert answer["result"] is None
+    assert {p["instance"]["name"]: p["outcome"] for p in answer["members"]} == {
+        "web-01": "APPLY",
+        "web-02": "APPLY",
+        "web-03": "APPLY",
+    }
+    assert answer["members"][0]["changes"] == [
+        {"path": "user:/app/port", "before": {"value": "81"}, "after": {"value": "80"}}
+    ]
+    assert one.value("user:/app/port") == "81"
