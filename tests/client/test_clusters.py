@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import open_client, screenshot
-from .ui import expand, open_target, register, row, select
+from .ui import confirm_cluster_write, expand, open_target, register, row, select
 
 
 def test_cluster_keys_reach_members_live_and_are_locked_there(
@@ -77,6 +77,7 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     new_key.get_by_label("Key").fill("user:/app/motd")
     new_key.get_by_label("Value").fill("hello")
     new_key.get_by_role("button", name="Add key").click()
+    confirm_cluster_write(page, "Write to 2 members")
     card = page.locator(".progress-card").first
     expect(card).to_contain_text("all 2 members applied")
     expect(card.locator(".delivery.applied")).to_have_count(2)
@@ -136,6 +137,7 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
     detail = select(page, "user:/app/motd")
     detail.locator("#value-input").fill("maintenance tonight")
     detail.get_by_role("button", name="Save").click()
+    confirm_cluster_write(page, "Write to 2 members")  # web-02 would wait
     card = page.locator(".progress-card").first
     expect(card).to_contain_text("1 of 2 members applied, 1 pending")
     expect(card.locator(f'.delivery.pending[data-instance="{id2}"]')).to_be_visible()
@@ -164,11 +166,13 @@ def test_cluster_keys_reach_members_live_and_are_locked_there(
 
     # Undo the cluster edit: both members get the old value back.
     page.get_by_role("button", name="Undo: set user:/app/motd = maintenance tonight").click()
+    confirm_cluster_write(page)
     expect(row(page, "user:/app/motd").locator(".val")).to_have_text("hello")
     for member in members.values():
         expect(row(member, "user:/app/motd").locator(".val")).to_have_text("hello")
     # ... and redo it.
     page.get_by_role("button", name="Redo: set user:/app/motd = maintenance tonight").click()
+    confirm_cluster_write(page)
     expect(row(members[id2], "user:/app/motd")).to_contain_text("maintenance tonight")
 
     # Someone edits the cluster's key on web-01 itself: drift, shown on both pages.

@@ -15,7 +15,16 @@ from playwright.sync_api import Page, Route, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import open_client, screenshot
-from .ui import expand, graphql, new_token, open_target, register, row, select
+from .ui import (
+    confirm_cluster_write,
+    expand,
+    graphql,
+    new_token,
+    open_target,
+    register,
+    row,
+    select,
+)
 
 REASON = '"abc" is not a long (check/type)'
 
@@ -78,6 +87,7 @@ def test_a_refused_cluster_write_is_shown_until_superseded_or_retried(
     new_key.get_by_label("Key").fill("user:/app/port")
     new_key.get_by_label("Value").fill("abc")
     new_key.get_by_role("button", name="Add key").click()
+    confirm_cluster_write(page, "Write anyway")  # the preview named web-01
     card = page.locator(".progress-card").first
     expect(card).to_contain_text("1 of 2 members failed")
     expect(card.locator(f'.delivery.failed[data-instance="{id1}"]')).to_contain_text(REASON)
@@ -151,6 +161,7 @@ def test_a_refused_cluster_write_is_shown_until_superseded_or_retried(
     detail = select(page, "user:/app/port")
     detail.locator("#value-input").fill("9090")
     detail.get_by_role("button", name="Save").click()
+    confirm_cluster_write(page, "Write to 2 members")
     expect(page.locator(".progress-card").first).to_contain_text("all 2 members applied")
     expect(page.locator(".not-applied")).to_have_count(0)
     expect(member.locator(".not-applied")).to_have_count(0)
@@ -162,7 +173,12 @@ def test_a_refused_cluster_write_is_shown_until_superseded_or_retried(
     assert web1.value("user:/app/port") == "9090"
 
     # Refused again (a script this time); the page follows without a reload.
-    set_in_cluster(clusterd, cluster_id, "user:/app/port", "xyz")
+    graphql(
+        clusterd,
+        'mutation($c: ID!) { setKey(target: {clusterId: $c}, path: "user:/app/port", '
+        'value: "xyz", force: true) { operationId } }',
+        c=cluster_id,
+    )
     listed = member.locator('.not-applied .failed-write[data-path="user:/app/port"]')
     expect(listed).to_contain_text('"xyz" is not a long')
     # Someone fixes web-01's rule on the machine, then an editor retries: applied.

@@ -4,15 +4,16 @@ sent twice, and a phone shows what was tapped (issue 12)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 import httpx
-from playwright.sync_api import Page, Request, WebSocketRoute, expect
+from playwright.sync_api import Page, Request, Route, WebSocketRoute, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
-from .ui import expand, new_token, open_target, register, row, select
+from .ui import confirm_cluster_write, expand, new_token, open_target, register, row, select
 
 
 def test_undo_stays_with_its_instance(
@@ -197,6 +198,22 @@ def test_a_slow_cluster_write_is_busy_and_sent_once(
         "request",
         lambda r: writes.append(r) if "setKey" in (r.post_data or "") else None,
     )
+    # Each write (not its preview) is held until the page was looked at: an
+    # offline member is not waited for, so it would be over too soon to see.
+    held: list[Route] = []
+
+    def hold_writes(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        if "setKey" in body.get("query", "") and not body.get("variables", {}).get("dry"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    def release() -> None:
+        while held:
+            held.pop().continue_()
+
+    page.route("**/graphql", hold_writes)
     open_target(page, clusterd.url, "cluster", cluster_id)
     expect(page.locator(f'.side-info li.member[data-id="{id2}"]')).to_have_attribute(
         "data-status", "OFFLINE"
@@ -208,6 +225,7 @@ def test_a_slow_cluster_write_is_busy_and_sent_once(
     save = form.get_by_role("button", name="Save")
     form.locator("#value-input").fill("maintenance tonight")
     save.click()
+    confirm_cluster_write(page, "Write to 2 members")  # web-02 would wait
     # While the write waits for the offline member: busy, and a second
     # submit (Enter in the field, a click) sends nothing.
     expect(form).to_have_attribute("aria-busy", "true")
@@ -216,10 +234,12 @@ def test_a_slow_cluster_write_is_busy_and_sent_once(
     expect(form.locator("#value-input")).not_to_be_editable()
     form.locator("#value-input").press("Enter")
     save.click(force=True)
+    release()
     card = page.locator(".progress-card").first
     expect(card).to_contain_text("1 of 2 members applied, 1 pending")
     expect(page.locator("#detail form.value-form button[type=submit]")).to_be_enabled()
-    assert len(writes) == 1, [w.post_data for w in writes]
+    sent = [w for w in writes if not json.loads(w.post_data or "{}")["variables"]["dry"]]
+    assert len(sent) == 1, [w.post_data for w in writes]
     assert web1.value("user:/app/motd") == "maintenance tonight"
 
     # The new key form: cleared only once its write succeeded.
@@ -227,8 +247,10 @@ def test_a_slow_cluster_write_is_busy_and_sent_once(
     new_key.get_by_label("Key").fill("user:/app/banner")
     new_key.get_by_label("Value").fill("hi")
     new_key.get_by_role("button", name="Add key").click()
-    expect(new_key).to_have_attribute("aria-busy", "true")
+    expect(new_key).to_have_attribute("aria-busy", "true")  # also while the preview is open
+    confirm_cluster_write(page)
     expect(new_key.get_by_role("button", name="Add key")).to_be_disabled()
+    release()
     expect(page.locator("#detail h2.key-path")).to_have_text("user:/app/banner")
     expect(new_key.get_by_label("Key")).to_have_value("")
     # A refused one keeps what was typed.
