@@ -133,8 +133,10 @@ async def plan_instances(
             ),
             key=lambda p: p.instance.name,
         )
-    reads = Reads(services, caller)
     roots = _roots(ops)
+    # As many reads as members and subtrees, however large the cluster: not
+    # the limit that guards a query's reads.
+    reads = Reads(services, caller, max_reads=max(1, len(instances) * len(roots)))
     plans = await asyncio.gather(*(_plan_one(services, reads, i, ops, roots) for i in instances))
     return sorted(plans, key=lambda p: p.instance.name)
 

@@ -86,9 +86,13 @@ class ConfigKeyData:
 class Reads:
     """Per-request read state: create one per GraphQL request."""
 
-    def __init__(self, services: Services, caller: Caller) -> None:
+    def __init__(self, services: Services, caller: Caller, *, max_reads: int | None = None) -> None:
+        """``max_reads``: the most keys one request reads (by default the
+        setting ``max_reads_per_request``, which guards against a query that
+        asks too much; clusterd's own reads, such as a dry run's, set it)."""
         self.services = services
         self.caller = caller
+        self._max_reads = max_reads
         self._tokens: dict[str, str | None] = {}
         self._locks: dict[int, dict[str, Cluster]] = {}
         self._reads = 0
@@ -183,7 +187,7 @@ class Reads:
 
     async def _load(self, instance: Instance, name: KeyName, depth: int) -> dict[str, Any]:
         self._reads += 1
-        limit = self.services.settings.max_reads_per_request
+        limit = self._max_reads or self.services.settings.max_reads_per_request
         if self._reads > limit:
             raise BadInput(
                 f"this request reads more than {limit} keys from instances; "

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from elektra_web.clusterd.app import ClusterdConfig
+
 from ..support.waiting import wait_until
 from .api import add_instance, assign, create_cluster, target
-from .conftest import Clusterd, Elektrad
+from .conftest import AUTH, TEST_SETTINGS, Clusterd, Elektrad, serve_clusterd
 
 PLAN = (
     "dryRun operationId results { instance { name } delivery } "
@@ -355,3 +358,25 @@ def test_a_rollback_dry_run_plans_each_member(
         {"path": "user:/app/port", "before": {"value": "81"}, "after": {"value": "80"}}
     ]
     assert one.value("user:/app/port") == "81"
+
+
+def test_the_check_of_a_cluster_write_is_not_bound_by_the_limit_on_a_querys_reads(
+    database_url: str, elektrads: Callable[..., list[Elektrad]]
+) -> None:
+    # 3 members, 2 keys each (the key and its spec:/ twin): 6 reads, over the
+    # limit of 4 that a user's query may read.
+    config = ClusterdConfig(
+        database_url=database_url, settings=replace(TEST_SETTINGS, max_reads_per_request=4)
+    )
+    with (
+        serve_clusterd(config) as url,
+        httpx.Client(base_url=url, timeout=30, headers=AUTH) as http,
+    ):
+        clusterd = Clusterd(url, http)
+        cluster, daemons, _ = fleet(clusterd, elektrads)
+        plan = by_member(set_key(clusterd, target(cluster=cluster), "user:/a", "1", dry_run=True))
+        assert [p["outcome"] for p in plan.values()] == ["APPLY"] * 3
+        assert not set_key(clusterd, target(cluster=cluster), "user:/a", "1").get("errors")
+        wait_until(
+            lambda: [d.value("user:/a") for d in daemons] == ["1"] * 3, what="the write everywhere"
+        )
