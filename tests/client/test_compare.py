@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import screenshot
-from .test_not_applied import make_cluster, set_in_cluster
-from .ui import graphql, open_target, register
+from .ui import graphql, make_cluster, open_target, register, set_in_cluster
 
 
 def set_on_instance(clusterd: Clusterd, instance_id: str, path: str, value: str) -> None:

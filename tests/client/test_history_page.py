@@ -12,16 +12,17 @@ from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
-from .test_not_applied import make_cluster, set_in_cluster
 from .ui import (
     eventually,
     expand,
     graphql,
     history_panel,
+    make_cluster,
     new_token,
     open_target,
     register,
     select,
+    set_in_cluster,
 )
 
 

@@ -19,39 +19,16 @@ from .ui import (
     confirm_cluster_write,
     expand,
     graphql,
+    make_cluster,
     new_token,
     open_target,
     register,
     row,
     select,
+    set_in_cluster,
 )
 
 REASON = '"abc" is not a long (check/type)'
-
-
-def make_cluster(clusterd: Clusterd, name: str, *instance_ids: str) -> str:
-    cluster_id: str = graphql(
-        clusterd, "mutation($n: String!) { createCluster(input: {name: $n}) { id } }", n=name
-    )["createCluster"]["id"]
-    for instance_id in instance_ids:
-        graphql(
-            clusterd,
-            "mutation($c: ID!, $i: ID!) { assignInstance(clusterId: $c, instanceId: $i) { id } }",
-            c=cluster_id,
-            i=instance_id,
-        )
-    return cluster_id
-
-
-def set_in_cluster(clusterd: Clusterd, cluster_id: str, path: str, value: str) -> None:
-    graphql(
-        clusterd,
-        "mutation($c: ID!, $p: String!, $v: String!) "
-        "{ setKey(target: {clusterId: $c}, path: $p, value: $v) { operationId } }",
-        c=cluster_id,
-        p=path,
-        v=value,
-    )
 
 
 def test_a_refused_cluster_write_is_shown_until_superseded_or_retried(

@@ -15,8 +15,14 @@ from playwright.sync_api import Page, expect
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
 from .test_history_page import set_on_instance
-from .test_not_applied import make_cluster, set_in_cluster
-from .ui import eventually, expand, open_target, register, select
+from .ui import (
+    eventually,
+    expand,
+    open_target,
+    prod_of,
+    register,
+    select,
+)
 
 
 def test_export_downloads_and_import_previews_then_writes(
@@ -138,11 +144,7 @@ def test_a_cluster_import_names_the_member_that_would_refuse(
     client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
 ) -> None:
     web1, web2 = elektrads(2)
-    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
-    prod = make_cluster(clusterd, "prod", *ids)
-    set_in_cluster(clusterd, prod, "user:/app/port", "80")
-    for daemon in (web1, web2):
-        eventually(lambda d=daemon: d.value("user:/app/port"), "80")
+    prod, ids = prod_of(clusterd, (web1, web2), {"user:/app/port": "80"})
     # web-01's own rules: its port is a long.
     httpx.post(
         f"{web1.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"}

@@ -15,19 +15,24 @@ from playwright.sync_api import Page, expect
 
 from ..clusterd.conftest import Clusterd, Elektrad
 from .conftest import PHONE, open_client, screenshot
-from .test_not_applied import make_cluster, set_in_cluster
-from .ui import eventually, expand, history_panel, open_target, register, select
+from .ui import (
+    eventually,
+    expand,
+    history_panel,
+    make_cluster,
+    open_target,
+    prod_of,
+    register,
+    select,
+    set_in_cluster,
+)
 
 
 def test_a_cluster_write_is_previewed_and_names_the_member_that_would_refuse(
     client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
 ) -> None:
     web1, web2 = elektrads(2)
-    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
-    prod = make_cluster(clusterd, "prod", *ids)
-    set_in_cluster(clusterd, prod, "user:/app/port", "80")
-    for daemon in (web1, web2):
-        eventually(lambda d=daemon: d.value("user:/app/port"), "80")
+    prod, ids = prod_of(clusterd, (web1, web2), {"user:/app/port": "80"})
     # web-01's own rules: its port is a long.
     httpx.post(
         f"{web1.url}/kdbMeta/user:/app/port", json={"key": "check/type", "value": "long"}
@@ -152,12 +157,9 @@ def test_deleting_a_cluster_subtree_is_previewed_per_member(
     client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
 ) -> None:
     web1, web2 = elektrads(2)
-    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
-    prod = make_cluster(clusterd, "prod", *ids)
-    set_in_cluster(clusterd, prod, "user:/app/port", "80")
-    set_in_cluster(clusterd, prod, "user:/app/host", "example.org")
-    for daemon in (web1, web2):
-        eventually(lambda d=daemon: d.value("user:/app/host"), "example.org")
+    prod, ids = prod_of(
+        clusterd, (web1, web2), {"user:/app/port": "80", "user:/app/host": "example.org"}
+    )
 
     page = client
     open_target(page, clusterd.url, "cluster", prod)
@@ -190,11 +192,7 @@ def test_adopting_a_members_drift_is_previewed(
     client: Page, clusterd: Clusterd, elektrads: Callable[..., list[Elektrad]]
 ) -> None:
     web1, web2 = elektrads(2)
-    ids = [register(clusterd, f"web-0{n + 1}", d.url) for n, d in enumerate((web1, web2))]
-    prod = make_cluster(clusterd, "prod", *ids)
-    set_in_cluster(clusterd, prod, "user:/app/port", "80")
-    for daemon in (web1, web2):
-        eventually(lambda d=daemon: d.value("user:/app/port"), "80")
+    prod, _ids = prod_of(clusterd, (web1, web2), {"user:/app/port": "80"})
     # Changed on web-01's machine: drift.
     httpx.put(f"{web1.url}/kdb/user:/app/port", content=b"8080").raise_for_status()
 

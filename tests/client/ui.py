@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from ..clusterd.conftest import Clusterd
+from ..clusterd.conftest import Clusterd, Elektrad
 
 
 def register(clusterd: Clusterd, name: str, url: str) -> str:
@@ -109,3 +109,44 @@ def confirm_cluster_write(page: Page, button: str | None = None) -> Locator:
     confirm.click()
     expect(dialog).to_have_count(0)
     return dialog
+
+
+def make_cluster(clusterd: Clusterd, name: str, *instance_ids: str) -> str:
+    cluster_id: str = graphql(
+        clusterd, "mutation($n: String!) { createCluster(input: {name: $n}) { id } }", n=name
+    )["createCluster"]["id"]
+    for instance_id in instance_ids:
+        graphql(
+            clusterd,
+            "mutation($c: ID!, $i: ID!) { assignInstance(clusterId: $c, instanceId: $i) { id } }",
+            c=cluster_id,
+            i=instance_id,
+        )
+    return cluster_id
+
+
+def set_in_cluster(clusterd: Clusterd, cluster_id: str, path: str, value: str) -> None:
+    graphql(
+        clusterd,
+        "mutation($c: ID!, $p: String!, $v: String!) "
+        "{ setKey(target: {clusterId: $c}, path: $p, value: $v) { operationId } }",
+        c=cluster_id,
+        p=path,
+        v=value,
+    )
+
+
+def prod_of(
+    clusterd: Clusterd, daemons: Sequence[Elektrad], keys: dict[str, str]
+) -> tuple[str, list[str]]:
+    """A cluster "prod" of the daemons, registered as web-01, web-02, ...,
+    with ``keys`` (``{"user:/app/port": "80"}``, in order) set in it and
+    landed on every member; its id and theirs."""
+    ids = [register(clusterd, f"web-{n + 1:02}", d.url) for n, d in enumerate(daemons)]
+    prod = make_cluster(clusterd, "prod", *ids)
+    for path, value in keys.items():
+        set_in_cluster(clusterd, prod, path, value)
+    for daemon in daemons:
+        for path, value in keys.items():
+            eventually(lambda d=daemon, p=path: d.value(p), value)
+    return prod, ids
