@@ -166,9 +166,9 @@ def serve_clusterd(
     return 0 if server.started else 1
 
 
-def log_gc(path: Path) -> None:
+def log_gc(path: Path) -> Callable[[str, dict[str, int]], None]:
     """Append every collection of the cyclic garbage collector to ``path``: its pauses
-    stop the event loop, and so every subscriber's event behind them."""
+    stop the event loop, and so every subscriber's event behind them. The callback."""
     out = path.open("a", buffering=1)
     began = [0.0]
 
@@ -180,6 +180,11 @@ def log_gc(path: Path) -> None:
             out.write(f"{info['generation']} {ms:.3f} {time.time():.6f}\n")
 
     gc.callbacks.append(callback)
+    return callback
+
+
+#: Where this client's own collections are logged (``log_gc``), once set up.
+CLIENT_GC_LOG: list[Path] = []
 
 
 @dataclass
@@ -461,6 +466,7 @@ class ChangeResult:
     clusterd_cpu: float
     client_cpu: float
     gc: GCPauses
+    client_gc: GCPauses  # this client's collections meanwhile (its loop stops too)
     operation_ok: bool  # the events carry the mutation's operationId, origin "clusterd"
     rss_kib: int = 0  # clusterd's, idle after the change
 
@@ -513,6 +519,7 @@ async def one_change(
         clusterd_cpu=cpu1 - cpu0,
         client_cpu=client1 - client0,
         gc=GCPauses.read(clusterd.gc_log, wall0, wall1) if clusterd.gc_log else GCPauses(),
+        client_gc=GCPauses.read(CLIENT_GC_LOG[0], wall0, wall1) if CLIENT_GC_LOG else GCPauses(),
         operation_ok=ok,
     )
 
@@ -603,6 +610,12 @@ async def run_clusterd(
             result.subscribe_seconds = time.perf_counter() - began
             await quiesce(clusterd, sockets=n)
             result.rss["subscribed"] = clusterd.rss_kib()
+            if args.client_gc == "freeze":
+                # This client's 10,000 connections out of its own collector's way, as
+                # clusterd's (quiet GC): a full collection of them stopped its loop for
+                # about half a second in the middle of a change, which it then measured.
+                gc.collect()
+                gc.freeze()
             if args.trace_memory:
                 os.kill(clusterd.pid, signal.SIGUSR2)
                 await asyncio.to_thread(wait_for_file, profile, 60.0)
@@ -646,6 +659,7 @@ async def run_clusterd(
             result.unexpected = events.unexpected
             say(f"{name}: closing {len(subs)} websockets and stopping")
             await close_all(subs)
+            gc.unfreeze()
     return result
 
 
@@ -699,7 +713,7 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
         head = (
             f"   {'':10} {'got':>5} {'lost':>4} {'dup':>3} | {'mutation':>8} {'publish':>7} "
             f"{'first':>6} {'p50':>6} {'p99':>6} {'max':>6} | {'clusterd':>8} {'client':>6} | "
-            f"{'GC total':>8} {'longest':>7} {'full':>4} | {'RSS MiB':>7}"
+            f"{'GC total':>8} {'longest':>7} {'full':>4} {'client':>6} | {'RSS MiB':>7}"
         )
         print("   times in ms from just before the setKey mutation is sent; CPU and GC in ms")
         print(head)
@@ -715,7 +729,8 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
                 f"{fmt_ms(pct(lat, 99) if lat else None):>6} "
                 f"{fmt_ms(lat[-1] if lat else None):>6} | {c.clusterd_cpu * 1000:>8.0f} "
                 f"{c.client_cpu * 1000:>6.0f} | {c.gc.total * 1000:>8.0f} "
-                f"{c.gc.longest * 1000:>7.0f} {c.gc.full:>4} | {c.rss_kib / 1024:>7.1f}"
+                f"{c.gc.longest * 1000:>7.0f} {c.gc.full:>4} {c.client_gc.total * 1000:>6.0f} | "
+                f"{c.rss_kib / 1024:>7.1f}"
             )
             if not c.operation_ok:
                 print(f"   !! {c.label}: the event does not carry the mutation's operationId")
@@ -787,7 +802,9 @@ def report(results: list[RunResult], args: argparse.Namespace) -> bool:
     print("first/p50/p99/max: arrival at the subscribers (recv() returned, in this client).")
     print("clusterd/client: CPU used from the mutation to the last arrival (10 ms ticks).")
     print("GC: clusterd's garbage collections meanwhile (total, longest, full = generation 2);")
-    print("  a collection stops clusterd's event loop. RSS: clusterd's, idle after the change.")
+    print("  a collection stops clusterd's event loop; client: this client's, in total (its")
+    print(f"  collector frozen after subscribing: --client-gc {args.client_gc}).")
+    print("  RSS: clusterd's, idle after the change.")
     return ok
 
 
@@ -866,17 +883,22 @@ async def bench(args: argparse.Namespace, say: Callable[[str], None]) -> list[Ru
     results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="bench-subscriptions-") as tmp:
         workdir = Path(tmp)
-        port = free_port()
-        elektrad_url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "elektra_web.elektrad", "--log-level", "warning"]
-        cmd += ["--port", str(port), "--data-dir", str(workdir / "elektrad")]
-        async with process("elektrad", cmd, workdir, elektrad_url + "/version") as elektrad:
-            say(f"elektrad: up (pid {elektrad.pid})")
-            for deflate in modes:
-                for multiplex in multiplexing:
-                    results.append(
-                        await run_clusterd(deflate, multiplex, elektrad_url, args, workdir, say)
-                    )
+        CLIENT_GC_LOG[:] = [workdir / "client.gc"]
+        callback = log_gc(CLIENT_GC_LOG[0])
+        try:
+            port = free_port()
+            elektrad_url = f"http://127.0.0.1:{port}"
+            cmd = [sys.executable, "-m", "elektra_web.elektrad", "--log-level", "warning"]
+            cmd += ["--port", str(port), "--data-dir", str(workdir / "elektrad")]
+            async with process("elektrad", cmd, workdir, elektrad_url + "/version") as elektrad:
+                say(f"elektrad: up (pid {elektrad.pid})")
+                for deflate in modes:
+                    for multiplex in multiplexing:
+                        results.append(
+                            await run_clusterd(deflate, multiplex, elektrad_url, args, workdir, say)
+                        )
+        finally:
+            gc.callbacks.remove(callback)
     return results
 
 
@@ -930,6 +952,13 @@ def main() -> int:
         default="clusterd",
         help="uvicorn's websocket implementation: clusterd's (default: "
         "elektra_web.clusterd.server.WS_PROTOCOL, websockets-sansio made leaner) or uvicorn's",
+    )
+    parser.add_argument(
+        "--client-gc",
+        choices=["freeze", "default"],
+        default="freeze",
+        help="this client's garbage collector once its subscribers are open: frozen (gc.freeze, "
+        "as clusterd's quiet GC; default), or left as Python sets it",
     )
     parser.add_argument("--concurrency", type=int, default=50, help="websockets opened at once")
     parser.add_argument("--event-timeout", type=float, default=30.0, help="seconds per change")
