@@ -80,7 +80,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from elektra_web.apiclient import ClusterdClient
-from elektra_web.clusterd.server import WS_PROTOCOL
+
+try:
+    from elektra_web.clusterd.server import WS_PROTOCOL
+except ImportError:  # a tree from before it (to measure it with this client): uvicorn's default
+    WS_PROTOCOL = "websockets-sansio"  # type: ignore[assignment,misc]
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "user:/bench/subscriptions"
