@@ -82,22 +82,20 @@ async def commit(
 ) -> WriteResultData | DryRunData | None:
     """Make the write (see the module's docstring); ``None``: it changes
     nothing, and nothing is stored."""
-    if dry_run:
+    if dry_run or not force:
         try:
-            steps = await planned_steps(change_config)
+            steps, locked = await planned_steps(change_config), None
         except KeyLocked as exc:
-            plans = await plan_instances(services, caller, await members(cluster), [], locked=exc)
-            return DryRunData(plans, [])
-        plans = await plan_instances(
-            services, caller, await members(cluster), [Op.of_step(s) for s in steps]
-        )
-        return DryRunData(plans, steps)
-    if not force:
-        steps = await planned_steps(change_config)
-        if any(step.kind in _CHECKED for step in steps):
+            if not dry_run:
+                raise
+            steps, locked = [], exc
+        if dry_run or any(step.kind in _CHECKED for step in steps):
             targets = await members(cluster)
             ops = [Op.of_step(s) for s in steps]
-            refuse_invalid(await plan_instances(services, caller, targets, ops), len(targets))
+            plans = await plan_instances(services, caller, targets, ops, locked=locked)
+            if dry_run:
+                return DryRunData(plans, steps)
+            refuse_invalid(plans, len(targets))
     return await _commit(services, caller, cluster, kind, path, change_config)
 
 

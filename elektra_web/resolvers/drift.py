@@ -23,7 +23,7 @@ from .auth import Caller, Role
 from .cluster_write import DryRunData
 from .instances import get_instance
 from .names import parse_key
-from .preview import Op, plan_instances
+from .preview import Op, plan_instance
 from .writes import Change, Target, WriteResultData, write
 
 __all__ = ["DriftAction", "resolve_drift"]
@@ -80,8 +80,7 @@ async def resolve_drift(
     match action:
         case DriftAction.REAPPLY if dry_run:
             op = Op(OperationKind.SET, path, key.value)
-            plans = await plan_instances(services, caller, [instance], [op])
-            return DryRunData(plans, [])
+            return DryRunData(await plan_instance(services, caller, instance, [op]), [])
         case DriftAction.REAPPLY:
             operation = await outbox.reapply(services, instance, owner, path)
             assert operation is not None  # the key is there (checked above)

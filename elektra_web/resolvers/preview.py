@@ -38,6 +38,7 @@ from ..formats import Entry
 from ..keynames import KeyName
 from ..models import Instance, InstanceStatus, OperationKind
 from .auth import Caller
+from .locks import check_instance_write
 from .reads import MAX_DEPTH, Reads
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Op",
     "PlanOutcome",
     "PlanReason",
+    "plan_instance",
     "plan_instances",
     "refuse_invalid",
 ]
@@ -139,6 +141,20 @@ async def plan_instances(
     reads = Reads(services, caller, max_reads=max(1, len(instances) * len(roots)))
     plans = await asyncio.gather(*(_plan_one(services, reads, i, ops, roots) for i in instances))
     return sorted(plans, key=lambda p: p.instance.name)
+
+
+async def plan_instance(
+    services: Services, caller: Caller, instance: Instance, ops: Sequence[Op]
+) -> list[MemberPlanData]:
+    """The plan of a write to one instance: refused by its cluster's lock
+    first, as the write itself would be (``locks.check_instance_write``)."""
+    try:
+        for op in ops:
+            to = KeyName.parse(op.to) if op.to is not None else None
+            await check_instance_write(instance, op.kind, KeyName.parse(op.path), to)
+    except KeyLocked as exc:
+        return await plan_instances(services, caller, [instance], [], locked=exc)
+    return await plan_instances(services, caller, [instance], ops)
 
 
 def refuse_invalid(plans: Iterable[MemberPlanData], total: int) -> None:

@@ -28,7 +28,7 @@ from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..engine import calls
 from ..engine.outbox import InstanceResultData, Step, WriteResultData
 from ..engine.services import Services
-from ..exceptions import BadInput, InstanceUnreachable, KeyLocked, NotFound
+from ..exceptions import BadInput, InstanceUnreachable, NotFound
 from ..keynames import KeyName
 from ..logs import OPERATION_ID
 from ..models import (
@@ -45,7 +45,7 @@ from .auth import Caller, Role
 from .cluster_write import DryRunData
 from .history import KeyState, state_at, subtree_filter, target_filter, utc
 from .locks import check_cluster_write, check_instance_write
-from .preview import MemberPlanData, Op, plan_instances
+from .preview import MemberPlanData, Op, plan_instance
 from .reads import MAX_DEPTH, Reads
 from .refusal import refusal
 from .writes import Target
@@ -151,25 +151,13 @@ async def rollback(
         return RollbackData(plan, done)
     assert target.instance_id is not None
     if dry_run:
-        members = await _preview_instance(services, caller, target.instance_id, key, plan)
-        return RollbackData(plan, None, members)
+        from .instances import get_instance
+
+        instance = await get_instance(caller, target.instance_id)
+        ops = [Op(c.op, c.path, c.value, c.meta_key) for c in plan]
+        return RollbackData(plan, None, await plan_instance(services, caller, instance, ops))
     result = await _roll_instance(services, caller, target.instance_id, key, plan)
     return RollbackData(plan, result)
-
-
-async def _preview_instance(
-    services: Services, caller: Caller, instance_id: str, key: str, plan: list[PlannedChange]
-) -> list[MemberPlanData]:
-    from .instances import get_instance
-
-    instance = await get_instance(caller, instance_id)
-    try:
-        for change in plan:
-            await check_instance_write(instance, change.op, KeyName.parse(change.path))
-    except KeyLocked as exc:
-        return await plan_instances(services, caller, [instance], [], locked=exc)
-    ops = [Op(c.op, c.path, c.value, c.meta_key) for c in plan]
-    return await plan_instances(services, caller, [instance], ops)
 
 
 def _below(path: str, key: str, below: str) -> bool:

@@ -20,7 +20,7 @@ from ..connector.exceptions import ConnectorError, InstanceRefused
 from ..engine import calls
 from ..engine.outbox import InstanceResultData, Step
 from ..engine.services import Services
-from ..exceptions import BadInput, ClusterdError, InstanceUnreachable, InvalidKeyName, KeyLocked
+from ..exceptions import BadInput, ClusterdError, InstanceUnreachable, InvalidKeyName
 from ..formats import ConfigFormat, Entries, Entry, FormatError, decode, encode
 from ..keynames import InvalidKeyName as NotAKeyName
 from ..keynames import KeyName, escape_part
@@ -34,7 +34,7 @@ from .clusters import get_cluster
 from .instances import get_instance
 from .locks import check_cluster_write, check_instance_write
 from .names import MAX_NAME, MAX_PATH, parse_writable_key
-from .preview import KeyPlan, MemberPlanData, Op, plan_instances
+from .preview import KeyPlan, MemberPlanData, Op, plan_instance
 from .reads import MAX_DEPTH, Reads
 from .refusal import refusal
 from .writes import Target
@@ -185,11 +185,9 @@ async def import_config(
     current = await _current(services, caller, target, prefix)
     changes = _plan(current, wanted, mode)
     if dry_run:
-        return ImportResultData(
-            True,
-            changes,
-            members=await _preview_instance(services, caller, instance, prefix, changes),
-        )
+        ops = [Op.of_step(step) for step in _steps(changes)]
+        members = await plan_instance(services, caller, instance, ops)
+        return ImportResultData(True, changes, members=members)
     return await _import_instance(services, caller, instance, prefix, changes)
 
 
@@ -364,19 +362,6 @@ async def _store(
 
 
 # -- to an instance -----------------------------------------------------------
-
-
-async def _preview_instance(
-    services: Services, caller: Caller, instance: Instance, prefix: KeyName, changes: list[KeyPlan]
-) -> list[MemberPlanData]:
-    steps = _steps(changes)
-    try:
-        for step in steps:
-            await check_instance_write(instance, step.kind, KeyName.parse(step.path))
-    except KeyLocked as exc:
-        return await plan_instances(services, caller, [instance], [], locked=exc)
-    ops = [Op.of_step(step) for step in steps]
-    return await plan_instances(services, caller, [instance], ops)
 
 
 async def _import_instance(

@@ -15,7 +15,6 @@ from ..engine.services import Services
 from ..exceptions import (
     BadInput,
     InstanceUnreachable,
-    KeyLocked,
     NotFound,
     ValidationFailed,
 )
@@ -37,7 +36,7 @@ from .cluster_write import DryRunData
 from .instances import get_instance
 from .locks import check_cluster_write, check_instance_write
 from .names import MAX_NAME, parse_writable_key
-from .preview import Op, plan_instances
+from .preview import Op, plan_instance
 from .refusal import refusal
 
 __all__ = [
@@ -99,7 +98,11 @@ async def write(
             raise ValidationFailed(refused)
     if target.instance_id is not None:
         if dry_run:
-            return await _preview_instance(services, caller, target.instance_id, change, path, to)
+            instance = await get_instance(caller, target.instance_id)
+            op = Op(
+                change.kind, str(path), change.value, change.meta_key, change.target and str(to)
+            )
+            return DryRunData(await plan_instance(services, caller, instance, [op]), [])
         return await _write_instance(services, caller, target.instance_id, change, path, to)
     assert target.cluster_id is not None
     from .clusters import get_cluster
@@ -164,31 +167,6 @@ async def _write_instance(
     return WriteResultData(
         str(operation.id), [InstanceResultData(instance, DeliveryStatus.APPLIED)]
     )
-
-
-async def _preview_instance(
-    services: Services,
-    caller: Caller,
-    instance_id: str,
-    change: Change,
-    path: KeyName,
-    to: KeyName | None,
-) -> DryRunData:
-    instance = await get_instance(caller, instance_id)
-    op = Op(
-        change.kind,
-        str(path),
-        change.value,
-        change.meta_key,
-        str(to) if to is not None else None,
-    )
-    try:
-        await check_instance_write(instance, change.kind, path, to)
-    except KeyLocked as exc:
-        plans = await plan_instances(services, caller, [instance], [], locked=exc)
-    else:
-        plans = await plan_instances(services, caller, [instance], [op])
-    return DryRunData(plans, [])
 
 
 async def retry_refused(services: Services, caller: Caller, instance_id: str) -> Instance:
