@@ -55,6 +55,12 @@ def postgres_url() -> Iterator[str]:
     yield from _fresh_postgres()
 
 
+@pytest.fixture
+def second_postgres_url() -> Iterator[str]:
+    """Another fresh PostgreSQL database (a backup restored from one into another)."""
+    yield from _fresh_postgres()
+
+
 def _fresh_postgres() -> Iterator[str]:
     name = f"ew_test_{uuid.uuid4().hex[:12]}"
     try:

@@ -42,14 +42,17 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite://{path}"
 
 
-@pytest.fixture(params=["sqlite-to-sqlite", "sqlite-to-postgres", "postgres-to-sqlite"])
+@pytest.fixture(
+    params=["sqlite-to-sqlite", "sqlite-to-postgres", "postgres-to-sqlite", "postgres-to-postgres"]
+)
 def source_and_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """The database a backup is taken of and the empty one it is restored into."""
     kinds = request.param.split("-to-")
 
     def url(kind: str, name: str) -> str:
         if kind == "postgres":
-            postgres: str = request.getfixturevalue("postgres_url")
+            fixture = "postgres_url" if name == "source" else "second_postgres_url"
+            postgres: str = request.getfixturevalue(fixture)
             return postgres
         return sqlite_url(tmp_path / f"{name}.sqlite3")
 
