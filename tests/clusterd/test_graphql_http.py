@@ -237,16 +237,30 @@ def test_a_subscription_over_plain_http_is_refused_clearly(clusterd: Clusterd) -
 class Stream:
     """A subscription streamed over HTTP, read in a thread: its raw chunks."""
 
-    def __init__(self, clusterd: Clusterd, accept: str, variables: dict[str, Any], token: str):
+    def __init__(
+        self,
+        clusterd: Clusterd,
+        accept: str,
+        variables: dict[str, Any],
+        token: str,
+        method: str = "POST",
+    ):
         self.text = ""
         self.changed = threading.Condition()
         self.ended = False
+        request = {"query": SUBSCRIPTION, "variables": variables}
+        if method == "GET":  # the request in the URL, as GraphQL over HTTP says
+            sent: dict[str, Any] = {
+                "params": {"query": SUBSCRIPTION, "variables": json.dumps(variables)}
+            }
+        else:
+            sent = {"json": request}
         self._request = httpx.stream(
-            "POST",
+            method,
             f"{clusterd.url}/graphql",
-            json={"query": SUBSCRIPTION, "variables": variables},
             headers={"authorization": f"Bearer {token}", "accept": accept},
             timeout=30,
+            **sent,
         )
         self.response = self._request.__enter__()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -282,11 +296,12 @@ def streams() -> Iterator[list[Stream]]:
         stream.close()
 
 
+@pytest.mark.parametrize("method", ["POST", "GET"])
 def test_a_subscription_streams_over_multipart_http(
-    clusterd: Clusterd, streams: list[Stream]
+    clusterd: Clusterd, streams: list[Stream], method: str
 ) -> None:
     cluster = create_cluster(clusterd, "prod")
-    stream = Stream(clusterd, MULTIPART, {"c": cluster}, ADMIN_TOKEN)
+    stream = Stream(clusterd, MULTIPART, {"c": cluster}, ADMIN_TOKEN, method)
     streams.append(stream)
     assert stream.response.status_code == 200
     assert stream.response.headers["content-type"].startswith("multipart/mixed")
