@@ -867,7 +867,8 @@ def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
         loop = "asyncio"
     print(
         f"clusterd and this client: loop={loop}; clusterd: own process, uvicorn "
-        f"ws={args.ws}, SQLite, "
+        f"ws={args.ws if args.ws != 'clusterd' else getattr(WS_PROTOCOL, '__name__', WS_PROTOCOL)}, "
+        "SQLite, "
         f"Settings() defaults, quiet GC {args.quiet_gc}, 1 real elektrad"
     )
     what = "instanceId of the instance" if args.filter == "instance" else "no filter"
