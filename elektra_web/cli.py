@@ -235,6 +235,27 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         help="give the N instances furthest behind their own feed-lag series "
         "(default 0: no series per instance)",
     )
+    history = parser.add_argument_group("history (of every change of configuration)")
+    history.add_argument(
+        "--history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record every change of every instance's and cluster's keys (default: on)",
+    )
+    history.add_argument(
+        "--history-max-age",
+        type=float,
+        default=90.0,
+        metavar="DAYS",
+        help="forget entries older than this (default: 90; 0: keep them however old)",
+    )
+    history.add_argument(
+        "--history-max-entries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep at most the newest N entries (default 0: no limit)",
+    )
     timing = parser.add_argument_group("timing (seconds)")
     timing.add_argument(
         "--health-interval",
@@ -422,6 +443,9 @@ def _clusterd_config(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         follow_supervise_interval=min(args.health_interval, 5.0),
         write_wait=args.write_wait,
         retry_max=args.retry_max,
+        history_enabled=args.history,
+        history_max_age=args.history_max_age if args.history_max_age > 0 else None,
+        history_max_entries=args.history_max_entries if args.history_max_entries > 0 else None,
     )
     # ELEKTRA_WEB_ADMIN_TOKEN and the file's admin-token are in args.admin_token.
     admin_token: str | None = args.admin_token or None

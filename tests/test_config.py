@@ -273,3 +273,25 @@ def test_url_passwords_are_masked_wherever_they_are() -> None:
         "postgres://u:***@h/d and redis://:***@h:6379"
     )
     assert config.mask("postgres://u@h/d sqlite:///x") == "postgres://u@h/d sqlite:///x"
+
+
+def test_history_retention_comes_from_flags_the_environment_or_the_file(tmp_path: Path) -> None:
+    file = write(tmp_path / "clusterd.toml", "history-max-age = 30\nhistory = false\n")
+    environ = {
+        "ELEKTRA_WEB_CLUSTERD_HISTORY_MAX_ENTRIES": "1000000",
+        "ELEKTRA_WEB_CLUSTERD_CONFIG": str(file),
+    }
+    settings = cli._clusterd_config(
+        cli.parse_args(["clusterd", "--database", "sqlite:///x.sqlite3"], environ),
+        None,  # type: ignore[arg-type]
+    ).settings
+    assert settings.history_enabled is False
+    assert settings.history_max_age == 30.0
+    assert settings.history_max_entries == 1_000_000
+    defaults = cli._clusterd_config(
+        cli.parse_args(["clusterd", "--history-max-age", "0"], {}),
+        None,  # type: ignore[arg-type]
+    ).settings
+    # 0: no limit; the count is unlimited unless asked.
+    assert (defaults.history_enabled, defaults.history_max_age) == (True, None)
+    assert defaults.history_max_entries is None
