@@ -865,9 +865,9 @@ def print_machine(args: argparse.Namespace, fd_limit: int) -> None:
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
+    ws = args.ws if args.ws != "clusterd" else getattr(WS_PROTOCOL, "__name__", WS_PROTOCOL)
     print(
-        f"clusterd and this client: loop={loop}; clusterd: own process, uvicorn "
-        f"ws={args.ws if args.ws != 'clusterd' else getattr(WS_PROTOCOL, '__name__', WS_PROTOCOL)}, "
+        f"clusterd and this client: loop={loop}; clusterd: own process, uvicorn ws={ws}, "
         "SQLite, "
         f"Settings() defaults, quiet GC {args.quiet_gc}, 1 real elektrad"
     )
