@@ -4,7 +4,8 @@ For each setting of uvicorn's per-message-deflate (``--deflate both``, the defau
 off, as ``elektra-web clusterd`` runs, then on) this starts a fresh clusterd in its own
 process (this script run as ``--serve-clusterd PORT DATABASE_URL DEFLATE``: ``create_app(
 ClusterdConfig(database_url, settings=Settings()))`` under ``uvicorn.Server`` with the
-settings of ``elektra_web.clusterd.server.serve`` but ``ws_per_message_deflate=DEFLATE``),
+settings of ``elektra_web.clusterd.server.serve`` but ``ws_per_message_deflate=DEFLATE``, and
+``ws`` as ``--ws`` asks: clusterd's own protocol, ``server.WS_PROTOCOL``, by default),
 on a fresh SQLite file, with default ``Settings`` (health checks and feed following on),
 and registers one real elektrad (``python -m elektra_web.elektrad``, its own process, one
 for the whole run) with ``addInstance``. Then, as GraphQL clients of that clusterd:
