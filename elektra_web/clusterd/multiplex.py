@@ -7,8 +7,12 @@ subscriber. Here the subscribers of a websocket (graphql-transport-ws) whose
 subscription has the same document, operation name, variables and role share
 one :class:`_Group`: the group runs the subscription once (its own bus
 subscription, its own context), encodes each result once, and hands the same
-text to each :class:`Listener`. Each subscriber's operation task then sends
-``{"id": ID, "type": "next", "payload": TEXT}`` on its own socket.
+text (a :class:`Payload`) to each :class:`Listener`. A listener whose socket
+takes it at once (its :class:`Direct`: open, not paused by backpressure,
+nothing of it queued) has it written there by the group, as a frame built
+once per event (``transport_ws``); otherwise the subscriber's operation task
+sends ``{"type": "next", "payload": TEXT, "id": ID}`` on its own socket. The
+group yields to the event loop every ``BATCH`` listeners.
 
 What stays per subscriber:
 
@@ -16,7 +20,9 @@ What stays per subscriber:
   execution with an editor; a revoked token's sockets are closed by
   ``Sessions`` as before, which ends their listeners;
 - pace: every listener has its own bounded queue, and its own task sends
-  from it. A socket that does not drain fills only its queue; once that holds
+  from it whenever the socket does not take an event at once (and, so that
+  its events stay in order, as long as anything is queued or being sent).
+  A socket that does not drain fills only its queue; once that holds
   ``limit`` results, that subscriber alone is ended with SUBSCRIBER_TOO_SLOW
   (after what was queued), and the group never waits for anyone.
 
