@@ -13,6 +13,7 @@ import httpx
 from playwright.sync_api import Page, Request, WebSocketRoute, expect
 
 from elektra_web.clusterd.app import ClusterdConfig, create_app
+from elektra_web.clusterd.server import WS_PROTOCOL
 
 from ..clusterd.conftest import ADMIN_TOKEN, TEST_SETTINGS, Clusterd, Elektrad
 from ..support import servers
@@ -228,6 +229,7 @@ def clusterd_on(port: int, database: Path) -> Iterator[str]:
         port=port,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        ws=WS_PROTOCOL,
         ws_per_message_deflate=False,
     ) as url:
         yield url

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from elektra_web.clusterd.app import ClusterdConfig, create_app
+from elektra_web.clusterd.server import WS_PROTOCOL
 from elektra_web.elektrad.app import ElektradConfig
 from elektra_web.elektrad.mounts import MountSpec
 from elektra_web.engine.services import Settings
@@ -93,7 +94,9 @@ def serve_clusterd(config: ClusterdConfig) -> Iterator[str]:
         create_app(config),
         lifespan="on",
         timeout_graceful_shutdown=5,
-        ws_per_message_deflate=False,  # as clusterd.server runs it
+        # As clusterd.server runs it: its own websocket protocol, no compression.
+        ws=WS_PROTOCOL,
+        ws_per_message_deflate=False,
     ) as url:
         yield url
 
