@@ -186,11 +186,11 @@ async def _plan_one(
 ) -> MemberPlanData:
     if services.breakers.is_tripped(instance.id) or instance.status is InstanceStatus.OFFLINE:
         why = services.breakers.reason(instance.id) or "it did not answer its last health check"
-        return _waits(instance, why)
+        return _waits(instance, f"unreachable: {why}")
     try:
         found = await asyncio.gather(*(reads.instance_keys(instance, p, d) for p, d in roots))
     except InstanceUnreachable as exc:
-        return _waits(instance, exc.message)
+        return _waits(instance, exc.message)  # "web-02 is unreachable: ..."
     except ClusterdError as exc:
         cause = exc.__cause__
         broken = isinstance(cause, InstanceRefused) and cause.name == "MountError"
@@ -214,7 +214,7 @@ def _waits(instance: Instance, why: str) -> MemberPlanData:
         PlanOutcome.WAIT,
         [],
         PlanReason.OFFLINE,
-        f"unreachable: {why}; the write would be sent when it answers again",
+        f"{why}; the write would be sent when it answers again",
     )
 
 
