@@ -235,7 +235,7 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         help="give the N instances furthest behind their own feed-lag series "
         "(default 0: no series per instance)",
     )
-    history = parser.add_argument_group("history (of every change of configuration)")
+    history = parser.add_argument_group("history and retention")
     history.add_argument(
         "--history",
         action=argparse.BooleanOptionalAction,
@@ -255,6 +255,14 @@ def _add_clusterd_options(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="keep at most the newest N entries (default 0: no limit)",
+    )
+    history.add_argument(
+        "--delivery-max-age",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        help="forget cluster writes' deliveries that landed (or were replaced) this long ago; "
+        "pending and refused ones are kept (default: 30; 0: keep them all)",
     )
     timing = parser.add_argument_group("timing (seconds)")
     timing.add_argument(
@@ -446,6 +454,7 @@ def _clusterd_config(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         history_enabled=args.history,
         history_max_age=args.history_max_age if args.history_max_age > 0 else None,
         history_max_entries=args.history_max_entries if args.history_max_entries > 0 else None,
+        delivery_max_age=args.delivery_max_age if args.delivery_max_age > 0 else None,
     )
     # ELEKTRA_WEB_ADMIN_TOKEN and the file's admin-token are in args.admin_token.
     admin_token: str | None = args.admin_token or None

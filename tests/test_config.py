@@ -276,7 +276,9 @@ def test_url_passwords_are_masked_wherever_they_are() -> None:
 
 
 def test_history_retention_comes_from_flags_the_environment_or_the_file(tmp_path: Path) -> None:
-    file = write(tmp_path / "clusterd.toml", "history-max-age = 30\nhistory = false\n")
+    file = write(
+        tmp_path / "clusterd.toml", "history-max-age = 30\nhistory = false\ndelivery-max-age = 7\n"
+    )
     environ = {
         "ELEKTRA_WEB_CLUSTERD_HISTORY_MAX_ENTRIES": "1000000",
         "ELEKTRA_WEB_CLUSTERD_CONFIG": str(file),
@@ -288,6 +290,7 @@ def test_history_retention_comes_from_flags_the_environment_or_the_file(tmp_path
     assert settings.history_enabled is False
     assert settings.history_max_age == 30.0
     assert settings.history_max_entries == 1_000_000
+    assert settings.delivery_max_age == 7.0
     defaults = cli._clusterd_config(
         cli.parse_args(["clusterd", "--history-max-age", "0"], {}),
         None,  # type: ignore[arg-type]
@@ -295,3 +298,4 @@ def test_history_retention_comes_from_flags_the_environment_or_the_file(tmp_path
     # 0: no limit; the count is unlimited unless asked.
     assert (defaults.history_enabled, defaults.history_max_age) == (True, None)
     assert defaults.history_max_entries is None
+    assert defaults.delivery_max_age == 30.0

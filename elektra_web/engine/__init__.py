@@ -10,8 +10,9 @@ and what clusterd shows about it is true.
   echoes are confirmed in bulk, outside changes checked for drift;
 - :mod:`.drift`: a difference with nothing in flight;
 - :mod:`.health` and :mod:`.breaker`: who answers, and who is not waited for;
-- :mod:`.history`: every published change of configuration, recorded, and
-  pruned as the retention settings say;
+- :mod:`.history`: every published change of configuration, recorded;
+  :mod:`.retention`: the history and settled deliveries, pruned as the
+  retention settings say;
 - :mod:`.events`: the typed events it publishes; :mod:`.calls`: a change as
   an elektrad call; :mod:`.topology`: clusters, members, locked keys.
 
@@ -28,8 +29,8 @@ from ..models import Delivery, DeliveryStatus, Instance, InstanceStatus
 from .events import Handover, publish
 from .follower import FeedFollower
 from .health import check_forever
-from .history import prune_forever
 from .outbox import ensure_source
+from .retention import prune_forever
 from .sender import Sender
 from .services import Services, Settings
 

@@ -16,16 +16,11 @@ remembered); of a change on the machine, :data:`~elektra_web.models.ON_THE_MACHI
 actors looked up): what recording costs a write is measured against it
 (``scripts/bench-write-costs``).
 
-Retention (:func:`prune_forever`): entries older than
-``Settings.history_max_age`` days, and all but the newest
-``Settings.history_max_entries``, are deleted, at most
-``Settings.history_prune_batch`` a round, so pruning a large backlog never
-holds the database for long.
+Retention is ``engine/retention.py``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -33,15 +28,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tortoise.queryset import QuerySet
-
 from ..models import ON_THE_MACHINE, HistoryEntry, Operation, OperationKind
-from .services import Services, Settings
+from .services import Settings
 
 if TYPE_CHECKING:
     from .events import ConfigChanged
 
-__all__ = ["SYSTEM_ACTOR", "prune", "prune_forever", "record"]
+__all__ = ["SYSTEM_ACTOR", "record"]
 
 log = logging.getLogger("elektra_web.clusterd.history")
 
@@ -109,55 +102,3 @@ async def _actors_of(operation_ids: set[str]) -> dict[str, str]:
     while len(_actors) > _REMEMBERED:
         _actors.popitem(last=False)
     return found
-
-
-async def prune(settings: Settings) -> int:
-    """One round of retention: delete at most ``history_prune_batch`` of the
-    entries too old or too many; how many were deleted."""
-    budget = settings.history_prune_batch
-    deleted = 0
-    if settings.history_max_age is not None:
-        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.history_max_age)
-        deleted += await _delete_oldest(HistoryEntry.filter(at__lt=cutoff), budget)
-    if settings.history_max_entries is not None and deleted < budget:
-        # The newest entry beyond the newest N (ids may have gaps: counted,
-        # not computed); it and everything older goes.
-        beyond = await (
-            HistoryEntry.all()
-            .order_by("-id")
-            .offset(settings.history_max_entries)
-            .first()
-            .values_list("id", flat=True)
-        )
-        if beyond is not None:
-            query = HistoryEntry.filter(id__lte=int(str(beyond)))
-            deleted += await _delete_oldest(query, budget - deleted)
-    return deleted
-
-
-async def _delete_oldest(query: QuerySet[HistoryEntry], limit: int) -> int:
-    ids = await query.order_by("id").limit(limit).values_list("id", flat=True)
-    if not ids:
-        return 0
-    # The oldest ids meeting the condition, by one range: no IN of thousands.
-    highest = max(int(str(i)) for i in ids)
-    return int(await query.filter(id__lte=highest).delete())
-
-
-async def prune_forever(services: Services) -> None:
-    """Prune every ``history_prune_interval`` seconds, sooner while a round
-    found a full batch to delete. (Every replica prunes: deleting rows
-    another one deleted first is nothing.)"""
-    settings = services.settings
-    while True:
-        try:
-            deleted = await prune(settings)
-        except Exception:
-            log.exception("pruning the history failed")
-            deleted = 0
-        # A full batch: more is due, after a breath for the other queries.
-        full = deleted >= settings.history_prune_batch
-        pause = (
-            min(0.05, settings.history_prune_interval) if full else settings.history_prune_interval
-        )
-        await asyncio.sleep(pause)

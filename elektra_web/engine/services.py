@@ -89,9 +89,13 @@ class Settings:
     history_max_age: float | None = 90.0
     #: At most this many history entries are kept, the newest (None: no limit).
     history_max_entries: int | None = None
-    #: Seconds between rounds of pruning the history.
+    #: Settled deliveries (APPLIED, SUPERSEDED) older than this many days are
+    #: pruned (None: kept whatever their age); PENDING and FAILED never are.
+    delivery_max_age: float | None = 30.0
+    #: Seconds between rounds of pruning the history and the deliveries
+    #: (``engine/retention.py``).
     history_prune_interval: float = 60.0
-    #: History entries one round of pruning deletes at most.
+    #: Rows of each table one round of pruning deletes at most.
     history_prune_batch: int = 10_000
 
 
