@@ -4,16 +4,19 @@
 //
 // Each part is a small component with one job: notes (lock, cluster writes not
 // applied), the value editor (keeps a draft: a change made elsewhere while it is
-// edited is shown, never typed over), metadata, add below, move/copy, delete.
+// edited is shown, never typed over), metadata (key-meta.js), add below,
+// move/copy, delete (key-structure.js).
 // showKey() draws a key afresh; refreshKey() redraws it after a change made
 // elsewhere and keeps what is being typed.
 
-import { h, replace, errorBox, showError, joinKey, parentOf, flash, guardSubmit, guardButton } from './dom.js';
+import { h, replace, errorBox, showError, parentOf, flash, guardSubmit } from './dom.js';
 import { describe } from './errors.js';
 import { validate, describeRules } from './validation.js';
 import { shortReason } from './deliveries.js';
-import { readKey, readSubtree, inverseOfSet, inverseOfMeta, restoreOps, UNDO_LIMIT } from './ops.js';
-import { belowRule, mountNote } from './mounts.js';
+import { readKey, inverseOfSet } from './ops.js';
+import { mountNote } from './mounts.js';
+import { metadataSection } from './key-meta.js';
+import { addBelowForm, moveForm, deleteArea, lockLink } from './key-structure.js';
 
 /** @typedef {import('./undo.js').Op} Op */
 /** @typedef {import('./undo.js').Target} Target */
@@ -56,15 +59,6 @@ import { belowRule, mountNote } from './mounts.js';
 /** @param {string} path */
 function isNamespaceRoot(path) {
   return parentOf(path) === null;
-}
-
-/** @param {{id: string, name: string}} cluster @param {string} path */
-function lockLink(cluster, path) {
-  return h(
-    'a',
-    { href: `#/cluster/${cluster.id}?path=${encodeURIComponent(path)}`, class: 'edit-in-cluster' },
-    `Edit it in cluster ${cluster.name}`,
-  );
 }
 
 /** A refusal decided here, before anything is sent. */
@@ -262,255 +256,6 @@ function valueView(key) {
       ? h('pre', { class: 'value' }, key.value === '' ? '(empty)' : key.value)
       : h('p', { class: 'muted' }, key.exists ? '(no value)' : 'Not a key itself: only keys below it.'),
   ];
-}
-
-// -- metadata ----------------------------------------------------------------------
-
-/** The metadata table (with Remove buttons) and the form that sets one. @param {KeyContext} ctx @param {Key} key @param {boolean} editable */
-function metadataSection(ctx, key, editable) {
-  const path = key.path;
-  const names = Object.keys(key.meta).sort();
-  const box = errorBox();
-  const parts = [];
-  const rows = names.map((name) => {
-    const remove = editable
-      ? /** @type {HTMLButtonElement} */ (
-          h('button', { type: 'button', class: 'quiet small', 'aria-label': `Remove metadata ${name}` }, 'Remove')
-        )
-      : null;
-    if (remove) {
-      guardButton(
-        remove,
-        async () => {
-          const before = await readKey(ctx.target, path);
-          await ctx.perform({
-            label: `remove ${name} of ${path}`,
-            path,
-            forward: [{ op: 'deleteMeta', path, key: name }],
-            inverse: inverseOfMeta(before, name),
-          });
-        },
-        { box },
-      );
-    }
-    return h(
-      'tr',
-      { dataset: { meta: name } },
-      h('th', { scope: 'row' }, name),
-      h('td', {}, key.meta[name]),
-      remove ? h('td', {}, remove) : null,
-    );
-  });
-  if (key.exists || names.length) {
-    parts.push(
-      h('h3', {}, 'Metadata'),
-      names.length ? h('table', { class: 'meta' }, h('tbody', {}, rows)) : h('p', { class: 'muted' }, 'No metadata.'),
-    );
-  }
-  if (editable && key.exists) {
-    const nameInput = h('input', { id: 'meta-name', name: 'meta-name', placeholder: 'check/type', autocomplete: 'off' });
-    const valueInput = h('input', { id: 'meta-value', name: 'meta-value', placeholder: 'long', autocomplete: 'off' });
-    const form = /** @type {HTMLFormElement} */ (
-      h(
-        'form',
-        { class: 'meta-form' },
-        h('div', { class: 'field' }, h('label', { for: 'meta-name' }, 'Metadata name'), nameInput),
-        h('div', { class: 'field' }, h('label', { for: 'meta-value' }, 'Value'), valueInput),
-        h('button', { type: 'submit' }, 'Set metadata'),
-        box,
-      )
-    );
-    guardSubmit(
-      form,
-      async () => {
-        const name = nameInput.value.trim();
-        if (!name) throw refused('A metadata entry needs a name', 'BAD_INPUT');
-        const before = await readKey(ctx.target, path);
-        await ctx.perform({
-          label: `set ${name} of ${path}`,
-          path,
-          forward: [{ op: 'setMeta', path, key: name, value: valueInput.value }],
-          inverse: inverseOfMeta(before, name),
-        });
-      },
-      { box },
-    );
-    parts.push(form);
-  } else if (editable) {
-    parts.push(box);
-  }
-  return parts;
-}
-
-// -- structure: add below, move/copy, delete ---------------------------------------
-
-/**
- * "Add a key below", as far as the key's file can hold it (mounts.js).
- * @param {KeyContext} ctx @param {Key} key
- */
-function addBelowForm(ctx, key) {
-  const path = key.path;
-  const rule = belowRule(key);
-  if (!rule.allowed) return h('p', { class: 'hint no-children' }, rule.why);
-  const box = errorBox();
-  const addName = h('input', { id: 'add-name', name: 'add-name', placeholder: 'name', autocomplete: 'off' });
-  const addValue = h('input', { id: 'add-value', name: 'add-value', autocomplete: 'off' });
-  const form = /** @type {HTMLFormElement} */ (
-    h(
-      'form',
-      { class: 'add-form' },
-      h('h3', {}, 'Add a key below'),
-      rule.hint ? h('p', { class: 'hint' }, rule.hint) : null,
-      h('div', { class: 'field' }, h('label', { for: 'add-name' }, 'Name'), addName),
-      h('div', { class: 'field' }, h('label', { for: 'add-value' }, 'Value'), addValue),
-      h('button', { type: 'submit' }, 'Add key'),
-      box,
-    )
-  );
-  guardSubmit(
-    form,
-    async () => {
-      const name = addName.value.trim().replace(/^\/+/, '');
-      if (!name) throw refused('The new key needs a name', 'INVALID_KEY_NAME');
-      const unfit = rule.check(name);
-      if (unfit) throw refused(unfit, 'BAD_INPUT');
-      const newPath = joinKey(path, name);
-      const before = await readKey(ctx.target, newPath);
-      if (before.lockedBy && ctx.target.kind === 'instance') {
-        throw refused(`${before.path} is set by cluster ${before.lockedBy.name}; add it there`, 'KEY_LOCKED');
-      }
-      if (before.exists) throw refused(`${before.path} exists already; select it to change it`, 'BAD_INPUT');
-      await ctx.perform({
-        label: `add ${before.path}`,
-        path: before.path,
-        forward: [{ op: 'set', path: before.path, value: addValue.value }],
-        inverse: [{ op: 'delete', path: before.path }],
-        select: before.path,
-      });
-    },
-    { box, reset: true },
-  );
-  return form;
-}
-
-/** "Move or copy". @param {KeyContext} ctx @param {string} path */
-function moveForm(ctx, path) {
-  const box = errorBox();
-  const dest = h('input', { id: 'move-to', name: 'move-to', value: path, autocomplete: 'off', spellcheck: 'false' });
-  dest.defaultValue = path;
-  const form = /** @type {HTMLFormElement} */ (
-    h(
-      'form',
-      { class: 'move-form' },
-      h('h3', {}, 'Move or copy'),
-      h('div', { class: 'field' }, h('label', { for: 'move-to' }, 'To'), dest),
-      h(
-        'div',
-        { class: 'buttons' },
-        h('button', { type: 'submit', value: 'move' }, 'Move'),
-        h('button', { type: 'submit', value: 'copy' }, 'Copy'),
-      ),
-      box,
-    )
-  );
-  guardSubmit(
-    form,
-    async (submitter) => {
-      const op = submitter && submitter.value === 'copy' ? 'copy' : 'move';
-      const to = dest.value.trim();
-      if (!to || to === path) throw refused('Name a different key to move or copy to', 'BAD_INPUT');
-      const target = await readKey(ctx.target, to);
-      if (target.exists || target.children.length) {
-        throw refused(`${target.path} exists already; delete it first or choose another name`, 'BAD_INPUT');
-      }
-      if (ctx.target.kind === 'instance' && target.lockedBy) {
-        throw refused(`${target.path} is set by cluster ${target.lockedBy.name}`, 'KEY_LOCKED');
-      }
-      if (op === 'move' && ctx.target.kind === 'instance') {
-        const lockedBelow = (await readSubtree(ctx.target, path)).find((k) => k.lockedBy);
-        if (lockedBelow) {
-          throw refused(
-            `${lockedBelow.path} below is set by cluster ${lockedBelow.lockedBy.name}; it cannot be moved here`,
-            'KEY_LOCKED',
-          );
-        }
-      }
-      await ctx.perform({
-        label: `${op} ${path} to ${target.path}`,
-        path: target.path,
-        forward: [{ op, from: path, to: target.path }],
-        inverse: op === 'move' ? [{ op: 'move', from: target.path, to: path }] : [{ op: 'delete', path: target.path }],
-        select: target.path,
-      });
-    },
-    { box },
-  );
-  return form;
-}
-
-/** "Delete key…" and its confirmation. @param {KeyContext} ctx @param {Key} key */
-function deleteArea(ctx, key) {
-  const path = key.path;
-  const box = errorBox();
-  const confirmArea = h('div', { class: 'confirm', hidden: true });
-  const start = /** @type {HTMLButtonElement} */ (
-    h('button', { type: 'button', class: 'danger' }, key.children.length ? 'Delete subtree…' : 'Delete key…')
-  );
-  guardButton(
-    start,
-    async () => {
-      const keys = await readSubtree(ctx.target, path);
-      const lockedKey = ctx.target.kind === 'instance' ? keys.find((k) => k.lockedBy) : null;
-      confirmArea.hidden = false;
-      if (lockedKey) {
-        replace(
-          confirmArea,
-          h(
-            'p',
-            { class: 'form-error', role: 'alert' },
-            `Cannot delete here: ${lockedKey.path} is set by cluster ${lockedKey.lockedBy.name}. `,
-            lockLink(lockedKey.lockedBy, lockedKey.path),
-          ),
-        );
-        return;
-      }
-      const below = keys.filter((k) => k.path !== path).length;
-      const undoable = keys.length <= UNDO_LIMIT;
-      const yes = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'danger', id: 'confirm-delete' }, 'Delete'));
-      const no = h('button', { type: 'button', class: 'quiet' }, 'Cancel');
-      no.addEventListener('click', () => {
-        confirmArea.hidden = true;
-        start.focus();
-      });
-      guardButton(
-        yes,
-        () =>
-          ctx.perform({
-            label: `delete ${path}${below ? ` and ${below} keys below` : ''}`,
-            path,
-            forward: [{ op: 'delete', path }],
-            inverse: undoable ? restoreOps(keys) : null,
-            deleted: true,
-          }),
-        { box, root: confirmArea },
-      );
-      replace(
-        confirmArea,
-        h(
-          'p',
-          {},
-          `Delete ${path}`,
-          below ? ` and the ${below.toLocaleString('en')} key${below === 1 ? '' : 's'} below it` : '',
-          '?',
-          undoable ? '' : ' This cannot be undone from this page.',
-        ),
-        h('div', { class: 'buttons' }, yes, no),
-      );
-      yes.focus();
-    },
-    { box },
-  );
-  return h('div', { class: 'delete-area' }, h('h3', {}, 'Delete'), start, confirmArea, box);
 }
 
 // -- the whole detail ----------------------------------------------------------------
