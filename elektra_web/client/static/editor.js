@@ -10,7 +10,7 @@
 // elsewhere and keeps what is being typed.
 
 import { h, replace, errorBox, showError, parentOf, flash, guardSubmit } from './dom.js';
-import { describe } from './errors.js';
+import { describe, refused } from './errors.js';
 import { validate, describeRules } from './validation.js';
 import { shortReason } from './deliveries.js';
 import { readKey, inverseOfSet } from './ops.js';
@@ -59,11 +59,6 @@ import { addBelowForm, moveForm, deleteArea, lockLink } from './key-structure.js
 /** @param {string} path */
 function isNamespaceRoot(path) {
   return parentOf(path) === null;
-}
-
-/** A refusal decided here, before anything is sent. */
-function refused(message = '', code = 'VALIDATION_FAILED') {
-  return Object.assign(new Error(message), { code });
 }
 
 /** The value as the server holds it: null when the key is not set. @param {Key} key */

@@ -43,3 +43,13 @@ export function describe(error) {
   }
   return `${lead}: ${message}`;
 }
+
+/**
+ * A refusal decided in the page, before anything is sent: an Error with the
+ * code the server would give, so that it is shown like the server's.
+ * @param {string} [message]
+ * @param {string} [code]
+ */
+export function refused(message = '', code = 'VALIDATION_FAILED') {
+  return Object.assign(new Error(message), { code });
+}

@@ -4,14 +4,10 @@
 
 import { h, errorBox, guardSubmit, guardButton } from './dom.js';
 import { readKey, inverseOfMeta } from './ops.js';
+import { refused } from './errors.js';
 
 /** @typedef {import('./editor.js').Key} Key */
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
-
-/** A refusal decided here, before anything is sent. */
-function refused(message = '', code = 'VALIDATION_FAILED') {
-  return Object.assign(new Error(message), { code });
-}
 
 /** The metadata table (with Remove buttons) and the form that sets one. @param {KeyContext} ctx @param {Key} key @param {boolean} editable */
 export function metadataSection(ctx, key, editable) {

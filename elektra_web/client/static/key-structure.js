@@ -6,14 +6,10 @@
 import { h, replace, errorBox, joinKey, guardSubmit, guardButton } from './dom.js';
 import { readKey, readSubtree, restoreOps, UNDO_LIMIT } from './ops.js';
 import { belowRule } from './mounts.js';
+import { refused } from './errors.js';
 
 /** @typedef {import('./editor.js').Key} Key */
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
-
-/** A refusal decided here, before anything is sent. */
-function refused(message = '', code = 'VALIDATION_FAILED') {
-  return Object.assign(new Error(message), { code });
-}
 
 /** Where a key its cluster sets is edited. @param {{id: string, name: string}} cluster @param {string} path */
 export function lockLink(cluster, path) {

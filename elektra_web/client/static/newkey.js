@@ -4,13 +4,9 @@
 
 import { h, errorBox, guardSubmit } from './dom.js';
 import { readKey } from './ops.js';
+import { refused } from './errors.js';
 
 /** @typedef {import('./editor.js').KeyContext} KeyContext */
-
-/** @param {string} message @param {string} code */
-function refused(message, code) {
-  return Object.assign(new Error(message), { code });
-}
 
 /**
  * @param {KeyContext} ctx

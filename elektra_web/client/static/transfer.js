@@ -8,7 +8,7 @@
 
 import { gql } from './api.js';
 import { h, replace, errorBox, showError, guardSubmit, guardButton } from './dom.js';
-import { describe } from './errors.js';
+import { describe, refused } from './errors.js';
 import { targetVar } from './rollback.js';
 import { changeItem, changeCounts } from './import-plan.js';
 import { deliveryItem, summarize } from './progress.js';
@@ -39,11 +39,6 @@ function formatSelect(id, chosen = 'JSON') {
   return /** @type {HTMLSelectElement} */ (
     h('select', { id, name: 'format' }, FORMATS.map((f) => h('option', { value: f, selected: f === chosen }, f)))
   );
-}
-
-/** A refusal decided here. @param {string} message */
-function refused(message) {
-  return Object.assign(new Error(message), { code: 'BAD_INPUT' });
 }
 
 /**
@@ -167,7 +162,7 @@ export function transferPanel(o) {
   guardSubmit(
     importForm,
     async () => {
-      if (!content.value.trim()) throw refused('Choose a file or paste the text to import');
+      if (!content.value.trim()) throw refused('Choose a file or paste the text to import', 'BAD_INPUT');
       replace(planArea);
       const vars = importVars();
       let answer;
